@@ -1,0 +1,181 @@
+import type { AttributeSpec } from './spec.js';
+
+/**
+ * Every attribute voicetrace writes, defined once. `ATTR` (below) gives their
+ * names as typed constants; `ATTRIBUTES.md` is generated from this table.
+ * Durations are seconds (doubles) everywhere; timestamps are epoch seconds.
+ */
+const SPECS = {
+  // ---- identity: on every span of an instrumented session -------------------------------
+  /** The voicetrace session id (also the LangFuse session). */
+  SESSION_ID: { key: 'session.id', type: 'string', stages: ['all'], origin: 'otel', brief: 'Session id of the voice call, on every span so that one call is one story.' },
+  /** GenAI conversation id: the same value as `session.id`. */
+  CONVERSATION_ID: { key: 'gen_ai.conversation.id', type: 'string', stages: ['all'], origin: 'otel', brief: 'GenAI conversation id; equals `session.id`.' },
+  /** Deployment environment (production, staging, ...). */
+  ENVIRONMENT: { key: 'deployment.environment.name', type: 'string', stages: ['all'], origin: 'otel', brief: 'Deployment environment, on every span.' },
+  /** The agent that was active when the span started. */
+  AGENT_NAME: { key: 'gen_ai.agent.name', type: 'string', stages: ['all'], origin: 'otel', brief: 'Name (id) of the agent active when the span started.' },
+  /** Which pipeline stage the span stands for. */
+  STAGE: { key: 'voicetrace.stage', type: 'string', stages: ['all'], origin: 'voicetrace', brief: 'Pipeline stage of the span: session, user_turn, vad, stt, eou, agent_turn, llm, realtime, tts, interruption, tool or handoff.' },
+  /** 1-based index of the user turn the span belongs to. */
+  TURN_INDEX: { key: 'voicetrace.turn.index', type: 'int', unit: '1', stages: ['user_turn', 'agent_turn', 'vad', 'stt', 'eou', 'llm', 'tts', 'tool', 'interruption', 'realtime', 'handoff'], origin: 'voicetrace', brief: '1-based index of the conversation turn (0 before the first user turn, e.g. a greeting).' },
+  /** Participant identity, when the user supplies it. */
+  USER_ID: { key: 'user.id', type: 'string', stages: ['session'], origin: 'otel', pii: true, brief: 'Identity of the remote participant, when the application supplies it.' },
+
+  // ---- session --------------------------------------------------------------------------
+  SESSION_TURNS: { key: 'voicetrace.session.turns', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Number of user turns in the session.' },
+  SESSION_AGENT_TURNS: { key: 'voicetrace.session.agent_turns', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Number of agent replies (speech handles that produced audio or text).' },
+  SESSION_INTERRUPTIONS: { key: 'voicetrace.session.interruptions', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Number of agent replies the user interrupted.' },
+  SESSION_USAGE: { key: 'voicetrace.session.usage', type: 'string', stages: ['session'], origin: 'voicetrace', brief: 'JSON array of per provider/model usage (fields of the SDK\'s LLM/TTS/STT/Interruption ModelUsage, durations in seconds), each counted once, with its estimated cost.' },
+  SESSION_COST: { key: 'voicetrace.session.cost', type: 'double', unit: 'USD', stages: ['session'], origin: 'voicetrace', brief: 'Estimated cost of the session from the price table (an estimate, not a bill).' },
+  SESSION_LLM_INPUT_TOKENS: { key: 'voicetrace.session.llm.input_tokens', type: 'int', unit: '{token}', stages: ['session'], origin: 'voicetrace', brief: 'LLM input tokens of the session, all models.' },
+  SESSION_LLM_OUTPUT_TOKENS: { key: 'voicetrace.session.llm.output_tokens', type: 'int', unit: '{token}', stages: ['session'], origin: 'voicetrace', brief: 'LLM output tokens of the session, all models.' },
+  SESSION_TTS_CHARACTERS: { key: 'voicetrace.session.tts.characters', type: 'int', unit: '{character}', stages: ['session'], origin: 'voicetrace', brief: 'Characters synthesized in the session, counted once.' },
+  SESSION_STT_AUDIO_DURATION: { key: 'voicetrace.session.stt.audio_duration', type: 'double', unit: 's', stages: ['session'], origin: 'voicetrace', brief: 'Seconds of audio transcribed in the session.' },
+  SESSION_DROPS: { key: 'voicetrace.session.dropped_inputs', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Inputs (events, values) dropped or corrected by validation during the session; details in the counters.' },
+
+  // ---- latency (agent turn; p50/p95 on the session) -------------------------------------
+  LATENCY_EOU_DELAY: { key: 'voicetrace.latency.eou_delay', type: 'double', unit: 's', stages: ['agent_turn', 'user_turn'], origin: 'voicetrace', brief: 'End-of-utterance delay: end of user speech to the decision that the turn ended.' },
+  LATENCY_TRANSCRIPTION_DELAY: { key: 'voicetrace.latency.transcription_delay', type: 'double', unit: 's', stages: ['agent_turn', 'user_turn'], origin: 'voicetrace', brief: 'End of user speech to the final transcript.' },
+  LATENCY_ON_USER_TURN_COMPLETED: { key: 'voicetrace.latency.on_user_turn_completed_delay', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Time spent in the agent\'s onUserTurnCompleted callback.' },
+  LATENCY_LLM_TTFT: { key: 'voicetrace.latency.llm_ttft', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Time to first token of the LLM request that produced the spoken reply.' },
+  LATENCY_TTS_TTFB: { key: 'voicetrace.latency.tts_ttfb', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Time to first audio byte of the reply\'s first TTS request.' },
+  LATENCY_TOTAL: { key: 'voicetrace.latency.total', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'The LiveKit docs\' total latency: eou_delay + llm_ttft + tts_ttfb.' },
+  LATENCY_E2E: { key: 'voicetrace.latency.e2e', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'User-perceived wait: end of user speech to first agent audio out (the SDK\'s e2e_latency, seconds).' },
+
+  // ---- the gapless wait breakdown -------------------------------------------------------
+  WAIT_BREAKDOWN: { key: 'voicetrace.wait.breakdown', type: 'string', stages: ['agent_turn'], origin: 'voicetrace', brief: 'JSON array of consecutive contributions {key, owner, seconds} that sum exactly to voicetrace.latency.e2e.' },
+  WAIT_STT: { key: 'voicetrace.wait.stt_final_transcript', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Wait owned by the STT provider: end of speech to final transcript.' },
+  WAIT_ENDPOINTING: { key: 'voicetrace.wait.endpointing_delay', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Wait owned by the endpointing setting: final transcript to end-of-turn decision.' },
+  WAIT_ON_USER_TURN_COMPLETED: { key: 'voicetrace.wait.on_user_turn_completed', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Wait owned by the agent\'s code: the onUserTurnCompleted callback.' },
+  WAIT_LLM_TOOL_STEP: { key: 'voicetrace.wait.llm_tool_step', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Wait owned by the LLM provider: requests that produced only tool calls before any speakable text.' },
+  WAIT_TOOL_EXECUTION: { key: 'voicetrace.wait.tool_execution', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Wait owned by the agent\'s code: tool execution before the spoken reply.' },
+  WAIT_LLM_TTFT: { key: 'voicetrace.wait.llm_ttft', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Wait owned by the LLM provider: request start to first token of the spoken reply.' },
+  WAIT_TEXT_AGGREGATION: { key: 'voicetrace.wait.tts_text_aggregation', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Wait owned by the pipeline: first token to first text sent to TTS (sentence aggregation).' },
+  WAIT_TTS_TTFB: { key: 'voicetrace.wait.tts_ttfb', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Wait owned by the TTS provider: text sent to first audio byte.' },
+  WAIT_PLAYOUT: { key: 'voicetrace.wait.playout_start', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Wait owned by the pipeline: first audio byte to playout start (buffering, audio output).' },
+  WAIT_UNATTRIBUTED: { key: 'voicetrace.wait.unattributed', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Time nobody measured: gaps between the marks above, named rather than hidden.' },
+
+  // ---- agent turn -------------------------------------------------------------------------
+  TURN_INTERRUPTED: { key: 'voicetrace.turn.interrupted', type: 'boolean', stages: ['agent_turn'], origin: 'voicetrace', brief: 'The user interrupted this reply.' },
+  TURN_OVERLAP: { key: 'voicetrace.turn.overlapping_speech', type: 'double', unit: 's', stages: ['agent_turn', 'interruption'], origin: 'voicetrace', brief: 'Seconds the user spoke while the agent was speaking.' },
+  TURN_COST: { key: 'voicetrace.turn.cost', type: 'double', unit: 'USD', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Estimated cost of the turn: its LLM, STT and TTS usage at table prices.' },
+
+  // ---- generation spans (llm, realtime, stt, tts) -----------------------------------------
+  OPERATION_NAME: { key: 'gen_ai.operation.name', type: 'string', stages: ['stt', 'tts', 'realtime'], origin: 'otel-proposal', brief: '`speech_to_text` / `text_to_speech` on STT/TTS spans (proposal #390); `realtime` on realtime responses.' },
+  PROVIDER_NAME: { key: 'gen_ai.provider.name', type: 'string', stages: ['llm', 'realtime', 'stt', 'tts'], origin: 'otel', brief: 'Model provider.' },
+  REQUEST_MODEL: { key: 'gen_ai.request.model', type: 'string', stages: ['llm', 'realtime', 'stt', 'tts'], origin: 'otel', brief: 'Model name.' },
+  TIME_TO_FIRST_CHUNK: { key: 'gen_ai.response.time_to_first_chunk', type: 'double', unit: 's', stages: ['llm', 'realtime', 'tts'], origin: 'otel', brief: 'Time to first chunk: LLM TTFT, TTS TTFB (proposal #390 applies it to speech), realtime first audio.' },
+  USAGE_INPUT_TOKENS: { key: 'gen_ai.usage.input_tokens', type: 'int', unit: '{token}', stages: ['llm', 'realtime', 'stt', 'tts'], origin: 'otel', brief: 'Input tokens.' },
+  USAGE_OUTPUT_TOKENS: { key: 'gen_ai.usage.output_tokens', type: 'int', unit: '{token}', stages: ['llm', 'realtime', 'stt', 'tts'], origin: 'otel', brief: 'Output tokens.' },
+  USAGE_CACHE_READ: { key: 'gen_ai.usage.cache_read.input_tokens', type: 'int', unit: '{token}', stages: ['llm', 'realtime'], origin: 'otel', brief: 'Input tokens served from the prompt cache.' },
+  USAGE_AUDIO_INPUT: { key: 'gen_ai.usage.audio.input_tokens', type: 'int', unit: '{token}', stages: ['realtime'], origin: 'otel', brief: 'Audio input tokens.' },
+  USAGE_AUDIO_OUTPUT: { key: 'gen_ai.usage.audio.output_tokens', type: 'int', unit: '{token}', stages: ['realtime'], origin: 'otel', brief: 'Audio output tokens.' },
+  USAGE_TEXT_INPUT: { key: 'gen_ai.usage.text.input_tokens', type: 'int', unit: '{token}', stages: ['realtime'], origin: 'otel', brief: 'Text input tokens.' },
+  USAGE_TEXT_OUTPUT: { key: 'gen_ai.usage.text.output_tokens', type: 'int', unit: '{token}', stages: ['realtime'], origin: 'otel', brief: 'Text output tokens.' },
+  OUTPUT_TYPE: { key: 'gen_ai.output.type', type: 'string', stages: ['tts', 'realtime'], origin: 'otel', brief: '`speech` on TTS and realtime spans.' },
+  COST: { key: 'voicetrace.cost', type: 'double', unit: 'USD', stages: ['llm', 'realtime', 'stt', 'tts', 'interruption'], origin: 'voicetrace', brief: 'Estimated cost of this request at table prices.' },
+  DURATION: { key: 'voicetrace.duration', type: 'double', unit: 's', stages: ['llm', 'realtime', 'stt', 'tts'], origin: 'voicetrace', brief: 'Provider-side duration of the request, as the SDK measured it.' },
+  CANCELLED: { key: 'voicetrace.cancelled', type: 'boolean', stages: ['llm', 'realtime', 'tts'], origin: 'voicetrace', brief: 'The request was cancelled (usually by an interruption).' },
+  STREAMED: { key: 'voicetrace.streamed', type: 'boolean', stages: ['stt', 'tts'], origin: 'voicetrace', brief: 'The provider was used in streaming mode.' },
+  LLM_TOKENS_PER_SECOND: { key: 'voicetrace.llm.tokens_per_second', type: 'double', unit: '{token}/s', stages: ['llm', 'realtime'], origin: 'voicetrace', brief: 'Output tokens per second.' },
+  REALTIME_SESSION_DURATION: { key: 'voicetrace.realtime.session_duration', type: 'double', unit: 's', stages: ['realtime'], origin: 'voicetrace', brief: 'Realtime connection duration (session-billed providers).' },
+
+  // ---- STT / TTS ----------------------------------------------------------------------------
+  STT_AUDIO_DURATION: { key: 'voicetrace.stt.audio_duration', type: 'double', unit: 's', stages: ['stt'], origin: 'voicetrace', brief: 'Seconds of audio sent to the STT provider.' },
+  STT_LATENCY: { key: 'voicetrace.stt.latency', type: 'double', unit: 's', stages: ['stt'], origin: 'voicetrace', brief: 'Measured STT latency: end of speech to final transcript (streaming providers report no duration).' },
+  TTS_CHARACTERS: { key: 'voicetrace.tts.characters', type: 'int', unit: '{character}', stages: ['tts'], origin: 'voicetrace', brief: 'Characters synthesized.' },
+  TTS_AUDIO_DURATION: { key: 'voicetrace.tts.audio_duration', type: 'double', unit: 's', stages: ['tts'], origin: 'voicetrace', brief: 'Seconds of audio synthesized.' },
+  USAGE_COUNTED_ELSEWHERE: { key: 'voicetrace.usage.counted_elsewhere', type: 'boolean', stages: ['tts'], origin: 'voicetrace', brief: 'This span\'s usage duplicates another span\'s (the SDK stream adapter reports twice) and is not counted again.' },
+
+  // ---- VAD ------------------------------------------------------------------------------------
+  VAD_IDLE_TIME: { key: 'voicetrace.vad.idle_time', type: 'double', unit: 's', stages: ['vad'], origin: 'voicetrace', brief: 'VAD idle time since its last activity.' },
+  VAD_INFERENCE_TIME: { key: 'voicetrace.vad.inference_time_total', type: 'double', unit: 's', stages: ['vad'], origin: 'voicetrace', brief: 'Total inference time in the reporting window.' },
+  VAD_INFERENCE_COUNT: { key: 'voicetrace.vad.inference_count', type: 'int', unit: '1', stages: ['vad'], origin: 'voicetrace', brief: 'Inferences in the reporting window.' },
+  VAD_SPEECH_START: { key: 'voicetrace.vad.speech_start', type: 'double', unit: 's', stages: ['vad', 'user_turn'], origin: 'voicetrace', brief: 'When the user started speaking (epoch seconds).' },
+  VAD_SPEECH_END: { key: 'voicetrace.vad.speech_end', type: 'double', unit: 's', stages: ['vad', 'user_turn'], origin: 'voicetrace', brief: 'When the user stopped speaking (epoch seconds).' },
+
+  // ---- EOU ------------------------------------------------------------------------------------
+  EOU_DELAY: { key: 'voicetrace.eou.delay', type: 'double', unit: 's', stages: ['eou'], origin: 'voicetrace', brief: 'End-of-utterance delay (eou_metrics, seconds).' },
+  EOU_TRANSCRIPTION_DELAY: { key: 'voicetrace.eou.transcription_delay', type: 'double', unit: 's', stages: ['eou'], origin: 'voicetrace', brief: 'Transcription delay (eou_metrics, seconds).' },
+  EOU_ON_USER_TURN_COMPLETED: { key: 'voicetrace.eou.on_user_turn_completed_delay', type: 'double', unit: 's', stages: ['eou'], origin: 'voicetrace', brief: 'onUserTurnCompleted callback time (eou_metrics, seconds).' },
+  EOU_LAST_SPEAKING_TIME: { key: 'voicetrace.eou.last_speaking_time', type: 'double', unit: 's', stages: ['eou'], origin: 'voicetrace', brief: 'When the user last spoke (epoch seconds; the SDK\'s lastSpeakingTimeMs is a timestamp, not a duration).' },
+
+  // ---- interruption ---------------------------------------------------------------------------
+  INTERRUPTION_DETECTION_DELAY: { key: 'voicetrace.interruption.detection_delay', type: 'double', unit: 's', stages: ['interruption'], origin: 'voicetrace', brief: 'Onset of user speech to final interruption prediction.' },
+  INTERRUPTION_PREDICTION_TIME: { key: 'voicetrace.interruption.prediction_time', type: 'double', unit: 's', stages: ['interruption'], origin: 'voicetrace', brief: 'Model-side prediction time.' },
+  INTERRUPTION_ROUND_TRIP: { key: 'voicetrace.interruption.round_trip', type: 'double', unit: 's', stages: ['interruption'], origin: 'voicetrace', brief: 'Round-trip time of the detection request.' },
+  INTERRUPTION_COUNT: { key: 'voicetrace.interruption.interruptions', type: 'int', unit: '1', stages: ['interruption'], origin: 'voicetrace', brief: 'Interruptions detected in this report.' },
+  INTERRUPTION_BACKCHANNELS: { key: 'voicetrace.interruption.backchannels', type: 'int', unit: '1', stages: ['interruption'], origin: 'voicetrace', brief: 'Backchannels ("uh-huh") detected in this report.' },
+  INTERRUPTION_REQUESTS: { key: 'voicetrace.interruption.requests', type: 'int', unit: '1', stages: ['interruption'], origin: 'voicetrace', brief: 'Detection requests in this report.' },
+
+  // ---- handoff --------------------------------------------------------------------------------
+  HANDOFF_FROM: { key: 'voicetrace.handoff.from_agent', type: 'string', stages: ['handoff'], origin: 'voicetrace', brief: 'Agent handing the call off.' },
+  HANDOFF_TO: { key: 'voicetrace.handoff.to_agent', type: 'string', stages: ['handoff'], origin: 'voicetrace', brief: 'Agent receiving the call.' },
+
+  // ---- content (PII) --------------------------------------------------------------------------
+  PII_USER_TRANSCRIPT: { key: 'voicetrace.pii.user_transcript', type: 'string', stages: ['realtime', 'stt'], origin: 'voicetrace', pii: true, brief: 'What the user said (realtime and STT spans; the SDK writes lk.pii.user_transcript on user turns).' },
+  PII_RESPONSE_TEXT: { key: 'voicetrace.pii.response_text', type: 'string', stages: ['realtime', 'tts'], origin: 'voicetrace', pii: true, brief: 'What the agent said.' },
+
+  // ---- data quality ---------------------------------------------------------------------------
+  IMPLAUSIBLE: { key: 'voicetrace.implausible', type: 'string[]', stages: ['all'], origin: 'voicetrace', brief: 'Metric fields left out because their value was impossible (NaN, negative, -1 for "none", or outside what the turn\'s own timestamps allow).' },
+  TRUNCATED: { key: 'voicetrace.truncated', type: 'string[]', stages: ['all'], origin: 'voicetrace', brief: 'Attributes whose value was cut to the size limit.' },
+  DATA_INCOMPLETE: { key: 'voicetrace.data_incomplete', type: 'boolean', stages: ['all'], origin: 'voicetrace', brief: 'The span was exported before all the metrics it waits for arrived (grace period expired).' },
+  FORCE_ENDED: { key: 'voicetrace.force_ended', type: 'boolean', stages: ['all'], origin: 'voicetrace', brief: 'The span was still open at shutdown (crash, SIGTERM) and was ended by voicetrace so it is not lost.' },
+  REPARENTED: { key: 'voicetrace.reparented', type: 'boolean', stages: ['all'], origin: 'voicetrace', brief: 'In trace-per-turn mode: the span moved from the session trace to its turn trace.' },
+} as const satisfies Record<string, AttributeSpec>;
+
+type Specs = typeof SPECS;
+
+/** Attribute names, by constant: `ATTR.LATENCY_E2E === 'voicetrace.latency.e2e'`. */
+export const ATTR: { readonly [K in keyof Specs]: Specs[K]['key'] } = Object.freeze(
+  Object.fromEntries(Object.entries(SPECS).map(([name, spec]) => [name, spec.key])),
+) as { readonly [K in keyof Specs]: Specs[K]['key'] };
+
+
+/** Wait-breakdown keys, in the order the contributions occur, with their owner. */
+export const WAIT_CONTRIBUTIONS = [
+  { key: 'stt_final_transcript', owner: 'provider:stt', attribute: SPECS.WAIT_STT.key },
+  { key: 'endpointing_delay', owner: 'setting:endpointing', attribute: SPECS.WAIT_ENDPOINTING.key },
+  { key: 'on_user_turn_completed', owner: 'agent_code', attribute: SPECS.WAIT_ON_USER_TURN_COMPLETED.key },
+  { key: 'llm_tool_step', owner: 'provider:llm', attribute: SPECS.WAIT_LLM_TOOL_STEP.key },
+  { key: 'tool_execution', owner: 'agent_code', attribute: SPECS.WAIT_TOOL_EXECUTION.key },
+  { key: 'llm_ttft', owner: 'provider:llm', attribute: SPECS.WAIT_LLM_TTFT.key },
+  { key: 'tts_text_aggregation', owner: 'pipeline', attribute: SPECS.WAIT_TEXT_AGGREGATION.key },
+  { key: 'tts_ttfb', owner: 'provider:tts', attribute: SPECS.WAIT_TTS_TTFB.key },
+  { key: 'playout_start', owner: 'pipeline', attribute: SPECS.WAIT_PLAYOUT.key },
+  { key: 'unattributed', owner: 'pipeline:unmeasured', attribute: SPECS.WAIT_UNATTRIBUTED.key },
+] as const;
+
+/** A wait-breakdown key. */
+export type WaitKey = (typeof WAIT_CONTRIBUTIONS)[number]['key'];
+
+/** Per-stage latency metrics whose p50/p95 the session span carries. */
+export const SESSION_LATENCY_METRICS = ['e2e', 'eou_delay', 'transcription_delay', 'llm_ttft', 'tts_ttfb', 'total'] as const;
+
+/** Name of the session-level percentile attribute, e.g. `voicetrace.session.latency.e2e.p95`. */
+export function sessionLatencyKey(metric: (typeof SESSION_LATENCY_METRICS)[number], quantile: 'p50' | 'p95'): string {
+  return `voicetrace.session.latency.${metric}.${quantile}`;
+}
+
+/** The full table, for documentation and validation (including the session percentile keys). */
+export const ATTRIBUTE_SPECS: readonly AttributeSpec[] = [
+  ...Object.values(SPECS),
+  ...SESSION_LATENCY_METRICS.flatMap((metric) =>
+    (['p50', 'p95'] as const).map(
+      (quantile): AttributeSpec => ({
+        key: sessionLatencyKey(metric, quantile),
+        type: 'double',
+        unit: 's',
+        stages: ['session'],
+        origin: 'voicetrace',
+        brief: `${quantile} over the session's turns of voicetrace.latency.${metric}.`,
+      }),
+    ),
+  ),
+];
+
+/** Keys of attributes carrying content or personal data. */
+export const PII_ATTRIBUTE_KEYS: ReadonlySet<string> = new Set(
+  ATTRIBUTE_SPECS.filter((spec) => spec.pii).map((spec) => spec.key),
+);

@@ -1,0 +1,97 @@
+import type { ModelRef } from './events.js';
+
+/**
+ * Prices of one model, in USD. Every field is optional: a model is billed by
+ * whichever units its provider uses.
+ */
+export interface ModelPrice {
+  /** USD per 1M input tokens (uncached). */
+  inputPerMTok?: number;
+  /** USD per 1M cached input tokens. */
+  cachedInputPerMTok?: number;
+  /** USD per 1M output tokens. */
+  outputPerMTok?: number;
+  /** USD per 1M audio input tokens (realtime models). */
+  audioInputPerMTok?: number;
+  /** USD per 1M audio output tokens (realtime models). */
+  audioOutputPerMTok?: number;
+  /** USD per 1M characters (TTS). */
+  perMCharacters?: number;
+  /** USD per minute of audio (STT). */
+  perAudioMinute?: number;
+  /** The date the price was taken from the provider's public price page (YYYY-MM-DD). */
+  asOf: string;
+}
+
+/** Prices keyed by `provider/model` (lower case). */
+export type PriceTable = Readonly<Record<string, ModelPrice>>;
+
+/**
+ * A few common models' public list prices. Estimates: providers change
+ * prices, discount, and bill in increments; override with your contract.
+ */
+export const DEFAULT_PRICES: PriceTable = {
+  'openai/gpt-4o-mini': { inputPerMTok: 0.15, cachedInputPerMTok: 0.075, outputPerMTok: 0.6, asOf: '2025-06-01' },
+  'openai/gpt-4o': { inputPerMTok: 2.5, cachedInputPerMTok: 1.25, outputPerMTok: 10, asOf: '2025-06-01' },
+  'openai/gpt-4.1-mini': { inputPerMTok: 0.4, cachedInputPerMTok: 0.1, outputPerMTok: 1.6, asOf: '2025-06-01' },
+  'openai/gpt-4o-realtime-preview': {
+    inputPerMTok: 5,
+    cachedInputPerMTok: 2.5,
+    outputPerMTok: 20,
+    audioInputPerMTok: 40,
+    audioOutputPerMTok: 80,
+    asOf: '2025-06-01',
+  },
+  'deepgram/nova-3': { perAudioMinute: 0.0077, asOf: '2025-06-01' },
+  'deepgram/nova-2': { perAudioMinute: 0.0058, asOf: '2025-06-01' },
+  'cartesia/sonic-2': { perMCharacters: 38, asOf: '2025-06-01' },
+  'elevenlabs/eleven_flash_v2_5': { perMCharacters: 50, asOf: '2025-06-01' },
+};
+
+/** Usage that can be priced. */
+export interface PricedUsage {
+  inputTokens?: number;
+  cachedInputTokens?: number;
+  outputTokens?: number;
+  inputAudioTokens?: number;
+  outputAudioTokens?: number;
+  characters?: number;
+  audioSeconds?: number;
+}
+
+/** Looks prices up by provider/model; user entries override the defaults. */
+export class PriceBook {
+  private readonly table: Map<string, ModelPrice>;
+
+  constructor(overrides: PriceTable = {}, includeDefaults = true) {
+    const merged = { ...(includeDefaults ? DEFAULT_PRICES : {}), ...overrides };
+    this.table = new Map(Object.entries(merged).map(([key, price]) => [key.toLowerCase(), price]));
+  }
+
+  /** The price of `ref`, or undefined when the table has none. */
+  priceOf(ref: ModelRef): ModelPrice | undefined {
+    return this.table.get(`${ref.provider}/${ref.model}`.toLowerCase());
+  }
+
+  /** Estimated cost in USD, or undefined when the model has no price. */
+  cost(ref: ModelRef, usage: PricedUsage): number | undefined {
+    const price = this.priceOf(ref);
+    if (!price) return undefined;
+    const perM = (count: number | undefined, rate: number | undefined) => ((count ?? 0) * (rate ?? 0)) / 1_000_000;
+    const cached = usage.cachedInputTokens ?? 0;
+    const audioIn = usage.inputAudioTokens ?? 0;
+    const audioOut = usage.outputAudioTokens ?? 0;
+    // audio tokens are billed at their own rate when the table has one
+    const textIn = Math.max(0, (usage.inputTokens ?? 0) - cached - (price.audioInputPerMTok ? audioIn : 0));
+    const textOut = Math.max(0, (usage.outputTokens ?? 0) - (price.audioOutputPerMTok ? audioOut : 0));
+    return (
+      perM(textIn, price.inputPerMTok) +
+      perM(cached, price.cachedInputPerMTok ?? price.inputPerMTok) +
+      perM(textOut, price.outputPerMTok) +
+      perM(price.audioInputPerMTok ? audioIn : 0, price.audioInputPerMTok) +
+      perM(price.audioOutputPerMTok ? audioOut : 0, price.audioOutputPerMTok) +
+      perM(usage.characters, price.perMCharacters) +
+      ((usage.audioSeconds ?? 0) / 60) * (price.perAudioMinute ?? 0)
+    );
+  }
+}

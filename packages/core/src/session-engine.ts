@@ -1,0 +1,643 @@
+import { ROOT_CONTEXT, trace, type Attributes, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import { ATTR, SESSION_LATENCY_METRICS, SPAN_NAME, VOICETRACE_SCOPE, sessionLatencyKey, type Stage } from '@voicetrace/conventions';
+import { DropCounters } from './counters.js';
+import type { EouMetric, InterruptionMetric, RealtimeMetric, SttMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
+import { computeLatency, quantile, type LatencyBreakdown } from './latency.js';
+import { PriceBook } from './prices.js';
+import type { SpanFacts, SpanFactsReader } from './span-facts.js';
+import { fromHrTime, toHrTime } from './time.js';
+import { UsageLedger, type ModelUsage } from './usage.js';
+
+/** Options of one instrumented session. */
+export interface SessionEngineOptions {
+  sessionId: string;
+  environment?: string;
+  /** Participant identity (exported as user.id only when PII is allowed). */
+  userId?: string;
+  allowPii: boolean;
+  prices?: PriceBook;
+  /** Creates the spans of stages the SDK does not trace. */
+  tracer: Tracer;
+  facts: SpanFactsReader;
+  counters?: DropCounters;
+  /** Extra attributes for the session span (room, job ...). */
+  sessionAttributes?: Attributes;
+}
+
+/** One finished agent reply, as the demo's latency table and the session report show it. */
+export interface TurnSummary {
+  index: number;
+  speechId: string;
+  agent?: string;
+  interrupted: boolean;
+  latency: LatencyBreakdown;
+  cost: number;
+}
+
+/** What one session produced so far. */
+export interface SessionSummary {
+  sessionId: string;
+  turns: TurnSummary[];
+  userTurns: number;
+  interruptions: number;
+  usage: ModelUsage[];
+  totalCost: number;
+  drops: ReturnType<DropCounters['snapshot']>;
+}
+
+interface UserTurn {
+  index: number;
+  context: SpanContext;
+  start: number;
+  end?: number;
+  speechStart?: number;
+  speechEnd?: number;
+  finalTranscriptAt?: number;
+  transcript?: string;
+  stt: SttMetric[];
+  vad: VadMetric[];
+  eou?: EouMetric;
+  hasSdkEou: boolean;
+}
+
+interface Speech {
+  id: string;
+  turnIndex: number;
+  userTurn?: UserTurn;
+  llm: Array<{ start: number; end: number; ttft?: number; speakable: boolean }>;
+  tools: Array<{ start: number; end: number }>;
+  tts: Array<{ start: number; ttfb?: number }>;
+  cost: number;
+  eou?: EouMetric;
+}
+
+interface OpenSpan {
+  span: Span;
+  name: string;
+  stage?: Stage;
+  start: number;
+  speechId?: string;
+  turnIndex: number;
+  parentId?: string;
+  ttsDescendant?: boolean;
+}
+
+const AGENT_AUDIO_STATES = new Set(['speaking']);
+
+/**
+ * Turns one voice session's SDK spans and events into semantic stage spans:
+ * enriches the SDK's spans while they end, creates spans for stages the SDK
+ * does not trace (VAD, STT, EOU, interruption, realtime, handoff), keeps usage
+ * and cost, and computes each reply's latency breakdown. Never throws: a bad
+ * input is dropped or corrected and counted.
+ */
+export class SessionEngine {
+  readonly counters: DropCounters;
+  readonly ledger: UsageLedger;
+  private readonly prices: PriceBook;
+  private readonly open = new Map<string, OpenSpan>();
+  private readonly userTurns: UserTurn[] = [];
+  private readonly speeches = new Map<string, Speech>();
+  private readonly turns: TurnSummary[] = [];
+  private readonly seenEvents = new WeakSet<object>();
+  private currentAgent: string | undefined;
+  private turnIndex = 0;
+  private agentSpeaking = false;
+  private overlapStart: number | undefined;
+  private interruptions = 0;
+  private sessionContext: SpanContext | undefined;
+  private closed = false;
+
+  constructor(private readonly options: SessionEngineOptions) {
+    this.counters = options.counters ?? new DropCounters();
+    this.prices = options.prices ?? new PriceBook();
+    this.ledger = new UsageLedger(this.prices, this.counters);
+  }
+
+  get sessionId(): string {
+    return this.options.sessionId;
+  }
+
+  /** Records one normalized input. Never throws. */
+  record(event: VoiceEvent): void {
+    try {
+      if (this.closed) return this.counters.count('after_shutdown', event?.kind);
+      if (!event || typeof event !== 'object' || typeof event.kind !== 'string' || !Number.isFinite(event.at)) {
+        return this.counters.count('malformed_event');
+      }
+      if (this.seenEvents.has(event)) return this.counters.count('duplicate_event', event.kind);
+      this.seenEvents.add(event);
+      this.dispatch(event);
+    } catch (error) {
+      this.counters.count('internal_error', String(error));
+    }
+  }
+
+  /** Stops accepting inputs (after the session span ended or at shutdown). */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Turns, usage and cost so far. */
+  summary(): SessionSummary {
+    return {
+      sessionId: this.options.sessionId,
+      turns: [...this.turns],
+      userTurns: this.userTurns.length,
+      interruptions: this.interruptions,
+      usage: this.ledger.summary(),
+      totalCost: this.ledger.totalCost(),
+      drops: this.counters.snapshot(),
+    };
+  }
+
+  // ---- span hooks (called by the processor) ----------------------------------------------
+
+  /** A span of this session started: stamp identity and stage, track its turn. */
+  onSpanStart(span: Span & { name?: string; parentSpanContext?: SpanContext; instrumentationScope?: { name: string }; attributes?: Attributes; startTime?: [number, number] }): void {
+    try {
+      const name = span.name ?? '';
+      const scope = span.instrumentationScope?.name ?? '';
+      const id = span.spanContext().spanId;
+      const parent = span.parentSpanContext ? this.open.get(span.parentSpanContext.spanId) : undefined;
+      const ours = scope === VOICETRACE_SCOPE;
+      const facts = ours ? {} : this.options.facts.atStart({ name, scope, attributes: span.attributes ?? {} });
+      if (facts.agentName && facts.stage === 'agent_turn') this.currentAgent = facts.agentName;
+      const stage = facts.stage;
+      const start = span.startTime ? fromHrTime(span.startTime) : Date.now() / 1000;
+      if (stage === 'session' && !this.sessionContext) this.sessionContext = span.spanContext();
+      if (stage === 'user_turn') this.startUserTurn(span.spanContext(), start);
+      const speechId = facts.speechId ?? parent?.speechId;
+      const turnIndex = speechId
+        ? (this.speeches.get(speechId)?.turnIndex ?? this.turnIndex)
+        : stage === 'agent_turn' || stage === 'user_turn' ? this.turnIndex : (parent?.turnIndex ?? this.turnIndex);
+      if (stage === 'agent_turn' && speechId && !this.speeches.has(speechId)) this.startSpeech(speechId);
+      this.open.set(id, { span, name, stage, start, speechId, turnIndex, parentId: span.parentSpanContext?.spanId });
+
+      const identity: Attributes = {
+        [ATTR.SESSION_ID]: this.options.sessionId,
+        [ATTR.CONVERSATION_ID]: this.options.sessionId,
+      };
+      if (this.options.environment) identity[ATTR.ENVIRONMENT] = this.options.environment;
+      if (this.currentAgent && !span.attributes?.[ATTR.AGENT_NAME]) identity[ATTR.AGENT_NAME] = this.currentAgent;
+      if (stage) identity[ATTR.STAGE] = stage;
+      if (stage && stage !== 'session') identity[ATTR.TURN_INDEX] = turnIndex;
+      span.setAttributes(identity);
+    } catch (error) {
+      this.counters.count('internal_error', String(error));
+    }
+  }
+
+  /** A span of this session is ending (still writable): add its stage attributes. */
+  onSpanEnding(span: Span & { name?: string; instrumentationScope?: { name: string }; attributes?: Attributes; startTime?: [number, number]; endTime?: [number, number] }): void {
+    try {
+      const id = span.spanContext().spanId;
+      const info = this.open.get(id);
+      this.open.delete(id);
+      if (!info || span.instrumentationScope?.name === VOICETRACE_SCOPE) return;
+      const end = span.endTime ? fromHrTime(span.endTime) : Date.now() / 1000;
+      info.speechId = this.resolveSpeechId(info);
+      if (info.stage === 'agent_turn' && info.speechId && !this.speeches.has(info.speechId)) this.startSpeech(info.speechId);
+      const facts = this.options.facts.atEnd({ name: info.name, scope: span.instrumentationScope?.name ?? '', attributes: span.attributes ?? {} });
+      const attributes = this.stageAttributes(info, facts, end);
+      const flags = facts.metric?.quality;
+      if (flags?.implausible.length) attributes[ATTR.IMPLAUSIBLE] = flags.implausible;
+      if (flags?.truncated.length) attributes[ATTR.TRUNCATED] = flags.truncated;
+      span.setAttributes(attributes);
+      if (info.stage === 'session') this.close();
+    } catch (error) {
+      this.counters.count('internal_error', String(error));
+    }
+  }
+
+  // ---- inputs ---------------------------------------------------------------------------
+
+  private dispatch(event: VoiceEvent): void {
+    switch (event.kind) {
+      case 'llm':
+      case 'tts':
+      case 'stt':
+      case 'realtime':
+      case 'interruption':
+        return this.placeMetric(event, this.ledger.add(event));
+      case 'vad':
+        return this.placeVad(event);
+      case 'eou':
+        return this.placeEou(event);
+      case 'user_speech':
+        return this.onUserSpeech(event.speaking, event.at);
+      case 'agent_state': {
+        const speaking = AGENT_AUDIO_STATES.has(event.state);
+        if (!speaking && this.agentSpeaking) this.overlapStart = undefined;
+        this.agentSpeaking = speaking;
+        return;
+      }
+      case 'transcript': {
+        const turn = this.latestUserTurn();
+        if (event.final && turn) {
+          turn.finalTranscriptAt = event.at;
+          turn.transcript = event.text;
+        }
+        return;
+      }
+      case 'handoff':
+        this.currentAgent = event.toAgent;
+        return this.emitSpan(SPAN_NAME.handoff, 'handoff', this.activeAgentTurnContext(), event.at, event.at + 0.001, {
+          [ATTR.HANDOFF_FROM]: event.fromAgent ?? '',
+          [ATTR.HANDOFF_TO]: event.toAgent,
+          [ATTR.AGENT_NAME]: event.toAgent,
+        });
+      default:
+        return;
+    }
+  }
+
+  private placeMetric(metric: StageMetric, counted: boolean): void {
+    if (metric.kind === 'stt') {
+      const turn = this.latestUserTurn();
+      if (!turn) {
+        this.counters.count('unplaced_event', 'stt');
+        return this.emitStt(metric, undefined);
+      }
+      if (turn.end === undefined) turn.stt.push(metric);
+      else this.emitStt(metric, turn);
+      return;
+    }
+    const cost = this.ledger.costOfMetric(metric);
+    if ((metric.kind === 'llm' || metric.kind === 'tts') && metric.speechId) {
+      const speech = this.speeches.get(metric.speechId);
+      if (speech && cost !== undefined && counted) speech.cost += cost;
+    }
+    if (metric.kind === 'interruption') this.emitInterruption(metric);
+    if (metric.kind === 'realtime') this.emitRealtime(metric, cost);
+  }
+
+  private placeVad(metric: VadMetric): void {
+    const turn = this.latestUserTurn();
+    if (turn && turn.end === undefined) turn.vad.push(metric);
+    else this.emitVad(metric, turn);
+  }
+
+  private placeEou(metric: EouMetric): void {
+    const turn = this.latestUserTurn();
+    if (turn) turn.eou = metric;
+    else this.counters.count('unplaced_event', 'eou');
+    if (metric.speechId) {
+      const speech = this.speeches.get(metric.speechId) ?? this.startSpeech(metric.speechId);
+      speech.eou = metric;
+      speech.userTurn = turn;
+    }
+  }
+
+  private onUserSpeech(speaking: boolean, at: number): void {
+    const turn = this.latestUserTurn();
+    if (speaking) {
+      if (turn && turn.end === undefined && turn.speechStart === undefined) turn.speechStart = at;
+      if (this.agentSpeaking && this.overlapStart === undefined) this.overlapStart = at;
+    } else if (turn) {
+      turn.speechEnd = at;
+    }
+  }
+
+  // ---- stage attributes ------------------------------------------------------------------
+
+  private stageAttributes(info: OpenSpan, facts: SpanFacts, end: number): Attributes {
+    const attributes: Attributes = {};
+    const metric = facts.metric;
+    switch (info.stage) {
+      case 'llm':
+        if (metric?.kind === 'llm') {
+          this.setDefined(attributes, {
+            [ATTR.DURATION]: metric.duration,
+            [ATTR.CANCELLED]: metric.cancelled,
+            [ATTR.LLM_TOKENS_PER_SECOND]: metric.tokensPerSecond,
+            [ATTR.USAGE_CACHE_READ]: metric.cachedInputTokens,
+            [ATTR.COST]: this.ledger.costOfMetric(metric),
+          });
+          const speech = info.speechId ? this.speeches.get(info.speechId) : undefined;
+          speech?.llm.push({ start: info.start, end, ttft: metric.ttft, speakable: facts.speakable ?? true });
+        }
+        break;
+      case 'tts':
+        if (metric?.kind === 'tts') {
+          const duplicate = info.ttsDescendant === true;
+          this.setDefined(attributes, {
+            [ATTR.OPERATION_NAME]: 'text_to_speech',
+            [ATTR.OUTPUT_TYPE]: 'speech',
+            [ATTR.PROVIDER_NAME]: metric.provider,
+            [ATTR.REQUEST_MODEL]: metric.model,
+            [ATTR.TIME_TO_FIRST_CHUNK]: metric.ttfb,
+            [ATTR.TTS_CHARACTERS]: metric.characters,
+            [ATTR.TTS_AUDIO_DURATION]: metric.audioDuration,
+            [ATTR.DURATION]: metric.duration,
+            [ATTR.STREAMED]: metric.streamed,
+            [ATTR.CANCELLED]: metric.cancelled,
+            [ATTR.COST]: duplicate ? undefined : this.ledger.costOfMetric(metric),
+          });
+          if (duplicate) attributes[ATTR.USAGE_COUNTED_ELSEWHERE] = true;
+          const speech = info.speechId ? this.speeches.get(info.speechId) : undefined;
+          if (!duplicate) speech?.tts.push({ start: info.start, ttfb: metric.ttfb });
+        }
+        this.markTtsAncestors(info);
+        break;
+      case 'tool': {
+        const speech = info.speechId ? this.speeches.get(info.speechId) : undefined;
+        speech?.tools.push({ start: info.start, end });
+        if (facts.toolError) attributes['error.type'] = 'tool_error';
+        break;
+      }
+      case 'eou': {
+        const turn = this.latestUserTurn();
+        if (turn) turn.hasSdkEou = true;
+        if (turn?.eou) Object.assign(attributes, this.eouAttributes(turn.eou));
+        break;
+      }
+      case 'user_turn':
+        Object.assign(attributes, this.endUserTurn(facts, end));
+        break;
+      case 'agent_turn':
+        Object.assign(attributes, this.endAgentTurn(info, facts));
+        break;
+      case 'session':
+        Object.assign(attributes, this.sessionAttributes());
+        break;
+      default:
+        break;
+    }
+    return attributes;
+  }
+
+  private markTtsAncestors(info: OpenSpan): void {
+    // a tts_request nested in another is the stream adapter wrapping a non-streaming TTS:
+    // the outer one repeats the inner one's usage
+    let parent = info.parentId ? this.open.get(info.parentId) : undefined;
+    while (parent) {
+      if (parent.stage === 'tts') parent.ttsDescendant = true;
+      parent = parent.parentId ? this.open.get(parent.parentId) : undefined;
+    }
+  }
+
+  private endUserTurn(facts: SpanFacts, end: number): Attributes {
+    const turn = this.latestUserTurn();
+    if (!turn) return {};
+    turn.end = end;
+    const attributes: Attributes = {};
+    this.setDefined(attributes, {
+      [ATTR.LATENCY_EOU_DELAY]: turn.eou?.eouDelay ?? facts.endOfTurnDelay,
+      [ATTR.LATENCY_TRANSCRIPTION_DELAY]: turn.eou?.transcriptionDelay ?? facts.transcriptionDelay,
+      [ATTR.VAD_SPEECH_START]: turn.speechStart,
+      [ATTR.VAD_SPEECH_END]: turn.eou?.lastSpeakingTime ?? turn.speechEnd,
+    });
+    for (const vad of turn.vad) this.emitVad(vad, turn);
+    for (const stt of turn.stt) this.emitStt(stt, turn);
+    if (!turn.hasSdkEou && turn.eou?.lastSpeakingTime !== undefined) {
+      const start = turn.eou.lastSpeakingTime;
+      this.emitSpan(SPAN_NAME.eou, 'eou', turn.context, start, start + (turn.eou.eouDelay ?? 0), this.eouAttributes(turn.eou));
+    }
+    return attributes;
+  }
+
+  private endAgentTurn(info: OpenSpan, facts: SpanFacts): Attributes {
+    const attributes: Attributes = {};
+    if (facts.interrupted !== undefined) attributes[ATTR.TURN_INTERRUPTED] = facts.interrupted;
+    const speech = info.speechId ? this.speeches.get(info.speechId) : undefined;
+    if (!speech || facts.e2e === undefined) return attributes;
+    // the reply that played audio carries the e2e latency: it owns the breakdown
+    const eou = speech.eou;
+    const latency = computeLatency({
+      userSpeechEnd: eou?.lastSpeakingTime ?? speech.userTurn?.speechEnd,
+      transcriptionDelay: eou?.transcriptionDelay,
+      eouDelay: eou?.eouDelay,
+      onUserTurnCompletedDelay: eou?.onUserTurnCompletedDelay,
+      llmRequests: speech.llm,
+      tools: speech.tools,
+      ttsRequests: speech.tts,
+      e2e: facts.e2e,
+    });
+    const sttCost = (speech.userTurn?.stt ?? []).reduce((sum, m) => sum + (this.ledger.costOfMetric(m) ?? 0), 0);
+    const cost = speech.cost + sttCost;
+    if (facts.interrupted) {
+      this.interruptions += 1;
+      if (this.overlapStart !== undefined) attributes[ATTR.TURN_OVERLAP] = Math.max(0, Date.now() / 1000 - this.overlapStart);
+    }
+    this.setDefined(attributes, {
+      [ATTR.LATENCY_EOU_DELAY]: latency.eouDelay,
+      [ATTR.LATENCY_TRANSCRIPTION_DELAY]: latency.transcriptionDelay,
+      [ATTR.LATENCY_ON_USER_TURN_COMPLETED]: latency.onUserTurnCompletedDelay,
+      [ATTR.LATENCY_LLM_TTFT]: latency.llmTtft,
+      [ATTR.LATENCY_TTS_TTFB]: latency.ttsTtfb,
+      [ATTR.LATENCY_TOTAL]: latency.total,
+      [ATTR.LATENCY_E2E]: latency.e2e,
+      [ATTR.TURN_COST]: cost,
+    });
+    if (latency.wait.length) {
+      attributes[ATTR.WAIT_BREAKDOWN] = JSON.stringify(latency.wait);
+      for (const slice of latency.wait) attributes[`voicetrace.wait.${slice.key}`] = slice.seconds;
+    } else if (eou === undefined && speech.turnIndex > 0) {
+      attributes[ATTR.DATA_INCOMPLETE] = true;
+    }
+    this.turns.push({ index: speech.turnIndex, speechId: speech.id, agent: this.currentAgent, interrupted: facts.interrupted ?? false, latency, cost });
+    return attributes;
+  }
+
+  private sessionAttributes(): Attributes {
+    const usage = this.ledger.summary();
+    const attributes: Attributes = {
+      [ATTR.SESSION_TURNS]: this.userTurns.length,
+      [ATTR.SESSION_AGENT_TURNS]: this.turns.length,
+      [ATTR.SESSION_INTERRUPTIONS]: this.interruptions,
+      [ATTR.SESSION_USAGE]: JSON.stringify(usage),
+      [ATTR.SESSION_COST]: this.ledger.totalCost(),
+      [ATTR.SESSION_LLM_INPUT_TOKENS]: sum(usage, (u) => (u.type === 'llm_usage' ? u.inputTokens : 0)),
+      [ATTR.SESSION_LLM_OUTPUT_TOKENS]: sum(usage, (u) => (u.type === 'llm_usage' ? u.outputTokens : 0)),
+      [ATTR.SESSION_TTS_CHARACTERS]: sum(usage, (u) => (u.type === 'tts_usage' ? u.charactersCount : 0)),
+      [ATTR.SESSION_STT_AUDIO_DURATION]: sum(usage, (u) => (u.type === 'stt_usage' ? u.audioDuration : 0)),
+      [ATTR.SESSION_DROPS]: this.counters.total(),
+      ...this.options.sessionAttributes,
+    };
+    if (this.options.allowPii && this.options.userId) attributes[ATTR.USER_ID] = this.options.userId;
+    const pick: Record<(typeof SESSION_LATENCY_METRICS)[number], (l: LatencyBreakdown) => number | undefined> = {
+      e2e: (l) => l.e2e,
+      eou_delay: (l) => l.eouDelay,
+      transcription_delay: (l) => l.transcriptionDelay,
+      llm_ttft: (l) => l.llmTtft,
+      tts_ttfb: (l) => l.ttsTtfb,
+      total: (l) => l.total,
+    };
+    for (const metric of SESSION_LATENCY_METRICS) {
+      const values = this.turns.map((t) => pick[metric](t.latency)).filter((v): v is number => v !== undefined);
+      this.setDefined(attributes, {
+        [sessionLatencyKey(metric, 'p50')]: quantile(values, 0.5),
+        [sessionLatencyKey(metric, 'p95')]: quantile(values, 0.95),
+      });
+    }
+    return attributes;
+  }
+
+  private eouAttributes(eou: EouMetric): Attributes {
+    const attributes: Attributes = {};
+    this.setDefined(attributes, {
+      [ATTR.EOU_DELAY]: eou.eouDelay,
+      [ATTR.EOU_TRANSCRIPTION_DELAY]: eou.transcriptionDelay,
+      [ATTR.EOU_ON_USER_TURN_COMPLETED]: eou.onUserTurnCompletedDelay,
+      [ATTR.EOU_LAST_SPEAKING_TIME]: eou.lastSpeakingTime,
+    });
+    if (eou.quality?.implausible.length) attributes[ATTR.IMPLAUSIBLE] = eou.quality.implausible;
+    return attributes;
+  }
+
+  // ---- synthesized spans -----------------------------------------------------------------
+
+  private emitVad(metric: VadMetric, turn: UserTurn | undefined): void {
+    const end = turn?.speechEnd ?? metric.at;
+    const start = Math.min(turn?.speechStart ?? metric.at - (metric.inferenceTimeTotal ?? 0), end);
+    this.emitSpan(SPAN_NAME.vad, 'vad', turn?.context, start, end, {
+      [ATTR.VAD_IDLE_TIME]: metric.idleTime,
+      [ATTR.VAD_INFERENCE_TIME]: metric.inferenceTimeTotal,
+      [ATTR.VAD_INFERENCE_COUNT]: metric.inferenceCount,
+      [ATTR.VAD_SPEECH_START]: turn?.speechStart,
+      [ATTR.VAD_SPEECH_END]: turn?.eou?.lastSpeakingTime ?? turn?.speechEnd,
+      [ATTR.TURN_INDEX]: turn?.index,
+    }, metric.quality);
+  }
+
+  private emitStt(metric: SttMetric, turn: UserTurn | undefined): void {
+    const speechEnd = turn?.eou?.lastSpeakingTime ?? turn?.speechEnd;
+    const final = turn?.finalTranscriptAt;
+    // streaming providers report no duration: measure end of speech -> final transcript
+    const measured = speechEnd !== undefined && final !== undefined && final >= speechEnd ? final - speechEnd : undefined;
+    const start = turn?.speechStart ?? metric.at - metric.audioDuration;
+    const end = Math.max(start, final ?? metric.at);
+    const attributes: Attributes = {
+      [ATTR.OPERATION_NAME]: 'speech_to_text',
+      [ATTR.PROVIDER_NAME]: metric.provider,
+      [ATTR.REQUEST_MODEL]: metric.model,
+      [ATTR.STT_AUDIO_DURATION]: metric.audioDuration,
+      [ATTR.STT_LATENCY]: measured,
+      [ATTR.STREAMED]: metric.streamed,
+      [ATTR.USAGE_INPUT_TOKENS]: metric.inputTokens || undefined,
+      [ATTR.USAGE_OUTPUT_TOKENS]: metric.outputTokens || undefined,
+      [ATTR.COST]: this.ledger.costOfMetric(metric),
+      [ATTR.TURN_INDEX]: turn?.index,
+    };
+    if (metric.duration) attributes[ATTR.DURATION] = metric.duration;
+    if (this.options.allowPii && turn?.transcript) attributes[ATTR.PII_USER_TRANSCRIPT] = turn.transcript;
+    this.emitSpan(SPAN_NAME.stt, 'stt', turn?.context, start, end, attributes, metric.quality);
+  }
+
+  private emitInterruption(metric: InterruptionMetric): void {
+    const start = metric.at - (metric.detectionDelay ?? 0);
+    this.emitSpan(SPAN_NAME.interruption, 'interruption', this.activeAgentTurnContext(), start, metric.at, {
+      [ATTR.INTERRUPTION_DETECTION_DELAY]: metric.detectionDelay,
+      [ATTR.INTERRUPTION_PREDICTION_TIME]: metric.predictionTime,
+      [ATTR.INTERRUPTION_ROUND_TRIP]: metric.roundTrip,
+      [ATTR.INTERRUPTION_COUNT]: metric.interruptions,
+      [ATTR.INTERRUPTION_BACKCHANNELS]: metric.backchannels,
+      [ATTR.INTERRUPTION_REQUESTS]: metric.requests,
+      [ATTR.PROVIDER_NAME]: metric.provider,
+      [ATTR.REQUEST_MODEL]: metric.model,
+      [ATTR.TURN_OVERLAP]: this.overlapStart !== undefined ? Math.max(0, metric.at - this.overlapStart) : undefined,
+    }, metric.quality);
+  }
+
+  private emitRealtime(metric: RealtimeMetric, cost: number | undefined): void {
+    const turn = this.latestUserTurn();
+    const attributes: Attributes = {
+      [ATTR.OPERATION_NAME]: 'realtime',
+      [ATTR.OUTPUT_TYPE]: 'speech',
+      [ATTR.PROVIDER_NAME]: metric.provider,
+      [ATTR.REQUEST_MODEL]: metric.model,
+      [ATTR.TIME_TO_FIRST_CHUNK]: metric.ttft,
+      [ATTR.DURATION]: metric.duration,
+      [ATTR.CANCELLED]: metric.cancelled,
+      [ATTR.USAGE_INPUT_TOKENS]: metric.inputTokens,
+      [ATTR.USAGE_OUTPUT_TOKENS]: metric.outputTokens,
+      [ATTR.USAGE_CACHE_READ]: metric.inputCachedTokens,
+      [ATTR.USAGE_AUDIO_INPUT]: metric.inputAudioTokens,
+      [ATTR.USAGE_AUDIO_OUTPUT]: metric.outputAudioTokens,
+      [ATTR.USAGE_TEXT_INPUT]: metric.inputTextTokens,
+      [ATTR.USAGE_TEXT_OUTPUT]: metric.outputTextTokens,
+      [ATTR.LLM_TOKENS_PER_SECOND]: metric.tokensPerSecond,
+      [ATTR.REALTIME_SESSION_DURATION]: metric.sessionDuration,
+      [ATTR.COST]: cost,
+    };
+    if (this.options.allowPii && turn?.transcript) attributes[ATTR.PII_USER_TRANSCRIPT] = turn.transcript;
+    const end = metric.createdAt + (metric.duration ?? 0);
+    this.emitSpan(SPAN_NAME.realtime, 'realtime', this.activeAgentTurnContext(), metric.createdAt, end, attributes, metric.quality);
+  }
+
+  private emitSpan(
+    name: string,
+    stage: Stage,
+    parent: SpanContext | undefined,
+    start: number,
+    end: number,
+    attributes: Record<string, Attributes[string] | undefined>,
+    quality?: { implausible: string[]; truncated: string[] },
+  ): void {
+    const context = parent ?? this.sessionContext;
+    if (!context) return this.counters.count('unplaced_event', name);
+    const defined: Attributes = { [ATTR.STAGE]: stage };
+    this.setDefined(defined, attributes);
+    if (quality?.implausible.length) defined[ATTR.IMPLAUSIBLE] = quality.implausible;
+    if (quality?.truncated.length) defined[ATTR.TRUNCATED] = quality.truncated;
+    const span = this.options.tracer.startSpan(
+      name,
+      { startTime: toHrTime(start), attributes: defined },
+      trace.setSpanContext(ROOT_CONTEXT, context),
+    );
+    span.end(toHrTime(Math.max(start, end)));
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  private startUserTurn(context: SpanContext, start: number): void {
+    this.turnIndex += 1;
+    this.userTurns.push({ index: this.turnIndex, context, start, stt: [], vad: [], hasSdkEou: false });
+  }
+
+  private startSpeech(id: string): Speech {
+    const speech: Speech = { id, turnIndex: this.turnIndex, userTurn: this.latestUserTurn(), llm: [], tools: [], tts: [], cost: 0 };
+    this.speeches.set(id, speech);
+    return speech;
+  }
+
+  /** The SDK may set the speech id after a span started: look it up on the span and its ancestors. */
+  private resolveSpeechId(info: OpenSpan): string | undefined {
+    let current: OpenSpan | undefined = info;
+    while (current) {
+      const found =
+        current.speechId ??
+        this.options.facts.atStart({ name: current.name, scope: scopeOf(current.span), attributes: attributesOf(current.span) }).speechId;
+      if (found) return found;
+      current = current.parentId ? this.open.get(current.parentId) : undefined;
+    }
+    return undefined;
+  }
+
+  private latestUserTurn(): UserTurn | undefined {
+    return this.userTurns[this.userTurns.length - 1];
+  }
+
+  private activeAgentTurnContext(): SpanContext | undefined {
+    let latest: OpenSpan | undefined;
+    for (const info of this.open.values()) if (info.stage === 'agent_turn' && (!latest || info.start >= latest.start)) latest = info;
+    return latest?.span.spanContext();
+  }
+
+  private setDefined(target: Attributes, values: Record<string, Attributes[string] | undefined>): void {
+    for (const [key, value] of Object.entries(values)) if (value !== undefined) target[key] = value;
+  }
+}
+
+function scopeOf(span: Span): string {
+  return (span as { instrumentationScope?: { name: string } }).instrumentationScope?.name ?? '';
+}
+
+function attributesOf(span: Span): Attributes {
+  return (span as { attributes?: Attributes }).attributes ?? {};
+}
+
+function sum<T>(items: readonly T[], pick: (item: T) => number): number {
+  return items.reduce((total, item) => total + pick(item), 0);
+}

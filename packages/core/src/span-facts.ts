@@ -1,0 +1,38 @@
+import type { Attributes } from '@opentelemetry/api';
+import type { Stage } from '@voicetrace/conventions';
+import type { StageMetric } from './events.js';
+
+/** What a binding can read off one span, already normalized (seconds, validated). */
+export interface SpanFacts {
+  stage?: Stage;
+  /** The speech (reply) the span belongs to. */
+  speechId?: string;
+  /** The agent active on the span, when the span says so. */
+  agentName?: string;
+  /** The user-perceived latency the SDK measured for this reply (seconds). */
+  e2e?: number;
+  interrupted?: boolean;
+  toolError?: boolean;
+  /** User turn: end of speech to final transcript, and to end-of-turn decision (seconds). */
+  transcriptionDelay?: number;
+  endOfTurnDelay?: number;
+  /** Provider metrics the SDK attached to the span (LLM/TTS/realtime requests). */
+  metric?: StageMetric;
+  /** An LLM request whose output included speakable text (not only tool calls). */
+  speakable?: boolean;
+}
+
+/** The minimal view of a span a binding needs to read facts. */
+export interface SpanView {
+  name: string;
+  scope: string;
+  attributes: Attributes;
+}
+
+/** Reads {@link SpanFacts} off spans; bindings implement it for their SDK. */
+export interface SpanFactsReader {
+  /** Facts known when the span starts (stage, speech id). */
+  atStart(span: SpanView): SpanFacts;
+  /** Facts known when the span ends (metrics, latency, flags). */
+  atEnd(span: SpanView): SpanFacts;
+}

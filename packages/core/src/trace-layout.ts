@@ -1,0 +1,81 @@
+import { TraceFlags, type Link, type SpanContext } from '@opentelemetry/api';
+import type { ReadableSpan, Span } from '@opentelemetry/sdk-trace-base';
+import { RandomIdGenerator } from '@opentelemetry/sdk-trace-base';
+import { ATTR } from '@voicetrace/conventions';
+import type { SpanChanges } from './span-copy.js';
+
+/** `session`: one trace per call. `turn`: one trace per user turn, linked to the session span. */
+export type TraceMode = 'session' | 'turn';
+
+const ids = new RandomIdGenerator();
+
+/**
+ * Decides in which trace each span of a session is exported. In turn mode every
+ * user turn opens a new trace: the user_turn span becomes its root (linked to
+ * the session span), and the session's other direct children until the next
+ * user turn (the agent's reply, its speech) move under it. A W3C parent handed
+ * in by the application becomes the parent of the session span, so one trace
+ * runs from the app that created the room to the agent.
+ */
+export class TraceLayout {
+  private sessionSpan: SpanContext | undefined;
+  private readonly traceOf = new Map<string, string>();
+  private readonly reparented = new Map<string, SpanContext>();
+  private currentTurn: { traceId: string; root: SpanContext } | undefined;
+
+  constructor(
+    private readonly mode: TraceMode,
+    private readonly remoteParent?: SpanContext,
+  ) {}
+
+  /** Records where a starting span will be exported. */
+  onStart(span: Span): void {
+    const context = span.spanContext();
+    const parentId = span.parentSpanContext?.spanId;
+    if (!this.sessionSpan && span.name === 'agent_session' && !parentId) {
+      this.sessionSpan = context;
+      if (this.remoteParent) this.traceOf.set(context.spanId, this.remoteParent.traceId);
+      return;
+    }
+    if (this.mode === 'session' || !this.sessionSpan) {
+      if (this.remoteParent) this.traceOf.set(context.spanId, this.remoteParent.traceId);
+      return;
+    }
+    if (parentId === this.sessionSpan.spanId) {
+      if (span.name === 'user_turn') {
+        const traceId = ids.generateTraceId();
+        this.currentTurn = { traceId, root: { ...context, traceId } };
+        this.traceOf.set(context.spanId, traceId);
+      } else if (this.currentTurn) {
+        this.traceOf.set(context.spanId, this.currentTurn.traceId);
+        this.reparented.set(context.spanId, this.currentTurn.root);
+      } else if (this.remoteParent) {
+        this.traceOf.set(context.spanId, this.remoteParent.traceId);
+      }
+      return;
+    }
+    const inherited = parentId ? this.traceOf.get(parentId) : undefined;
+    if (inherited) this.traceOf.set(context.spanId, inherited);
+  }
+
+  /** The changes for the exported copy of `span`, or undefined when it is exported as is. */
+  changesFor(span: ReadableSpan): SpanChanges | undefined {
+    const context = span.spanContext();
+    const traceId = this.traceOf.get(context.spanId);
+    const isSession = this.sessionSpan?.spanId === context.spanId;
+    if (isSession && this.remoteParent) return { traceId: this.remoteParent.traceId, parent: this.remoteParent };
+    if (!traceId) return undefined;
+    if (this.mode === 'turn' && span.name === 'user_turn' && span.parentSpanContext?.spanId === this.sessionSpan?.spanId) {
+      return { traceId, parent: null, links: this.sessionLinks() };
+    }
+    const newParent = this.reparented.get(context.spanId);
+    if (newParent) return { traceId, parent: newParent, attributes: { [ATTR.REPARENTED]: true } };
+    return { traceId };
+  }
+
+  private sessionLinks(): Link[] {
+    if (!this.sessionSpan) return [];
+    const context = { ...this.sessionSpan, traceId: this.remoteParent?.traceId ?? this.sessionSpan.traceId, traceFlags: TraceFlags.SAMPLED };
+    return [{ context, attributes: { 'voicetrace.link': 'session' } }];
+  }
+}

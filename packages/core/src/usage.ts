@@ -1,0 +1,240 @@
+import type { DropCounters } from './counters.js';
+import type { InterruptionMetric, LlmMetric, RealtimeMetric, SttMetric, StageMetric, TtsMetric } from './events.js';
+import type { PriceBook } from './prices.js';
+
+/** LLM (and realtime) usage of one provider/model, as the SDK's LLMModelUsage (durations in seconds). */
+export interface LlmUsage {
+  type: 'llm_usage';
+  provider: string;
+  model: string;
+  inputTokens: number;
+  inputCachedTokens: number;
+  inputCacheCreationTokens: number;
+  inputAudioTokens: number;
+  inputTextTokens: number;
+  outputTokens: number;
+  outputAudioTokens: number;
+  outputTextTokens: number;
+  sessionDuration: number;
+  requests: number;
+  cost?: number;
+}
+
+/** TTS usage of one provider/model, as the SDK's TTSModelUsage (seconds). */
+export interface TtsUsage {
+  type: 'tts_usage';
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  charactersCount: number;
+  audioDuration: number;
+  requests: number;
+  cost?: number;
+}
+
+/** STT usage of one provider/model, as the SDK's STTModelUsage (seconds). */
+export interface SttUsage {
+  type: 'stt_usage';
+  provider: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+  audioDuration: number;
+  requests: number;
+  cost?: number;
+}
+
+/** Interruption-model usage, as the SDK's InterruptionModelUsage. */
+export interface InterruptionUsage {
+  type: 'interruption_usage';
+  provider: string;
+  model: string;
+  totalRequests: number;
+  cost?: number;
+}
+
+/** Usage of one provider/model. */
+export type ModelUsage = LlmUsage | TtsUsage | SttUsage | InterruptionUsage;
+
+const DUPLICATE_WINDOW_S = 10;
+
+/**
+ * Accumulates usage per provider/model, counting each unit once. The SDK's TTS
+ * stream adapter reports every utterance twice (streamed and not); the ledger
+ * recognises the second report (same speech, characters and audio length) and
+ * skips it, counting a `duplicate_usage`.
+ */
+export class UsageLedger {
+  private readonly entries = new Map<string, ModelUsage>();
+  private readonly recentTts: Array<{ key: string; at: number; streamed: boolean }> = [];
+
+  constructor(
+    private readonly prices: PriceBook,
+    private readonly counters: DropCounters,
+  ) {}
+
+  /** Adds one metric's usage; returns false when it was a duplicate and not counted. */
+  add(metric: StageMetric): boolean {
+    switch (metric.kind) {
+      case 'llm':
+        this.addLlm(metric);
+        return true;
+      case 'realtime':
+        this.addRealtime(metric);
+        return true;
+      case 'tts':
+        return this.addTts(metric);
+      case 'stt':
+        this.addStt(metric);
+        return true;
+      case 'interruption':
+        this.addInterruption(metric);
+        return true;
+      default:
+        return true;
+    }
+  }
+
+  /** Whether `metric` repeats a TTS report already counted (the stream-adapter double count). */
+  isDuplicateTts(metric: TtsMetric): boolean {
+    const key = `${metric.speechId ?? ''}|${metric.characters}|${Math.round(metric.audioDuration * 1000)}`;
+    return this.recentTts.some((seen) => seen.key === key && seen.streamed !== metric.streamed && metric.at - seen.at < DUPLICATE_WINDOW_S);
+  }
+
+  /** Usage per provider/model with estimated costs. */
+  summary(): ModelUsage[] {
+    return [...this.entries.values()].map((usage) => ({ ...usage, cost: this.costOf(usage) }));
+  }
+
+  /** Estimated total cost in USD (models without a price count 0). */
+  totalCost(): number {
+    return this.summary().reduce((sum, usage) => sum + (usage.cost ?? 0), 0);
+  }
+
+  /** Estimated cost of one metric at table prices. */
+  costOfMetric(metric: StageMetric): number | undefined {
+    switch (metric.kind) {
+      case 'llm':
+        return this.prices.cost(metric, {
+          inputTokens: metric.inputTokens,
+          cachedInputTokens: metric.cachedInputTokens,
+          outputTokens: metric.outputTokens,
+        });
+      case 'realtime':
+        return this.prices.cost(metric, {
+          inputTokens: metric.inputTokens,
+          cachedInputTokens: metric.inputCachedTokens,
+          outputTokens: metric.outputTokens,
+          inputAudioTokens: metric.inputAudioTokens,
+          outputAudioTokens: metric.outputAudioTokens,
+        });
+      case 'tts':
+        return this.prices.cost(metric, { characters: metric.characters, inputTokens: metric.inputTokens, outputTokens: metric.outputTokens });
+      case 'stt':
+        return this.prices.cost(metric, { audioSeconds: metric.audioDuration, inputTokens: metric.inputTokens, outputTokens: metric.outputTokens });
+      default:
+        return undefined;
+    }
+  }
+
+  private costOf(usage: ModelUsage): number | undefined {
+    switch (usage.type) {
+      case 'llm_usage':
+        return this.prices.cost(usage, {
+          inputTokens: usage.inputTokens,
+          cachedInputTokens: usage.inputCachedTokens,
+          outputTokens: usage.outputTokens,
+          inputAudioTokens: usage.inputAudioTokens,
+          outputAudioTokens: usage.outputAudioTokens,
+        });
+      case 'tts_usage':
+        return this.prices.cost(usage, { characters: usage.charactersCount, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens });
+      case 'stt_usage':
+        return this.prices.cost(usage, { audioSeconds: usage.audioDuration, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens });
+      default:
+        return undefined;
+    }
+  }
+
+  private entry<T extends ModelUsage>(type: T['type'], provider: string, model: string, init: () => T): T {
+    const key = `${type}|${provider}|${model}`;
+    let found = this.entries.get(key) as T | undefined;
+    if (!found) {
+      found = init();
+      this.entries.set(key, found);
+    }
+    return found;
+  }
+
+  private llmEntry(provider: string, model: string): LlmUsage {
+    return this.entry<LlmUsage>('llm_usage', provider, model, () => ({
+      type: 'llm_usage', provider, model, inputTokens: 0, inputCachedTokens: 0, inputCacheCreationTokens: 0,
+      inputAudioTokens: 0, inputTextTokens: 0, outputTokens: 0, outputAudioTokens: 0, outputTextTokens: 0,
+      sessionDuration: 0, requests: 0,
+    }));
+  }
+
+  private addLlm(metric: LlmMetric): void {
+    const usage = this.llmEntry(metric.provider, metric.model);
+    usage.inputTokens += metric.inputTokens;
+    usage.inputCachedTokens += metric.cachedInputTokens;
+    usage.inputCacheCreationTokens += metric.cacheCreationTokens;
+    usage.outputTokens += metric.outputTokens;
+    usage.requests += 1;
+  }
+
+  private addRealtime(metric: RealtimeMetric): void {
+    const usage = this.llmEntry(metric.provider, metric.model);
+    usage.inputTokens += metric.inputTokens;
+    usage.inputCachedTokens += metric.inputCachedTokens;
+    usage.inputAudioTokens += metric.inputAudioTokens;
+    usage.inputTextTokens += metric.inputTextTokens;
+    usage.outputTokens += metric.outputTokens;
+    usage.outputAudioTokens += metric.outputAudioTokens;
+    usage.outputTextTokens += metric.outputTextTokens;
+    // the session duration is cumulative per connection: keep the largest seen
+    usage.sessionDuration = Math.max(usage.sessionDuration, metric.sessionDuration ?? 0);
+    usage.requests += 1;
+  }
+
+  private addTts(metric: TtsMetric): boolean {
+    if (this.isDuplicateTts(metric)) {
+      this.counters.count('duplicate_usage', `${metric.provider}/${metric.model}`);
+      return false;
+    }
+    const key = `${metric.speechId ?? ''}|${metric.characters}|${Math.round(metric.audioDuration * 1000)}`;
+    this.recentTts.push({ key, at: metric.at, streamed: metric.streamed });
+    while (this.recentTts.length > 64) this.recentTts.shift();
+    const usage = this.entry<TtsUsage>('tts_usage', metric.provider, metric.model, () => ({
+      type: 'tts_usage', provider: metric.provider, model: metric.model, inputTokens: 0, outputTokens: 0,
+      charactersCount: 0, audioDuration: 0, requests: 0,
+    }));
+    usage.charactersCount += metric.characters;
+    usage.audioDuration += metric.audioDuration;
+    usage.inputTokens += metric.inputTokens;
+    usage.outputTokens += metric.outputTokens;
+    usage.requests += 1;
+    return true;
+  }
+
+  private addStt(metric: SttMetric): void {
+    const usage = this.entry<SttUsage>('stt_usage', metric.provider, metric.model, () => ({
+      type: 'stt_usage', provider: metric.provider, model: metric.model, inputTokens: 0, outputTokens: 0,
+      audioDuration: 0, requests: 0,
+    }));
+    usage.audioDuration += metric.audioDuration;
+    usage.inputTokens += metric.inputTokens;
+    usage.outputTokens += metric.outputTokens;
+    usage.requests += 1;
+  }
+
+  private addInterruption(metric: InterruptionMetric): void {
+    const provider = metric.provider ?? 'unknown';
+    const model = metric.model ?? 'unknown';
+    const usage = this.entry<InterruptionUsage>('interruption_usage', provider, model, () => ({
+      type: 'interruption_usage', provider, model, totalRequests: 0,
+    }));
+    usage.totalRequests += metric.requests;
+  }
+}

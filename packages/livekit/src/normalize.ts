@@ -1,0 +1,117 @@
+import type { metrics } from '@livekit/agents';
+import { FieldValidator, type DropCounters, type StageMetric, type ValueLimits } from '@voicetrace/core';
+
+type AgentMetrics = metrics.AgentMetrics;
+
+/**
+ * Converts one SDK `metrics_collected` payload (milliseconds, epoch ms) into a
+ * validated {@link StageMetric} (seconds, epoch seconds). Returns undefined for
+ * malformed or unknown metrics (counted).
+ */
+export function normalizeMetrics(raw: unknown, counters: DropCounters, limits?: ValueLimits): StageMetric | undefined {
+  if (!raw || typeof raw !== 'object' || typeof (raw as { type?: unknown }).type !== 'string') {
+    counters.count('malformed_event', 'metrics');
+    return undefined;
+  }
+  const m = raw as AgentMetrics & Record<string, unknown>;
+  const v = new FieldValidator(counters, limits);
+  const at = v.timestamp('timestamp', m.timestamp, 'ms') ?? Date.now() / 1000;
+  const quality = { implausible: v.implausible, truncated: v.truncated };
+  const model = (meta: { modelProvider?: string; modelName?: string } | undefined, label: unknown) => ({
+    provider: meta?.modelProvider && meta.modelProvider !== 'unknown' ? meta.modelProvider : String(label ?? 'unknown'),
+    model: meta?.modelName && meta.modelName !== 'unknown' ? meta.modelName : String(label ?? 'unknown'),
+  });
+  switch (m.type) {
+    case 'llm_metrics':
+      return {
+        kind: 'llm', at, quality, ...model(m.metadata, m.label),
+        speechId: m.speechId, requestId: m.requestId,
+        ttft: v.duration('ttft', m.ttftMs, 'ms', { sentinel: true }),
+        duration: v.duration('duration', m.durationMs, 'ms'),
+        cancelled: m.cancelled === true,
+        inputTokens: v.count('input_tokens', m.promptTokens) ?? 0,
+        outputTokens: v.count('output_tokens', m.completionTokens) ?? 0,
+        cachedInputTokens: v.count('cached_input_tokens', m.promptCachedTokens) ?? 0,
+        cacheCreationTokens: v.count('cache_creation_tokens', m.cacheCreationTokens) ?? 0,
+        tokensPerSecond: v.rate('tokens_per_second', m.tokensPerSecond),
+      };
+    case 'tts_metrics':
+      return {
+        kind: 'tts', at, quality, ...model(m.metadata, m.label),
+        speechId: m.speechId, requestId: m.requestId,
+        ttfb: v.duration('ttfb', m.ttfbMs, 'ms', { sentinel: true }),
+        duration: v.duration('duration', m.durationMs, 'ms'),
+        audioDuration: v.duration('audio_duration', m.audioDurationMs, 'ms') ?? 0,
+        characters: v.count('characters', m.charactersCount) ?? 0,
+        streamed: m.streamed === true,
+        cancelled: m.cancelled === true,
+        inputTokens: v.count('input_tokens', m.inputTokens) ?? 0,
+        outputTokens: v.count('output_tokens', m.outputTokens) ?? 0,
+      };
+    case 'stt_metrics':
+      return {
+        kind: 'stt', at, quality, ...model(m.metadata, m.label),
+        requestId: m.requestId,
+        // streaming STT reports 0: that is "not measured", not an instant transcript
+        duration: m.durationMs ? v.duration('duration', m.durationMs, 'ms') : undefined,
+        audioDuration: v.duration('audio_duration', m.audioDurationMs, 'ms') ?? 0,
+        streamed: m.streamed === true,
+        inputTokens: v.count('input_tokens', m.inputTokens) ?? 0,
+        outputTokens: v.count('output_tokens', m.outputTokens) ?? 0,
+      };
+    case 'vad_metrics':
+      return {
+        kind: 'vad', at, quality, label: String(m.label ?? 'vad'),
+        idleTime: v.duration('idle_time', m.idleTimeMs, 'ms'),
+        inferenceTimeTotal: v.duration('inference_time_total', m.inferenceDurationTotalMs, 'ms'),
+        inferenceCount: v.count('inference_count', m.inferenceCount) ?? 0,
+      };
+    case 'eou_metrics':
+      return {
+        kind: 'eou', at, quality, speechId: m.speechId,
+        eouDelay: v.duration('eou_delay', m.endOfUtteranceDelayMs, 'ms'),
+        transcriptionDelay: v.duration('transcription_delay', m.transcriptionDelayMs, 'ms'),
+        onUserTurnCompletedDelay: v.duration('on_user_turn_completed_delay', m.onUserTurnCompletedDelayMs, 'ms'),
+        // an epoch timestamp in ms, not a duration
+        lastSpeakingTime: v.timestamp('last_speaking_time', m.lastSpeakingTimeMs, 'ms'),
+      };
+    case 'interruption_metrics':
+      return {
+        kind: 'interruption', at, quality,
+        provider: m.metadata?.modelProvider, model: m.metadata?.modelName,
+        detectionDelay: v.duration('detection_delay', m.detectionDelay, 'ms'),
+        predictionTime: v.duration('prediction_time', m.predictionDuration, 'ms'),
+        roundTrip: v.duration('round_trip', m.totalDuration, 'ms'),
+        interruptions: v.count('interruptions', m.numInterruptions) ?? 0,
+        backchannels: v.count('backchannels', m.numBackchannels) ?? 0,
+        requests: v.count('requests', m.numRequests) ?? 0,
+      };
+    case 'realtime_model_metrics': {
+      const input = m.inputTokenDetails;
+      const output = m.outputTokenDetails;
+      return {
+        kind: 'realtime', at, quality, ...model(m.metadata, m.label),
+        requestId: m.requestId,
+        createdAt: at,
+        ttft: v.duration('ttft', m.ttftMs, 'ms', { sentinel: true }),
+        duration: v.duration('duration', m.durationMs, 'ms'),
+        sessionDuration: v.duration('session_duration', m.sessionDurationMs, 'ms'),
+        cancelled: m.cancelled === true,
+        inputTokens: v.count('input_tokens', m.inputTokens) ?? 0,
+        outputTokens: v.count('output_tokens', m.outputTokens) ?? 0,
+        tokensPerSecond: v.rate('tokens_per_second', m.tokensPerSecond),
+        inputAudioTokens: v.count('input_audio_tokens', input?.audioTokens) ?? 0,
+        inputTextTokens: v.count('input_text_tokens', input?.textTokens) ?? 0,
+        inputCachedTokens: v.count('input_cached_tokens', input?.cachedTokens) ?? 0,
+        outputAudioTokens: v.count('output_audio_tokens', output?.audioTokens) ?? 0,
+        outputTextTokens: v.count('output_text_tokens', output?.textTokens) ?? 0,
+      };
+    }
+    case 'eot_inference_metrics':
+    case 'avatar_metrics':
+      return undefined;
+    default:
+      counters.count('unknown_metric_type', String((m as { type: unknown }).type));
+      return undefined;
+  }
+}

@@ -1,0 +1,73 @@
+import { voice, type llm } from '@livekit/agents';
+import { FieldValidator, type SessionEngine, type VoiceEvent } from '@voicetrace/core';
+import { normalizeMetrics } from './normalize.js';
+
+const E = voice.AgentSessionEventTypes;
+
+/**
+ * Subscribes to one `AgentSession`'s public events and feeds them, normalized,
+ * to its engine. Observes only: it never calls into or patches the SDK.
+ * Returns a function that unsubscribes.
+ */
+export function observeSession(session: voice.AgentSession, engine: SessionEngine): () => void {
+  const counters = engine.counters;
+  const record = (event: VoiceEvent | undefined): void => {
+    if (event) engine.record(event);
+  };
+  const now = () => Date.now() / 1000;
+  const listeners: Array<[string, (ev: never) => void]> = [
+    [E.MetricsCollected, (ev: voice.MetricsCollectedEvent) => record(normalizeMetrics(ev?.metrics, counters))],
+    [E.UserStateChanged, (ev: voice.UserStateChangedEvent) =>
+      record({ kind: 'user_speech', at: (ev.createdAt ?? Date.now()) / 1000, speaking: ev.newState === 'speaking' })],
+    [E.AgentStateChanged, (ev: voice.AgentStateChangedEvent) =>
+      record({ kind: 'agent_state', at: (ev.createdAt ?? Date.now()) / 1000, state: ev.newState })],
+    [E.UserInputTranscribed, (ev: voice.UserInputTranscribedEvent) =>
+      record({ kind: 'transcript', at: (ev.createdAt ?? Date.now()) / 1000, final: ev.isFinal, text: new FieldValidator(counters).text('transcript', ev.transcript) ?? '' })],
+    [E.ConversationItemAdded, (ev: voice.ConversationItemAddedEvent) => record(fromItem(ev.item, engine))],
+    [E.FunctionToolsExecuted, (ev: voice.FunctionToolsExecutedEvent) =>
+      record({
+        kind: 'tools',
+        at: (ev.createdAt ?? Date.now()) / 1000,
+        calls: ev.functionCalls.map((call, i) => ({
+          name: call.name,
+          arguments: call.args,
+          output: ev.functionCallOutputs[i]?.output,
+          isError: ev.functionCallOutputs[i]?.isError ?? false,
+        })),
+      })],
+    [E.Error, (ev: voice.ErrorEvent) =>
+      record({ kind: 'error', at: (ev.createdAt ?? Date.now()) / 1000, source: String((ev.source as { constructor?: { name?: string } })?.constructor?.name ?? 'unknown'), message: String((ev.error as Error)?.message ?? ev.error), recoverable: false })],
+    [E.Close, (ev: voice.CloseEvent) =>
+      record({ kind: 'close', at: (ev.createdAt ?? Date.now()) / 1000 || now(), reason: String(ev.reason), error: ev.error ? String(ev.error) : undefined })],
+  ];
+  for (const [name, listener] of listeners) session.on(name as never, listener as never);
+  return () => {
+    for (const [name, listener] of listeners) session.off(name as never, listener as never);
+  };
+}
+
+function fromItem(item: llm.ChatItem, engine: SessionEngine): VoiceEvent | undefined {
+  const at = (item.createdAt ?? Date.now()) / 1000;
+  if (item.type === 'agent_handoff') {
+    return { kind: 'handoff', at, fromAgent: item.oldAgentId, toAgent: item.newAgentId };
+  }
+  if (item.type !== 'message') return undefined;
+  const v = new FieldValidator(engine.counters);
+  const m = (item.metrics ?? {}) as Record<string, unknown>;
+  return {
+    kind: 'message',
+    at,
+    role: item.role as 'user' | 'assistant',
+    text: v.text('text', item.textContent ?? '') ?? '',
+    interrupted: item.interrupted,
+    startedSpeakingAt: v.timestamp('started_speaking_at', m.startedSpeakingAt, 's'),
+    stoppedSpeakingAt: v.timestamp('stopped_speaking_at', m.stoppedSpeakingAt, 's'),
+    transcriptionDelay: v.duration('transcription_delay', m.transcriptionDelay, 's'),
+    endOfTurnDelay: v.duration('end_of_turn_delay', m.endOfTurnDelay, 's'),
+    onUserTurnCompletedDelay: v.duration('on_user_turn_completed_delay', m.onUserTurnCompletedDelay, 's'),
+    llmTtft: v.duration('llm_ttft', m.llmNodeTtft, 's'),
+    ttsTtfb: v.duration('tts_ttfb', m.ttsNodeTtfb, 's'),
+    e2eLatency: v.duration('e2e_latency', m.e2eLatency, 's'),
+    confidence: typeof item.transcriptConfidence === 'number' ? item.transcriptConfidence : undefined,
+  };
+}

@@ -1,0 +1,152 @@
+import { tts, type APIConnectOptions } from '@livekit/agents';
+import { AudioFrame } from '@livekit/rtc-node';
+import { SeededRandom, drawLatency, sleep, type LatencyRange } from './random.js';
+
+/** Options of {@link ScriptedTTS}. */
+export interface ScriptedTTSOptions {
+  provider?: string;
+  model?: string;
+  voice?: string;
+  /** Time to first audio byte after text is sent, in ms. */
+  ttfb?: LatencyRange;
+  /** Spoken rate: milliseconds of audio per character of text. */
+  msPerCharacter?: number;
+  /** Synthesis speed: audio is produced this many times faster than real time. */
+  realtimeFactor?: number;
+  seed?: number;
+  sampleRate?: number;
+}
+
+const FRAME_MS = 20;
+
+/**
+ * A streaming text-to-speech provider, offline. Each flushed segment of text is
+ * "synthesized" into a low tone whose length follows the text (about 60 ms per
+ * character, like natural speech), delivered in 20 ms frames after a seeded time
+ * to first byte and faster than real time, so the SDK measures real TTFB,
+ * characters and audio duration. It is a native streaming TTS: no stream adapter,
+ * so no double-counted `tts_metrics`.
+ */
+export class ScriptedTTS extends tts.TTS {
+  label = 'voicetrace.ScriptedTTS';
+  readonly options: Required<ScriptedTTSOptions>;
+  readonly random: SeededRandom;
+
+  constructor(options: ScriptedTTSOptions = {}) {
+    const resolved = {
+      provider: 'cartesia',
+      model: 'sonic-2',
+      voice: 'scripted-voice',
+      ttfb: { minMs: 120, maxMs: 260 },
+      msPerCharacter: 60,
+      realtimeFactor: 8,
+      seed: 13,
+      sampleRate: 24_000,
+      ...options,
+    };
+    super(resolved.sampleRate, 1, { streaming: true, alignedTranscript: false });
+    this.options = resolved;
+    this.random = new SeededRandom(resolved.seed);
+  }
+
+  override get model(): string {
+    return this.options.model;
+  }
+
+  override get provider(): string {
+    return this.options.provider;
+  }
+
+  synthesize(text: string, connOptions?: APIConnectOptions, abortSignal?: AbortSignal): tts.ChunkedStream {
+    return new ScriptedChunkedStream(this, text, connOptions, abortSignal);
+  }
+
+  stream(options?: { connOptions?: APIConnectOptions }): tts.SynthesizeStream {
+    return new ScriptedSynthesizeStream(this, options?.connOptions);
+  }
+
+  /** @internal Audio frames for `text`: a quiet 180 Hz tone, `msPerCharacter` per character. */
+  framesFor(text: string): AudioFrame[] {
+    const rate = this.options.sampleRate;
+    const totalMs = Math.max(FRAME_MS, text.length * this.options.msPerCharacter);
+    const perFrame = Math.floor((rate * FRAME_MS) / 1000);
+    const frames: AudioFrame[] = [];
+    for (let offset = 0; offset < totalMs; offset += FRAME_MS) {
+      const data = new Int16Array(perFrame);
+      for (let i = 0; i < perFrame; i++) data[i] = Math.round(2000 * Math.sin((2 * Math.PI * 180 * i) / rate));
+      frames.push(new AudioFrame(data, rate, 1, perFrame));
+    }
+    return frames;
+  }
+
+  /** @internal How long producing `frames` takes the simulated provider, in ms. */
+  synthesisTimeMs(frameCount: number): number {
+    return (frameCount * FRAME_MS) / this.options.realtimeFactor;
+  }
+}
+
+class ScriptedSynthesizeStream extends tts.SynthesizeStream {
+  label = 'voicetrace.ScriptedTTS.stream';
+  private readonly owner: ScriptedTTS;
+  private segment = 0;
+
+  constructor(owner: ScriptedTTS, connOptions?: APIConnectOptions) {
+    super(owner, connOptions);
+    this.owner = owner;
+  }
+
+  protected async run(): Promise<void> {
+    let text = '';
+    for await (const data of this.input) {
+      if (this.abortController.signal.aborted) return;
+      if (typeof data === 'symbol') {
+        // a flush: the text so far is one segment
+        await this.synthesizeSegment(text);
+        text = '';
+        continue;
+      }
+      text += data;
+    }
+    if (text) await this.synthesizeSegment(text);
+    this.queue.put(tts.SynthesizeStream.END_OF_STREAM);
+  }
+
+  private async synthesizeSegment(text: string): Promise<void> {
+    if (!text.trim()) return;
+    this.segment += 1;
+    const segmentId = `tts_seg_${this.segment}`;
+    this.markStarted();
+    await sleep(drawLatency(this.owner.random, this.owner.options.ttfb));
+    const frames = this.owner.framesFor(text);
+    const pace = this.owner.synthesisTimeMs(1);
+    for (let i = 0; i < frames.length; i++) {
+      if (this.abortController.signal.aborted) return;
+      this.queue.put({
+        requestId: segmentId,
+        segmentId,
+        frame: frames[i]!,
+        deltaText: i === 0 ? text : undefined,
+        final: i === frames.length - 1,
+      });
+      if (i % 10 === 9) await sleep(pace * 10);
+    }
+  }
+}
+
+class ScriptedChunkedStream extends tts.ChunkedStream {
+  label = 'voicetrace.ScriptedTTS.chunked';
+  private readonly owner: ScriptedTTS;
+
+  constructor(owner: ScriptedTTS, text: string, connOptions?: APIConnectOptions, abortSignal?: AbortSignal) {
+    super(text, owner, connOptions, abortSignal);
+    this.owner = owner;
+  }
+
+  protected async run(): Promise<void> {
+    await sleep(drawLatency(this.owner.random, this.owner.options.ttfb));
+    const frames = this.owner.framesFor(this.inputText);
+    frames.forEach((frame, i) =>
+      this.queue.put({ requestId: 'chunked', segmentId: 'chunked', frame, final: i === frames.length - 1 }),
+    );
+  }
+}
