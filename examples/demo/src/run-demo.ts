@@ -13,6 +13,8 @@ export interface DemoOptions {
   sessionId?: string;
   /** Passed to setupVoiceTrace (e.g. traceMode, allowPii, exporters). */
   voicetrace?: VoiceTraceOptions;
+  /** Called with the session before it starts (tests observe it here). */
+  onSession?: (session: voice.AgentSession) => void;
 }
 
 /** What a demo run produced. */
@@ -46,6 +48,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   session.input.audio = plugins.user.audioInput;
   session.output.audio = plugins.audioOutput;
   const traced = vt.instrument(session, { sessionId, userId: 'caller-42', attributes: { 'lk.job_id': 'demo-job', 'voicetrace.room.name': 'demo-room' } });
+  options.onSession?.(session);
   plugins.user.start();
   try {
     await session.start({ agent: frontDesk });

@@ -58,6 +58,7 @@ interface UserTurn {
   vad: VadMetric[];
   eou?: EouMetric;
   hasSdkEou: boolean;
+  eouEmitted?: boolean;
 }
 
 interface Speech {
@@ -282,6 +283,8 @@ export class SessionEngine {
     const turn = this.latestUserTurn();
     if (turn) turn.eou = metric;
     else this.counters.count('unplaced_event', 'eou');
+    // the SDK may emit eou_metrics just after the user turn span ended: place it now
+    if (turn && turn.end !== undefined && !turn.hasSdkEou) this.emitEou(turn);
     if (metric.speechId) {
       const speech = this.speeches.get(metric.speechId) ?? this.startSpeech(metric.speechId);
       speech.eou = metric;
@@ -390,11 +393,16 @@ export class SessionEngine {
     });
     for (const vad of turn.vad) this.emitVad(vad, turn);
     for (const stt of turn.stt) this.emitStt(stt, turn);
-    if (!turn.hasSdkEou && turn.eou?.lastSpeakingTime !== undefined) {
-      const start = turn.eou.lastSpeakingTime;
-      this.emitSpan(SPAN_NAME.eou, 'eou', turn.context, start, start + (turn.eou.eouDelay ?? 0), this.eouAttributes(turn.eou));
-    }
+    if (!turn.hasSdkEou && turn.eou) this.emitEou(turn);
     return attributes;
+  }
+
+  private emitEou(turn: UserTurn): void {
+    const eou = turn.eou;
+    if (!eou || turn.eouEmitted) return;
+    turn.eouEmitted = true;
+    const start = eou.lastSpeakingTime ?? eou.at - (eou.eouDelay ?? 0);
+    this.emitSpan(SPAN_NAME.eou, 'eou', turn.context, start, start + (eou.eouDelay ?? 0), { ...this.eouAttributes(eou), [ATTR.TURN_INDEX]: turn.index });
   }
 
   private endAgentTurn(info: OpenSpan, facts: SpanFacts): Attributes {

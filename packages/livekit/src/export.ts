@@ -67,7 +67,8 @@ export class ReportingSpanExporter implements SpanExporter {
         this.failedSpans += spans.length;
         if (!this.reported) {
           this.reported = true;
-          const cause = result.error?.message ?? 'unknown error';
+          const status = (result.error as { code?: number } | undefined)?.code;
+          const cause = `${status ? `HTTP ${status} ` : ''}${result.error?.message ?? 'unknown error'}`.trim();
           this.log(
             `voicetrace: exporting traces to ${this.url} failed: ${cause}. ` +
               'Check OTEL_EXPORTER_OTLP_ENDPOINT (a base URL; /v1/traces is appended) or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as is). Further failures are only counted.',

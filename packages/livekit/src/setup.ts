@@ -48,6 +48,8 @@ export interface VoiceTrace {
   readonly provider: NodeTracerProvider;
   /** Drop/correction counters, by reason. */
   readonly counters: DropCounters;
+  /** Adds a processor to the provider after setup (the SDK attaches LiveKit Cloud's this way). */
+  registerSpanProcessor(processor: SpanProcessor): void;
   /** Traces one `AgentSession`: call it right before `session.start()`. */
   instrument(session: voice.AgentSession, options?: InstrumentOptions): InstrumentedSession;
   /** Exports everything finished so far. */
@@ -112,6 +114,7 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
   return {
     provider,
     counters: processor.counters,
+    registerSpanProcessor: (p) => fanout.add(p),
     instrument: (session, instrumentOptions) => instrumentSession(session, context, instrumentOptions),
     forceFlush: () => provider.forceFlush(),
     shutdown,
