@@ -1,0 +1,122 @@
+/** A backend the harness knows how to obtain. */
+export type BackendName = 'collector' | 'jaeger' | 'prometheus' | 'tempo';
+
+/** The outcome of {@link ensureBinary}: a path to run, or why there is none. */
+export type BinaryResult =
+  | { readonly name: BackendName; readonly available: true; readonly path: string }
+  | {
+      readonly name: BackendName;
+      readonly available: false;
+      /** Human-readable reason, shown in skip messages. */
+      readonly reason: string;
+      /** True when the backend can never be obtained on this kind of machine (e.g. Tempo): CI skips instead of failing. */
+      readonly permanent: boolean;
+    };
+
+/** A server process started by the harness, running in its own process group. */
+export interface ProcessHandle {
+  /** Short label for messages, e.g. `collector#1`. */
+  readonly label: string;
+  /** Where stdout and stderr go (kept after stop, for debugging). */
+  readonly logFile: string;
+  /** The directory holding generated configs, data and logs of this instance. */
+  readonly workDir: string;
+  /** Current pid (changes on restart); undefined while stopped. */
+  readonly pid: number | undefined;
+  /** SIGTERM the process group, SIGKILL after a grace period; resolves once it has exited. Idempotent. */
+  stop(): Promise<void>;
+  /** Stop, then start again with the same ports, config and data directory (for outage tests). */
+  restart(): Promise<void>;
+  /** The last `lines` lines of the log. */
+  logTail(lines?: number): string;
+}
+
+export interface CollectorOptions {
+  /**
+   * Config files, merged in order by the Collector. Relative paths are resolved against the
+   * repository's `collector-config/` directory. Default: `['sidecar.yaml']`.
+   */
+  configFiles?: readonly string[];
+  /** Extra environment for the Collector (e.g. `VOICETRACE_JAEGER_ENDPOINT`); overrides the harness's port variables. */
+  env?: Readonly<Record<string, string>>;
+  /** Readiness timeout in ms (default 30 000). */
+  readyTimeoutMs?: number;
+}
+
+export interface CollectorHandle extends ProcessHandle {
+  readonly ports: {
+    readonly otlpGrpc: number;
+    readonly otlpHttp: number;
+    readonly health: number;
+    readonly prometheus: number;
+    readonly internalMetrics: number;
+  };
+  /** `host:port` of the OTLP/gRPC receiver. */
+  readonly otlpGrpcEndpoint: string;
+  /** Base URL of the OTLP/HTTP receiver, e.g. `http://127.0.0.1:43123` (POST `/v1/traces`). */
+  readonly otlpHttpUrl: string;
+  /** `host:port` of the spanmetrics Prometheus exporter (scrape target). */
+  readonly prometheusTarget: string;
+  /** The persistent sending queue's directory (survives restart()). */
+  readonly queueDir: string;
+  readonly configFiles: readonly string[];
+}
+
+export interface JaegerOptions {
+  readyTimeoutMs?: number;
+}
+
+/** A span as Jaeger's query API returns it, with tags flattened into a map. */
+export interface JaegerSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly operationName: string;
+  readonly parentSpanId: string | undefined;
+  readonly serviceName: string | undefined;
+  /** Microseconds since the epoch. */
+  readonly startTime: number;
+  /** Microseconds. */
+  readonly duration: number;
+  readonly tags: Readonly<Record<string, unknown>>;
+}
+
+export interface JaegerTrace {
+  readonly traceId: string;
+  readonly spans: readonly JaegerSpan[];
+}
+
+export interface JaegerHandle extends ProcessHandle {
+  readonly ports: { readonly otlpGrpc: number; readonly otlpHttp: number; readonly query: number; readonly queryGrpc: number; readonly health: number };
+  /** `host:port` of Jaeger's OTLP/gRPC receiver (use as VOICETRACE_JAEGER_ENDPOINT). */
+  readonly otlpGrpcEndpoint: string;
+  readonly otlpHttpUrl: string;
+  /** Base URL of the query API (`/api/traces/<id>`, `/api/services`). */
+  readonly queryUrl: string;
+  /** The trace, or undefined when Jaeger does not have it (404). */
+  getTrace(traceIdHex: string): Promise<JaegerTrace | undefined>;
+  /** Polls getTrace until the trace has at least `minSpans` spans (default 1) or the timeout (default 20 s) expires. */
+  waitForTrace(traceIdHex: string, opts?: { minSpans?: number; timeoutMs?: number }): Promise<JaegerTrace>;
+}
+
+export interface PrometheusOptions {
+  /** `host:port` targets to scrape (e.g. `collector.prometheusTarget`). */
+  scrapeTargets: readonly string[];
+  /** Scrape interval (default `1s`). */
+  scrapeInterval?: string;
+  readyTimeoutMs?: number;
+}
+
+/** One series of an instant query. */
+export interface PromSample {
+  readonly metric: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+export interface PrometheusHandle extends ProcessHandle {
+  readonly port: number;
+  readonly url: string;
+  /** Instant query (`/api/v1/query`); vector and scalar results become samples. */
+  query(promql: string): Promise<PromSample[]>;
+  /** Polls `query` until `predicate` accepts the samples or the timeout (default 20 s) expires; returns the last samples. */
+  waitForQuery(promql: string, predicate: (samples: PromSample[]) => boolean, opts?: { timeoutMs?: number }): Promise<PromSample[]>;
+}
