@@ -47,7 +47,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   });
   session.input.audio = plugins.user.audioInput;
   session.output.audio = plugins.audioOutput;
-  const traced = vt.instrument(session, { sessionId, userId: 'caller-42', attributes: { 'lk.job_id': 'demo-job', 'voicetrace.room.name': 'demo-room' } });
+  const traced = vt.instrument(session, { sessionId, userId: 'caller-42', attributes: { 'lk.job_id': 'demo-job', 'lk.pii.room_name': 'demo-room' } });
   options.onSession?.(session);
   plugins.user.start();
   try {

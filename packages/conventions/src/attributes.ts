@@ -20,7 +20,7 @@ const SPECS = {
   /** 1-based index of the user turn the span belongs to. */
   TURN_INDEX: { key: 'voicetrace.turn.index', type: 'int', unit: '1', stages: ['user_turn', 'agent_turn', 'vad', 'stt', 'eou', 'llm', 'tts', 'tool', 'interruption', 'realtime', 'handoff'], origin: 'voicetrace', brief: '1-based index of the conversation turn (0 before the first user turn, e.g. a greeting).' },
   /** Participant identity, when the user supplies it. */
-  USER_ID: { key: 'user.id', type: 'string', stages: ['session'], origin: 'otel', pii: true, brief: 'Identity of the remote participant, when the application supplies it.' },
+  USER_ID: { key: 'user.id', type: 'string', stages: ['all'], origin: 'otel', pii: true, brief: 'Identity of the remote participant, when the application supplies it (on every span).' },
 
   // ---- session --------------------------------------------------------------------------
   SESSION_TURNS: { key: 'voicetrace.session.turns', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Number of user turns in the session.' },

@@ -181,6 +181,8 @@ export class SessionEngine {
       };
       if (this.options.environment) identity[ATTR.ENVIRONMENT] = this.options.environment;
       if (this.currentAgent && !span.attributes?.[ATTR.AGENT_NAME]) identity[ATTR.AGENT_NAME] = this.currentAgent;
+      // on every span, so per-turn traces are attributed to the caller too (PII: only when allowed)
+      if (this.options.allowPii && this.options.userId) identity[ATTR.USER_ID] = this.options.userId;
       if (stage) identity[ATTR.STAGE] = stage;
       if (stage && stage !== 'session') identity[ATTR.TURN_INDEX] = turnIndex;
       span.setAttributes(identity);
@@ -359,7 +361,7 @@ export class SessionEngine {
         Object.assign(attributes, this.endUserTurn(facts, end));
         break;
       case 'agent_turn':
-        Object.assign(attributes, this.endAgentTurn(info, facts));
+        Object.assign(attributes, this.endAgentTurn(info, facts, end));
         break;
       case 'session':
         Object.assign(attributes, this.sessionAttributes());
@@ -405,7 +407,7 @@ export class SessionEngine {
     this.emitSpan(SPAN_NAME.eou, 'eou', turn.context, start, start + (eou.eouDelay ?? 0), { ...this.eouAttributes(eou), [ATTR.TURN_INDEX]: turn.index });
   }
 
-  private endAgentTurn(info: OpenSpan, facts: SpanFacts): Attributes {
+  private endAgentTurn(info: OpenSpan, facts: SpanFacts, end: number): Attributes {
     const attributes: Attributes = {};
     if (facts.interrupted !== undefined) attributes[ATTR.TURN_INTERRUPTED] = facts.interrupted;
     const speech = info.speechId ? this.speeches.get(info.speechId) : undefined;
@@ -426,7 +428,8 @@ export class SessionEngine {
     const cost = speech.cost + sttCost;
     if (facts.interrupted) {
       this.interruptions += 1;
-      if (this.overlapStart !== undefined) attributes[ATTR.TURN_OVERLAP] = Math.max(0, Date.now() / 1000 - this.overlapStart);
+      // the user spoke over the agent from overlapStart until the reply stopped (the span's end)
+      if (this.overlapStart !== undefined) attributes[ATTR.TURN_OVERLAP] = Math.max(0, end - this.overlapStart);
     }
     this.setDefined(attributes, {
       [ATTR.LATENCY_EOU_DELAY]: latency.eouDelay,

@@ -58,3 +58,29 @@ describe('setupVoiceTrace', () => {
     await vt.shutdown();
   });
 });
+
+describe('createVoiceTraceProcessor (bring your own provider)', () => {
+  it('stamps and enriches the spans of an instrumented session on a provider the user built', async () => {
+    const { voice, initializeLogger } = await import('@livekit/agents');
+    initializeLogger({ pretty: false, level: 'silent' });
+    const { NodeTracerProvider } = await import('@opentelemetry/sdk-trace-node');
+    const { createVoiceTraceProcessor } = await import('../src/processors.js');
+    const exporter = new InMemorySpanExporter();
+    const vt = createVoiceTraceProcessor({ next: [new SimpleSpanProcessor(exporter)], environment: 'staging' });
+    const provider = new NodeTracerProvider({ spanProcessors: [vt.processor] });
+    provider.register();
+    const traced = vt.instrument(new voice.AgentSession({}), { sessionId: 'mine' });
+    const tracer = provider.getTracer('livekit-agents');
+    await tracer.startActiveSpan('agent_session', async (session) => {
+      tracer.startSpan('user_turn').end();
+      session.end();
+    });
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => [s.name, s.attributes['session.id'], s.attributes['deployment.environment.name'], s.attributes['voicetrace.stage']])).toEqual([
+      ['user_turn', 'mine', 'staging', 'user_turn'],
+      ['agent_session', 'mine', 'staging', 'session'],
+    ]);
+    expect(traced.summary().userTurns).toBe(1);
+    await provider.shutdown();
+  });
+});
