@@ -84,6 +84,7 @@ interface OpenSpan {
 }
 
 const AGENT_AUDIO_STATES = new Set(['speaking']);
+const RECENT_TURNS = 4;
 
 /**
  * Turns one voice session's SDK spans and events into semantic stage spans:
@@ -144,7 +145,7 @@ export class SessionEngine {
     return {
       sessionId: this.options.sessionId,
       turns: [...this.turns],
-      userTurns: this.userTurns.length,
+      userTurns: this.turnIndex,
       interruptions: this.interruptions,
       usage: this.ledger.summary(),
       totalCost: this.ledger.totalCost(),
@@ -447,6 +448,8 @@ export class SessionEngine {
     } else if (eou === undefined && speech.turnIndex > 0) {
       attributes[ATTR.DATA_INCOMPLETE] = true;
     }
+    // the reply has played: nothing else will be placed on this speech
+    this.speeches.delete(speech.id);
     this.turns.push({ index: speech.turnIndex, speechId: speech.id, agent: this.currentAgent, interrupted: facts.interrupted ?? false, latency, cost });
     return attributes;
   }
@@ -454,7 +457,7 @@ export class SessionEngine {
   private sessionAttributes(): Attributes {
     const usage = this.ledger.summary();
     const attributes: Attributes = {
-      [ATTR.SESSION_TURNS]: this.userTurns.length,
+      [ATTR.SESSION_TURNS]: this.turnIndex,
       [ATTR.SESSION_AGENT_TURNS]: this.turns.length,
       [ATTR.SESSION_INTERRUPTIONS]: this.interruptions,
       [ATTR.SESSION_USAGE]: JSON.stringify(usage),
@@ -605,6 +608,8 @@ export class SessionEngine {
   private startUserTurn(context: SpanContext, start: number): void {
     this.turnIndex += 1;
     this.userTurns.push({ index: this.turnIndex, context, start, stt: [], vad: [], hasSdkEou: false });
+    // only recent turns can still receive late metrics: keep memory flat on long calls
+    if (this.userTurns.length > RECENT_TURNS) this.userTurns.shift();
   }
 
   private startSpeech(id: string): Speech {
