@@ -8,4 +8,3 @@ export { instrumentSession, parseTraceparent, type InstrumentOptions, type Instr
 export { normalizeMetrics } from './normalize.js';
 export { LiveKitSpanFacts } from './span-facts.js';
 export { observeSession } from './observer.js';
-export { createOtlpTraceExporter, resolveOtlpTracesUrl, parseOtlpHeaders, ReportingSpanExporter, OtlpJsonLinesFileExporter } from './export.js';

@@ -6,7 +6,8 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
 import { PriceBook, VoiceTraceSpanProcessor, type DropCounters, type PriceTable, type TraceMode } from '@voicetrace/core';
-import { OtlpJsonLinesFileExporter, createOtlpTraceExporter } from './export.js';
+import { OtlpJsonLinesFileExporter, ReportingSpanExporter, createOtlpTraceExporter } from '@voicetrace/exporters';
+import { LangfuseMappingProcessor, createLangfuseSpanExporter, langfuseConfigFromEnv, type LangfuseConfig } from '@voicetrace/langfuse';
 import { instrumentSession, type InstrumentOptions, type InstrumentedSession } from './instrument.js';
 
 /** Options of {@link setupVoiceTrace}. Everything is optional; `OTEL_*` variables are honoured. */
@@ -22,6 +23,19 @@ export interface VoiceTraceOptions {
   otlp?: boolean | { endpoint?: string; headers?: Record<string, string> };
   /** Also write OTLP/JSON lines (the Collector file exporter format) to this path. */
   file?: string;
+  /**
+   * Direct export to LangFuse's OTel endpoint. Default: from `LANGFUSE_PUBLIC_KEY`,
+   * `LANGFUSE_SECRET_KEY` and `LANGFUSE_BASE_URL` (or `LANGFUSE_HOST`) when set; half-set
+   * variables throw one `LangfuseConfigError` here, at setup. `false` turns it off.
+   */
+  langfuse?: LangfuseConfig | false;
+  /**
+   * Add LangFuse's attributes (observation types, usage/cost details, input/output) to the
+   * spans, so they read well in LangFuse directly or through a collector. Default true.
+   */
+  langfuseMapping?: boolean;
+  /** `langfuse.release` on every span (default: `VOICETRACE_RELEASE`). */
+  release?: string;
   /** More exporters (each gets its own BatchSpanProcessor). */
   exporters?: SpanExporter[];
   /** More processors that receive voicetrace's enriched spans (e.g. a LangFuse mapping). */
@@ -78,13 +92,17 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
   const exporters = [...(options.exporters ?? [])];
   const otlpWanted = options.otlp ?? Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT);
   if (otlpWanted) exporters.push(createOtlpTraceExporter(typeof options.otlp === 'object' ? options.otlp : {}));
-  if (options.file) exporters.push(new OtlpJsonLinesFileExporter(options.file));
-  if (exporters.length === 0 && !options.spanProcessors?.length) {
+  if (options.file) exporters.push(new ReportingSpanExporter(new OtlpJsonLinesFileExporter(options.file), { target: options.file, what: 'traces file' }));
+  const langfuse = options.langfuse === false ? undefined : (options.langfuse ?? langfuseConfigFromEnv(env));
+  if (langfuse) exporters.push(createLangfuseSpanExporter(langfuse));
+  if (exporters.length === 0 && !options.spanProcessors?.length && !langfuse) {
     diag.warn('voicetrace: no exporter configured (set OTEL_EXPORTER_OTLP_ENDPOINT or pass `file`/`exporters`)');
   }
   const batches = exporters.map((exporter) => new BatchSpanProcessor(exporter, options.batch));
+  // the mapping runs in onEnding, after voicetrace's own enrichment and before any export
+  const mapping = options.langfuseMapping === false ? [] : [new LangfuseMappingProcessor({ allowPii, release: options.release ?? env.VOICETRACE_RELEASE })];
   const processor = new VoiceTraceSpanProcessor({
-    next: [...batches, ...(options.spanProcessors ?? [])],
+    next: [...mapping, ...batches, ...(options.spanProcessors ?? [])],
     traceMode: options.traceMode ?? (env.VOICETRACE_TRACE_MODE === 'turn' ? 'turn' : 'session'),
   });
   const fanout = new telemetry.FanoutSpanProcessor();

@@ -1,39 +1,23 @@
 import { telemetry } from '@livekit/agents';
 import { trace } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { createServer } from 'node:http';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { LangfuseConfigError } from '@voicetrace/langfuse';
 import { describe, expect, it } from 'vitest';
-import { ReportingSpanExporter, createOtlpTraceExporter, resolveOtlpTracesUrl } from '../src/export.js';
 import { setupVoiceTrace } from '../src/setup.js';
 
-describe('OTLP endpoint rules (spans never vanish over a missing or extra /v1/traces)', () => {
-  it('appends /v1/traces to a base endpoint, keeps a full traces URL, uses the traces variable as is', () => {
-    expect(resolveOtlpTracesUrl(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })).toBe('http://c:4318/v1/traces');
-    expect(resolveOtlpTracesUrl(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/' })).toBe('http://c:4318/v1/traces');
-    expect(resolveOtlpTracesUrl('http://c:4318/v1/traces')).toBe('http://c:4318/v1/traces');
-    expect(resolveOtlpTracesUrl(undefined, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c/custom' })).toBe('http://c/custom');
-  });
-
-  it('logs one clear error naming the URL and the HTTP status on the first failed export', async () => {
-    const server = createServer((_req, res) => res.writeHead(404).end('not here'));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as { port: number }).port;
-    const logged: string[] = [];
-    const inner = createOtlpTraceExporter({ endpoint: `http://127.0.0.1:${port}` }, {});
-    const exporter = new ReportingSpanExporter((inner as unknown as { inner: never }).inner, `http://127.0.0.1:${port}/v1/traces`, (m) => logged.push(m));
-    const memory = new InMemorySpanExporter();
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] }).getTracer('t').startSpan('x').end();
-    const span = memory.getFinishedSpans()[0]!;
-    for (let i = 0; i < 2; i++) await new Promise((resolve) => exporter.export([span], resolve));
-    server.close();
-    expect(logged).toHaveLength(1);
-    expect(logged[0]).toContain(`http://127.0.0.1:${port}/v1/traces`);
-    expect(logged[0]).toContain('404');
-    expect(exporter.failedSpans).toBe(2);
-  });
-});
-
 describe('setupVoiceTrace', () => {
+  it('half-set LangFuse variables fail once, at setup, naming what is missing', () => {
+    const saved = { ...process.env };
+    try {
+      process.env.LANGFUSE_PUBLIC_KEY = 'pk-lf-1';
+      delete process.env.LANGFUSE_SECRET_KEY;
+      expect(() => setupVoiceTrace({ handleSignals: false })).toThrow(LangfuseConfigError);
+      expect(() => setupVoiceTrace({ handleSignals: false })).toThrow(/LANGFUSE_SECRET_KEY/);
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it('shares the provider: a processor added later (as the SDK adds LiveKit Cloud\'s) and ours both receive spans, in one tree with user spans', async () => {
     const ours = new InMemorySpanExporter();
     const vt = setupVoiceTrace({ exporters: [ours], handleSignals: false, batch: { scheduledDelayMillis: 10 } });

@@ -1,0 +1,191 @@
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+
+/** The OTLP/HTTP encodings this package sends. gRPC is not bundled (see `resolveOtlpTracesEndpoint`). */
+export type OtlpHttpProtocol = 'http/protobuf' | 'http/json';
+
+/** Request body compression, as in `OTEL_EXPORTER_OTLP_COMPRESSION`. */
+export type OtlpCompression = 'gzip' | 'none';
+
+/** An environment to read `OTEL_*` / `VOICETRACE_*` variables from (usually `process.env`). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Where the traces URL came from, so an error message can name the setting to fix. */
+export type OtlpEndpointSource = 'option' | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' | 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'default';
+
+/** Receives the one clear error message a reporting exporter prints (default: `console.error`). */
+export type ExportLogger = (message: string) => void;
+
+/** Options of {@link resolveOtlpTracesEndpoint}; each one, when given, wins over its environment variable. */
+export interface OtlpTracesEndpointOptions {
+  /**
+   * The collector URL, either a base (`http://host:4318`) or the full traces URL
+   * (`http://host:4318/v1/traces`): if the path already ends in `/v1/traces` it is kept,
+   * otherwise `/v1/traces` is appended.
+   */
+  endpoint?: string;
+  /** Encoding; default from `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`, else `http/protobuf`. */
+  protocol?: OtlpHttpProtocol;
+  /** Extra request headers; merged over the `OTEL_EXPORTER_OTLP_*HEADERS` variables (case-insensitive names). */
+  headers?: Record<string, string>;
+  /** Deadline of one export including its retries, in ms; default `OTEL_EXPORTER_OTLP_*TIMEOUT`, else 10000. */
+  timeoutMillis?: number;
+  /** Body compression; default `OTEL_EXPORTER_OTLP_*COMPRESSION`, else `none`. */
+  compression?: OtlpCompression;
+  /** Environment to read; default `process.env`. */
+  env?: Env;
+}
+
+/** The export settings resolved by {@link resolveOtlpTracesEndpoint}. */
+export interface ResolvedOtlpTracesEndpoint {
+  /** The full URL requests are POSTed to. */
+  url: string;
+  /** Which setting produced {@link url}. */
+  source: OtlpEndpointSource;
+  /** The encoding to send. */
+  protocol: OtlpHttpProtocol;
+  /** Request headers from the environment and the code option (later ones win). */
+  headers: Record<string, string>;
+  /** Deadline of one export including its retries, in ms. */
+  timeoutMillis: number;
+  /** Request body compression. */
+  compression: OtlpCompression;
+  /** Settings that were ignored or corrected, each already logged once through `diag.warn`. */
+  warnings: readonly string[];
+}
+
+/**
+ * Retry policy of the HTTP transport. A request is retried when the server answers with one of
+ * {@link retryableStatuses} or the connection fails transiently (refused, reset, DNS try-again,
+ * timeout). The wait is the server's `Retry-After` when it sends one, else an exponential backoff
+ * with jitter; retries stop after {@link maxAttempts} or when the next wait would pass the export's
+ * deadline (`timeoutMillis`), whichever comes first.
+ */
+export interface RetryOptions {
+  /** Total attempts including the first. Default 6 (the stock OTLP exporter's 1 + 5 retries). */
+  maxAttempts?: number;
+  /** First backoff, in ms. Default 1000. */
+  initialBackoffMs?: number;
+  /** Backoff ceiling, in ms. Default 5000. */
+  maxBackoffMs?: number;
+  /** Backoff growth per attempt. Default 1.5. */
+  backoffMultiplier?: number;
+  /** Random spread of each backoff, as a fraction (0.2 = ±20%). Default 0.2. */
+  jitter?: number;
+  /** HTTP statuses worth retrying. Default `[429, 502, 503, 504]` (the OTLP specification's list). */
+  retryableStatuses?: readonly number[];
+}
+
+/** What went wrong with one export, as the reporting exporter understood it. */
+export interface ExportFailureInfo {
+  /** `http`: the server answered with an error status; `network`: no answer; `timeout`: no answer in time. */
+  kind: 'http' | 'network' | 'timeout' | 'other';
+  /** HTTP status, when the server answered. */
+  status?: number;
+  /** Node's error code for network failures (`ECONNREFUSED`, `ENOTFOUND`, ...). */
+  code?: string;
+  /** The error's message. */
+  message: string;
+  /** The start of the server's response body, when it sent one. */
+  responseBody?: string;
+  /** Attempts made, retries included, when known. */
+  attempts?: number;
+}
+
+/**
+ * Counters of an exporter chain. Every decorator in this package keeps the counters of its own
+ * job and adds the counters of the exporter it wraps, so reading the outermost one gives the total.
+ */
+export interface ExportStats {
+  /** Spans in exports that succeeded. */
+  exportedSpans: number;
+  /** Spans in exports that finally failed (after retries): these spans are lost. */
+  failedSpans: number;
+  /** Export calls that succeeded. */
+  successfulExports: number;
+  /** Export calls that finally failed. */
+  failedExports: number;
+  /** HTTP requests sent, retries included. */
+  requests: number;
+  /** Requests sent again after a retryable answer or a transient network error. */
+  retries: number;
+  /** Batches the size limiter split into more than one request. */
+  splitBatches: number;
+  /** Spans that had at least one attribute cut to the length cap. */
+  truncatedSpans: number;
+  /** Attribute values cut to the length cap. */
+  truncatedAttributes: number;
+  /** Spans dropped because even alone they exceed the request byte budget. */
+  droppedOversizedSpans: number;
+  /** Failed exports by cause: `http_<status>`, a network code such as `ECONNREFUSED`, `timeout` or `error`. */
+  failuresByReason: Record<string, number>;
+  /** The most recent failure, if any. */
+  lastFailure?: ExportFailureInfo;
+}
+
+/** A span exporter whose counters can be read. */
+export interface StatsSpanExporter extends SpanExporter {
+  /** A snapshot of this exporter's counters plus those of the exporters it wraps. */
+  stats(): ExportStats;
+}
+
+/** Options of the plain OTLP/HTTP exporter ({@link createOtlpHttpSpanExporter}). */
+export interface OtlpHttpSpanExporterOptions {
+  /** The full URL to POST to (no path is appended here). */
+  url: string;
+  /** Default `http/protobuf`. */
+  protocol?: OtlpHttpProtocol;
+  /** Request headers (`Content-Type` is set from the protocol). */
+  headers?: Record<string, string>;
+  /** Deadline of one export including retries, in ms. Default 10000. */
+  timeoutMillis?: number;
+  /** Default `none`. */
+  compression?: OtlpCompression;
+  /** Retry policy, or `false` to send each request once. Default: {@link RetryOptions} defaults. */
+  retry?: RetryOptions | false;
+  /** Exports in flight at once; more are failed (and counted) instead of queued. Default 30. */
+  concurrencyLimit?: number;
+}
+
+/** Options of {@link ReportingSpanExporter}. */
+export interface ReportingOptions {
+  /** What the exporter sends to (a URL or a path), named in the error message. */
+  target: string;
+  /** What is exported, named in the error message. Default `traces export`. */
+  what?: string;
+  /** Returns advice for a failure (what setting to check), appended to the message. */
+  advise?: (failure: ExportFailureInfo) => string | undefined;
+  /** Where the one error message goes besides `diag.error`. Default `console.error`. */
+  logger?: ExportLogger;
+}
+
+/** Options of {@link SizeLimitedSpanExporter}. */
+export interface SizeLimitOptions {
+  /**
+   * Byte budget of one request body (before compression). Default: `VOICETRACE_EXPORT_MAX_BATCH_BYTES`,
+   * else 3 MB (3,000,000 bytes).
+   */
+  maxBatchBytes?: number;
+  /**
+   * Longest string attribute value kept, in UTF-16 code units (JavaScript string length); longer ones are
+   * cut. Default: `VOICETRACE_EXPORT_MAX_ATTRIBUTE_LENGTH`, else 65,536.
+   */
+  maxAttributeLength?: number;
+  /** The wire encoding the size estimate is tuned for. Default `http/protobuf`. */
+  protocol?: OtlpHttpProtocol;
+  /** Attribute that lists the keys cut on a span. Default `voicetrace.truncated`. */
+  flagAttribute?: string;
+  /** Environment to read; default `process.env`. */
+  env?: Env;
+}
+
+/** Options of {@link createOtlpTraceExporter}: where to send (as {@link resolveOtlpTracesEndpoint}) and how. */
+export interface OtlpTraceExporterOptions extends OtlpTracesEndpointOptions {
+  /** Retry policy, or `false` to send each request once. */
+  retry?: RetryOptions | false;
+  /** Size limits, or `false` to send batches as they come. */
+  sizeLimit?: Omit<SizeLimitOptions, 'protocol' | 'env'> | false;
+  /** Where the one error message goes besides `diag.error`. Default `console.error`. */
+  logger?: ExportLogger;
+  /** Exports in flight at once. Default 30. */
+  concurrencyLimit?: number;
+}

@@ -1,0 +1,81 @@
+import { LangfuseConfigError } from './errors.js';
+import type { LangfuseConfig } from './types.js';
+
+/** The base URL used when both keys are set and no URL is (LangFuse Cloud, EU region). */
+export const DEFAULT_LANGFUSE_BASE_URL = 'https://cloud.langfuse.com';
+
+/** LangFuse's OTLP/HTTP traces path, below the base URL. */
+export const LANGFUSE_OTEL_TRACES_PATH = '/api/public/otel/v1/traces';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads LangFuse's settings from the environment:
+ *
+ * - `LANGFUSE_PUBLIC_KEY` and `LANGFUSE_SECRET_KEY`: both required.
+ * - `LANGFUSE_BASE_URL`, or the older `LANGFUSE_HOST` (`LANGFUSE_BASE_URL` wins when both are set).
+ *   When both keys are set and neither URL variable is, the base is `https://cloud.langfuse.com`
+ *   (LangFuse Cloud, EU); US projects must set `https://us.cloud.langfuse.com`.
+ *
+ * None of the four set (empty counts as unset): `undefined`, LangFuse export is off.
+ *
+ * @throws {LangfuseConfigError} when only some are set (naming the missing keys) or the URL is not an
+ * http(s) URL: call this at setup, where a half-configured LangFuse should stop the start.
+ */
+export function langfuseConfigFromEnv(env: Env = process.env): LangfuseConfig | undefined {
+  const read = (name: string): string | undefined => env[name]?.trim() || undefined;
+  const publicKey = read('LANGFUSE_PUBLIC_KEY');
+  const secretKey = read('LANGFUSE_SECRET_KEY');
+  const urlVariable = read('LANGFUSE_BASE_URL') !== undefined ? 'LANGFUSE_BASE_URL' : 'LANGFUSE_HOST';
+  const baseUrl = read(urlVariable);
+  if (publicKey === undefined && secretKey === undefined && baseUrl === undefined) return undefined;
+
+  const missing = [publicKey === undefined ? 'LANGFUSE_PUBLIC_KEY' : undefined, secretKey === undefined ? 'LANGFUSE_SECRET_KEY' : undefined].filter(
+    (name): name is string => name !== undefined,
+  );
+  if (missing.length > 0) {
+    const set = ['LANGFUSE_PUBLIC_KEY', 'LANGFUSE_SECRET_KEY', urlVariable].filter((name) => read(name) !== undefined);
+    throw new LangfuseConfigError(
+      `voicetrace: LangFuse is configured halfway: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set ` +
+        `(${set.join(', ')} ${set.length > 1 ? 'are' : 'is'}). Set both keys to export to LangFuse, or unset every LANGFUSE_* variable to turn it off.`,
+      missing,
+    );
+  }
+  const resolved = baseUrl ?? DEFAULT_LANGFUSE_BASE_URL;
+  if (!isHttpUrl(resolved)) {
+    throw new LangfuseConfigError(
+      `voicetrace: ${urlVariable}=${JSON.stringify(resolved)} is not an http(s) URL; expected e.g. ${DEFAULT_LANGFUSE_BASE_URL}`,
+      [],
+      [urlVariable],
+    );
+  }
+  return { publicKey: publicKey!, secretKey: secretKey!, baseUrl: resolved };
+}
+
+/**
+ * `<base>/api/public/otel/v1/traces`, safe against trailing slashes. A base that already carries the
+ * OTel path (`.../api/public/otel`, the value LangFuse's docs give for `OTEL_EXPORTER_OTLP_ENDPOINT`,
+ * or the full traces URL) is completed rather than doubled.
+ */
+export function langfuseTracesUrl(baseUrl: string): string {
+  const url = new URL(baseUrl);
+  const path = url.pathname.replace(/\/+$/, '');
+  if (path.endsWith(LANGFUSE_OTEL_TRACES_PATH)) url.pathname = path;
+  else if (path.endsWith('/api/public/otel')) url.pathname = `${path}/v1/traces`;
+  else url.pathname = `${path}${LANGFUSE_OTEL_TRACES_PATH}`;
+  return url.href;
+}
+
+/** `Basic base64(publicKey:secretKey)`, the header LangFuse authenticates with. */
+export function langfuseAuthorization(config: Pick<LangfuseConfig, 'publicKey' | 'secretKey'>): string {
+  return `Basic ${Buffer.from(`${config.publicKey}:${config.secretKey}`, 'utf8').toString('base64')}`;
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const { protocol } = new URL(text);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

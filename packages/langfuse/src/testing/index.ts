@@ -1,0 +1,3 @@
+export { startLangfuseContractServer } from './server.js';
+export { decodeExportTraceServiceRequest, encodeExportTraceServiceRequest } from './otlp-proto.js';
+export type { ContractRequest, LangfuseContractServer, LangfuseContractServerOptions, ReceivedSpan, ReceivedValue } from './types.js';
