@@ -24,5 +24,7 @@ console.log(waitTable(result.summary));
 console.log('\nUsage and estimated cost:\n');
 console.log(usageTable(result.summary));
 console.log(`\ntraces: ${result.tracesPath}`);
-if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT || process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) console.log('also exported over OTLP/HTTP');
+for (const [name, stats] of Object.entries(result.exports)) {
+  if (name !== 'file') console.log(`${name} export: ${stats.exportedSpans} spans delivered, ${stats.failedSpans} failed`);
+}
 process.exit(0);

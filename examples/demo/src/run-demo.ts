@@ -23,6 +23,8 @@ export interface DemoResult {
   tracesPath: string;
   summary: SessionSummary;
   seconds: number;
+  /** Export counters per exporter (`file`, `otlp`, `langfuse`). */
+  exports: Record<string, { exportedSpans: number; failedSpans: number }>;
 }
 
 /**
@@ -58,5 +60,5 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await plugins.user.stop();
     await vt.shutdown();
   }
-  return { sessionId, tracesPath, summary: traced.summary(), seconds: (Date.now() - started) / 1000 };
+  return { sessionId, tracesPath, summary: traced.summary(), seconds: (Date.now() - started) / 1000, exports: vt.exportStats() };
 }

@@ -6,7 +6,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
 import { PriceBook, VoiceTraceSpanProcessor, type DropCounters, type PriceTable, type TraceMode } from '@voicetrace/core';
-import { OtlpJsonLinesFileExporter, ReportingSpanExporter, createOtlpTraceExporter } from '@voicetrace/exporters';
+import { OtlpJsonLinesFileExporter, ReportingSpanExporter, createOtlpTraceExporter, readExportStats, type ExportStats } from '@voicetrace/exporters';
 import { LangfuseMappingProcessor, createLangfuseSpanExporter, langfuseConfigFromEnv, type LangfuseConfig } from '@voicetrace/langfuse';
 import { instrumentSession, type InstrumentOptions, type InstrumentedSession } from './instrument.js';
 
@@ -62,6 +62,8 @@ export interface VoiceTrace {
   readonly provider: NodeTracerProvider;
   /** Drop/correction counters, by reason. */
   readonly counters: DropCounters;
+  /** Export counters per configured exporter (`otlp`, `file`, `langfuse`, `exporter.<n>`). */
+  exportStats(): Record<string, ExportStats>;
   /** Adds a processor to the provider after setup (the SDK attaches LiveKit Cloud's this way). */
   registerSpanProcessor(processor: SpanProcessor): void;
   /** Traces one `AgentSession`: call it right before `session.start()`. */
@@ -90,11 +92,16 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
   const env = process.env;
   const allowPii = options.allowPii ?? parseBool(env.LIVEKIT_TELEMETRY_ALLOW_PII) ?? true;
   const exporters = [...(options.exporters ?? [])];
+  const labels = exporters.map((_, i) => `exporter.${i}`);
   const otlpWanted = options.otlp ?? Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT);
-  if (otlpWanted) exporters.push(createOtlpTraceExporter(typeof options.otlp === 'object' ? options.otlp : {}));
-  if (options.file) exporters.push(new ReportingSpanExporter(new OtlpJsonLinesFileExporter(options.file), { target: options.file, what: 'traces file' }));
+  const add = (label: string, exporter: SpanExporter): void => {
+    labels.push(label);
+    exporters.push(exporter);
+  };
+  if (otlpWanted) add('otlp', createOtlpTraceExporter(typeof options.otlp === 'object' ? options.otlp : {}));
+  if (options.file) add('file', new ReportingSpanExporter(new OtlpJsonLinesFileExporter(options.file), { target: options.file, what: 'traces file' }));
   const langfuse = options.langfuse === false ? undefined : (options.langfuse ?? langfuseConfigFromEnv(env));
-  if (langfuse) exporters.push(createLangfuseSpanExporter(langfuse));
+  if (langfuse) add('langfuse', createLangfuseSpanExporter(langfuse));
   if (exporters.length === 0 && !options.spanProcessors?.length && !langfuse) {
     diag.warn('voicetrace: no exporter configured (set OTEL_EXPORTER_OTLP_ENDPOINT or pass `file`/`exporters`)');
   }
@@ -133,6 +140,14 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
     provider,
     counters: processor.counters,
     registerSpanProcessor: (p) => fanout.add(p),
+    exportStats: () => {
+      const stats: Record<string, ExportStats> = {};
+      exporters.forEach((exporter, i) => {
+        const read = readExportStats(exporter);
+        if (read) stats[labels[i]!] = read;
+      });
+      return stats;
+    },
     instrument: (session, instrumentOptions) => instrumentSession(session, context, instrumentOptions),
     forceFlush: () => provider.forceFlush(),
     shutdown,
