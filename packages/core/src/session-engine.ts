@@ -1,11 +1,13 @@
-import { ROOT_CONTEXT, trace, type Attributes, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import type { Attributes, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { ATTR, SESSION_LATENCY_METRICS, SPAN_NAME, VOICETRACE_SCOPE, sessionLatencyKey, type Stage } from '@voicetrace/conventions';
 import { DropCounters } from './counters.js';
-import type { EouMetric, InterruptionMetric, RealtimeMetric, SttMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
+import type { EouMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
 import { computeLatency, quantile, type LatencyBreakdown } from './latency.js';
 import { PriceBook } from './prices.js';
 import type { SpanFacts, SpanFactsReader } from './span-facts.js';
-import { fromHrTime, toHrTime } from './time.js';
+import { fromHrTime } from './time.js';
+import { StageSpans, eouAttributes, setDefined } from './stage-spans.js';
+import type { UserTurn } from './turn-state.js';
 import { UsageLedger, type ModelUsage } from './usage.js';
 
 /** Options of one instrumented session. */
@@ -45,21 +47,6 @@ export interface SessionSummary {
   drops: ReturnType<DropCounters['snapshot']>;
 }
 
-interface UserTurn {
-  index: number;
-  context: SpanContext;
-  start: number;
-  end?: number;
-  speechStart?: number;
-  speechEnd?: number;
-  finalTranscriptAt?: number;
-  transcript?: string;
-  stt: SttMetric[];
-  vad: VadMetric[];
-  eou?: EouMetric;
-  hasSdkEou: boolean;
-  eouEmitted?: boolean;
-}
 
 interface Speech {
   id: string;
@@ -110,10 +97,19 @@ export class SessionEngine {
   private sessionContext: SpanContext | undefined;
   private closed = false;
 
+  private readonly spans: StageSpans;
+
   constructor(private readonly options: SessionEngineOptions) {
     this.counters = options.counters ?? new DropCounters();
     this.prices = options.prices ?? new PriceBook();
     this.ledger = new UsageLedger(this.prices, this.counters);
+    this.spans = new StageSpans({
+      tracer: options.tracer,
+      counters: this.counters,
+      ledger: this.ledger,
+      allowPii: options.allowPii,
+      sessionContext: () => this.sessionContext,
+    });
   }
 
   get sessionId(): string {
@@ -246,7 +242,7 @@ export class SessionEngine {
       }
       case 'handoff':
         this.currentAgent = event.toAgent;
-        return this.emitSpan(SPAN_NAME.handoff, 'handoff', this.activeAgentTurnContext(), event.at, event.at + 0.001, {
+        return this.spans.emit(SPAN_NAME.handoff, 'handoff', this.activeAgentTurnContext(), event.at, event.at + 0.001, {
           [ATTR.HANDOFF_FROM]: event.fromAgent ?? '',
           [ATTR.HANDOFF_TO]: event.toAgent,
           [ATTR.AGENT_NAME]: event.toAgent,
@@ -261,10 +257,10 @@ export class SessionEngine {
       const turn = this.latestUserTurn();
       if (!turn) {
         this.counters.count('unplaced_event', 'stt');
-        return this.emitStt(metric, undefined);
+        return this.spans.stt(metric, undefined);
       }
       if (turn.end === undefined) turn.stt.push(metric);
-      else this.emitStt(metric, turn);
+      else this.spans.stt(metric, turn);
       return;
     }
     const cost = this.ledger.costOfMetric(metric);
@@ -272,14 +268,14 @@ export class SessionEngine {
       const speech = this.speeches.get(metric.speechId);
       if (speech && cost !== undefined && counted) speech.cost += cost;
     }
-    if (metric.kind === 'interruption') this.emitInterruption(metric);
-    if (metric.kind === 'realtime') this.emitRealtime(metric, cost);
+    if (metric.kind === 'interruption') this.spans.interruption(metric, this.activeAgentTurnContext(), this.overlapStart);
+    if (metric.kind === 'realtime') this.spans.realtime(metric, this.activeAgentTurnContext(), this.latestUserTurn()?.transcript, cost);
   }
 
   private placeVad(metric: VadMetric): void {
     const turn = this.latestUserTurn();
     if (turn && turn.end === undefined) turn.vad.push(metric);
-    else this.emitVad(metric, turn);
+    else this.spans.vad(metric, turn);
   }
 
   private placeEou(metric: EouMetric): void {
@@ -313,7 +309,7 @@ export class SessionEngine {
     switch (info.stage) {
       case 'llm':
         if (metric?.kind === 'llm') {
-          this.setDefined(attributes, {
+          setDefined(attributes, {
             [ATTR.DURATION]: metric.duration,
             [ATTR.CANCELLED]: metric.cancelled,
             [ATTR.LLM_TOKENS_PER_SECOND]: metric.tokensPerSecond,
@@ -327,7 +323,7 @@ export class SessionEngine {
       case 'tts':
         if (metric?.kind === 'tts') {
           const duplicate = info.ttsDescendant === true;
-          this.setDefined(attributes, {
+          setDefined(attributes, {
             [ATTR.OPERATION_NAME]: 'text_to_speech',
             [ATTR.OUTPUT_TYPE]: 'speech',
             [ATTR.PROVIDER_NAME]: metric.provider,
@@ -355,7 +351,7 @@ export class SessionEngine {
       case 'eou': {
         const turn = this.latestUserTurn();
         if (turn) turn.hasSdkEou = true;
-        if (turn?.eou) Object.assign(attributes, this.eouAttributes(turn.eou));
+        if (turn?.eou) Object.assign(attributes, eouAttributes(turn.eou));
         break;
       }
       case 'user_turn':
@@ -388,24 +384,22 @@ export class SessionEngine {
     if (!turn) return {};
     turn.end = end;
     const attributes: Attributes = {};
-    this.setDefined(attributes, {
+    setDefined(attributes, {
       [ATTR.LATENCY_EOU_DELAY]: turn.eou?.eouDelay ?? facts.endOfTurnDelay,
       [ATTR.LATENCY_TRANSCRIPTION_DELAY]: turn.eou?.transcriptionDelay ?? facts.transcriptionDelay,
       [ATTR.VAD_SPEECH_START]: turn.speechStart,
       [ATTR.VAD_SPEECH_END]: turn.eou?.lastSpeakingTime ?? turn.speechEnd,
     });
-    for (const vad of turn.vad) this.emitVad(vad, turn);
-    for (const stt of turn.stt) this.emitStt(stt, turn);
+    for (const vad of turn.vad) this.spans.vad(vad, turn);
+    for (const stt of turn.stt) this.spans.stt(stt, turn);
     if (!turn.hasSdkEou && turn.eou) this.emitEou(turn);
     return attributes;
   }
 
   private emitEou(turn: UserTurn): void {
-    const eou = turn.eou;
-    if (!eou || turn.eouEmitted) return;
+    if (!turn.eou || turn.eouEmitted) return;
     turn.eouEmitted = true;
-    const start = eou.lastSpeakingTime ?? eou.at - (eou.eouDelay ?? 0);
-    this.emitSpan(SPAN_NAME.eou, 'eou', turn.context, start, start + (eou.eouDelay ?? 0), { ...this.eouAttributes(eou), [ATTR.TURN_INDEX]: turn.index });
+    this.spans.eou(turn, turn.eou);
   }
 
   private endAgentTurn(info: OpenSpan, facts: SpanFacts, end: number): Attributes {
@@ -432,7 +426,7 @@ export class SessionEngine {
       // the user spoke over the agent from overlapStart until the reply stopped (the span's end)
       if (this.overlapStart !== undefined) attributes[ATTR.TURN_OVERLAP] = Math.max(0, end - this.overlapStart);
     }
-    this.setDefined(attributes, {
+    setDefined(attributes, {
       [ATTR.LATENCY_EOU_DELAY]: latency.eouDelay,
       [ATTR.LATENCY_TRANSCRIPTION_DELAY]: latency.transcriptionDelay,
       [ATTR.LATENCY_ON_USER_TURN_COMPLETED]: latency.onUserTurnCompletedDelay,
@@ -480,7 +474,7 @@ export class SessionEngine {
     };
     for (const metric of SESSION_LATENCY_METRICS) {
       const values = this.turns.map((t) => pick[metric](t.latency)).filter((v): v is number => v !== undefined);
-      this.setDefined(attributes, {
+      setDefined(attributes, {
         [sessionLatencyKey(metric, 'p50')]: quantile(values, 0.5),
         [sessionLatencyKey(metric, 'p95')]: quantile(values, 0.95),
       });
@@ -488,120 +482,7 @@ export class SessionEngine {
     return attributes;
   }
 
-  private eouAttributes(eou: EouMetric): Attributes {
-    const attributes: Attributes = {};
-    this.setDefined(attributes, {
-      [ATTR.EOU_DELAY]: eou.eouDelay,
-      [ATTR.EOU_TRANSCRIPTION_DELAY]: eou.transcriptionDelay,
-      [ATTR.EOU_ON_USER_TURN_COMPLETED]: eou.onUserTurnCompletedDelay,
-      [ATTR.EOU_LAST_SPEAKING_TIME]: eou.lastSpeakingTime,
-    });
-    if (eou.quality?.implausible.length) attributes[ATTR.IMPLAUSIBLE] = eou.quality.implausible;
-    return attributes;
-  }
 
-  // ---- synthesized spans -----------------------------------------------------------------
-
-  private emitVad(metric: VadMetric, turn: UserTurn | undefined): void {
-    const end = turn?.speechEnd ?? metric.at;
-    const start = Math.min(turn?.speechStart ?? metric.at - (metric.inferenceTimeTotal ?? 0), end);
-    this.emitSpan(SPAN_NAME.vad, 'vad', turn?.context, start, end, {
-      [ATTR.VAD_IDLE_TIME]: metric.idleTime,
-      [ATTR.VAD_INFERENCE_TIME]: metric.inferenceTimeTotal,
-      [ATTR.VAD_INFERENCE_COUNT]: metric.inferenceCount,
-      [ATTR.VAD_SPEECH_START]: turn?.speechStart,
-      [ATTR.VAD_SPEECH_END]: turn?.eou?.lastSpeakingTime ?? turn?.speechEnd,
-      [ATTR.TURN_INDEX]: turn?.index,
-    }, metric.quality);
-  }
-
-  private emitStt(metric: SttMetric, turn: UserTurn | undefined): void {
-    const speechEnd = turn?.eou?.lastSpeakingTime ?? turn?.speechEnd;
-    const final = turn?.finalTranscriptAt;
-    // streaming providers report no duration: measure end of speech -> final transcript
-    const measured = speechEnd !== undefined && final !== undefined && final >= speechEnd ? final - speechEnd : undefined;
-    const start = turn?.speechStart ?? metric.at - metric.audioDuration;
-    const end = Math.max(start, final ?? metric.at);
-    const attributes: Attributes = {
-      [ATTR.OPERATION_NAME]: 'speech_to_text',
-      [ATTR.PROVIDER_NAME]: metric.provider,
-      [ATTR.REQUEST_MODEL]: metric.model,
-      [ATTR.STT_AUDIO_DURATION]: metric.audioDuration,
-      [ATTR.STT_LATENCY]: measured,
-      [ATTR.STREAMED]: metric.streamed,
-      [ATTR.USAGE_INPUT_TOKENS]: metric.inputTokens || undefined,
-      [ATTR.USAGE_OUTPUT_TOKENS]: metric.outputTokens || undefined,
-      [ATTR.COST]: this.ledger.costOfMetric(metric),
-      [ATTR.TURN_INDEX]: turn?.index,
-    };
-    if (metric.duration) attributes[ATTR.DURATION] = metric.duration;
-    if (this.options.allowPii && turn?.transcript) attributes[ATTR.PII_USER_TRANSCRIPT] = turn.transcript;
-    this.emitSpan(SPAN_NAME.stt, 'stt', turn?.context, start, end, attributes, metric.quality);
-  }
-
-  private emitInterruption(metric: InterruptionMetric): void {
-    const start = metric.at - (metric.detectionDelay ?? 0);
-    this.emitSpan(SPAN_NAME.interruption, 'interruption', this.activeAgentTurnContext(), start, metric.at, {
-      [ATTR.INTERRUPTION_DETECTION_DELAY]: metric.detectionDelay,
-      [ATTR.INTERRUPTION_PREDICTION_TIME]: metric.predictionTime,
-      [ATTR.INTERRUPTION_ROUND_TRIP]: metric.roundTrip,
-      [ATTR.INTERRUPTION_COUNT]: metric.interruptions,
-      [ATTR.INTERRUPTION_BACKCHANNELS]: metric.backchannels,
-      [ATTR.INTERRUPTION_REQUESTS]: metric.requests,
-      [ATTR.PROVIDER_NAME]: metric.provider,
-      [ATTR.REQUEST_MODEL]: metric.model,
-      [ATTR.TURN_OVERLAP]: this.overlapStart !== undefined ? Math.max(0, metric.at - this.overlapStart) : undefined,
-    }, metric.quality);
-  }
-
-  private emitRealtime(metric: RealtimeMetric, cost: number | undefined): void {
-    const turn = this.latestUserTurn();
-    const attributes: Attributes = {
-      [ATTR.OPERATION_NAME]: 'realtime',
-      [ATTR.OUTPUT_TYPE]: 'speech',
-      [ATTR.PROVIDER_NAME]: metric.provider,
-      [ATTR.REQUEST_MODEL]: metric.model,
-      [ATTR.TIME_TO_FIRST_CHUNK]: metric.ttft,
-      [ATTR.DURATION]: metric.duration,
-      [ATTR.CANCELLED]: metric.cancelled,
-      [ATTR.USAGE_INPUT_TOKENS]: metric.inputTokens,
-      [ATTR.USAGE_OUTPUT_TOKENS]: metric.outputTokens,
-      [ATTR.USAGE_CACHE_READ]: metric.inputCachedTokens,
-      [ATTR.USAGE_AUDIO_INPUT]: metric.inputAudioTokens,
-      [ATTR.USAGE_AUDIO_OUTPUT]: metric.outputAudioTokens,
-      [ATTR.USAGE_TEXT_INPUT]: metric.inputTextTokens,
-      [ATTR.USAGE_TEXT_OUTPUT]: metric.outputTextTokens,
-      [ATTR.LLM_TOKENS_PER_SECOND]: metric.tokensPerSecond,
-      [ATTR.REALTIME_SESSION_DURATION]: metric.sessionDuration,
-      [ATTR.COST]: cost,
-    };
-    if (this.options.allowPii && turn?.transcript) attributes[ATTR.PII_USER_TRANSCRIPT] = turn.transcript;
-    const end = metric.createdAt + (metric.duration ?? 0);
-    this.emitSpan(SPAN_NAME.realtime, 'realtime', this.activeAgentTurnContext(), metric.createdAt, end, attributes, metric.quality);
-  }
-
-  private emitSpan(
-    name: string,
-    stage: Stage,
-    parent: SpanContext | undefined,
-    start: number,
-    end: number,
-    attributes: Record<string, Attributes[string] | undefined>,
-    quality?: { implausible: string[]; truncated: string[] },
-  ): void {
-    const context = parent ?? this.sessionContext;
-    if (!context) return this.counters.count('unplaced_event', name);
-    const defined: Attributes = { [ATTR.STAGE]: stage };
-    this.setDefined(defined, attributes);
-    if (quality?.implausible.length) defined[ATTR.IMPLAUSIBLE] = quality.implausible;
-    if (quality?.truncated.length) defined[ATTR.TRUNCATED] = quality.truncated;
-    const span = this.options.tracer.startSpan(
-      name,
-      { startTime: toHrTime(start), attributes: defined },
-      trace.setSpanContext(ROOT_CONTEXT, context),
-    );
-    span.end(toHrTime(Math.max(start, end)));
-  }
 
   // ---- helpers ---------------------------------------------------------------------------
 
@@ -641,9 +522,7 @@ export class SessionEngine {
     return latest?.span.spanContext();
   }
 
-  private setDefined(target: Attributes, values: Record<string, Attributes[string] | undefined>): void {
-    for (const [key, value] of Object.entries(values)) if (value !== undefined) target[key] = value;
-  }
+
 }
 
 function scopeOf(span: Span): string {

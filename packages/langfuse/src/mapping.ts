@@ -1,5 +1,5 @@
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
-import { ATTR, SPAN_NAME } from '@voicetrace/conventions';
+import { ATTR } from '@voicetrace/conventions';
 
 /**
  * LangFuse's OTel attribute names (langfuse-js `LangfuseOtelSpanAttributes`,
