@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinary } from './binaries.js';
+import { parsePrometheusText } from './metrics-text.js';
 import { collectorConfigPath } from './paths.js';
 import { freePorts, hermeticEnv, httpStatus, makeWorkDir, ManagedProcess } from './process.js';
 import type { CollectorHandle, CollectorOptions } from './types.js';
@@ -37,6 +38,11 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
     readyTimeoutMs: opts.readyTimeoutMs ?? 30_000,
   });
   await proc.start();
+  const readInternalMetrics = async () => {
+    const res = await fetch(`http://127.0.0.1:${internalMetrics}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) throw new Error(`collector internal metrics -> ${res.status}`);
+    return parsePrometheusText(await res.text());
+  };
   return Object.assign(proc, {
     ports: { otlpGrpc, otlpHttp, health, prometheus, internalMetrics },
     otlpGrpcEndpoint: `127.0.0.1:${otlpGrpc}`,
@@ -44,5 +50,6 @@ export async function startCollector(opts: CollectorOptions = {}): Promise<Colle
     prometheusTarget: `127.0.0.1:${prometheus}`,
     queueDir,
     configFiles,
+    internalMetrics: readInternalMetrics,
   });
 }

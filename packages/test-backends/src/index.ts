@@ -15,6 +15,7 @@ export type {
   JaegerHandle,
   JaegerSpan,
   JaegerTrace,
+  JaegerSearch,
   PrometheusOptions,
   PrometheusHandle,
   PromSample,
@@ -25,5 +26,6 @@ export { startCollector } from './collector.js';
 export { startJaeger } from './jaeger.js';
 export { startPrometheus } from './prometheus.js';
 export { stopAll, freePorts } from './process.js';
+export { parsePrometheusText } from './metrics-text.js';
 export { repoRoot, collectorConfigPath } from './paths.js';
 export { otlpTracesJson, postOtlpJson, randomSpanId, randomTraceId, type AttrValue, type SimpleSpan } from './otlp.js';

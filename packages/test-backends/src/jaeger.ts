@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireBinary } from './binaries.js';
 import { freePorts, hermeticEnv, httpStatus, makeWorkDir, ManagedProcess, sleep } from './process.js';
-import type { JaegerHandle, JaegerOptions, JaegerSpan, JaegerTrace } from './types.js';
+import type { JaegerHandle, JaegerOptions, JaegerSearch, JaegerSpan, JaegerTrace } from './types.js';
 
 interface RawJaegerTrace {
   traceID: string;
@@ -10,10 +10,10 @@ interface RawJaegerTrace {
     traceID: string;
     spanID: string;
     operationName: string;
-    references?: Array<{ refType: string; spanID: string }>;
+    references?: Array<{ refType: string; traceID?: string; spanID: string }>;
     startTime: number;
     duration: number;
-    tags?: Array<{ key: string; value: unknown }>;
+    tags?: Array<{ key: string; type?: string; value: unknown }>;
     processID?: string;
   }>;
   processes?: Record<string, { serviceName: string }>;
@@ -31,6 +31,8 @@ function toTrace(raw: RawJaegerTrace): JaegerTrace {
       startTime: s.startTime,
       duration: s.duration,
       tags: Object.fromEntries((s.tags ?? []).map((t) => [t.key, t.value])),
+      tagTypes: Object.fromEntries((s.tags ?? []).map((t) => [t.key, t.type ?? typeof t.value])),
+      links: (s.references ?? []).filter((r) => r.refType === 'FOLLOWS_FROM').map((r) => ({ traceId: r.traceID ?? '', spanId: r.spanID })),
     })),
   };
 }
@@ -74,16 +76,31 @@ export async function startJaeger(opts: JaegerOptions = {}): Promise<JaegerHandl
   });
   await proc.start();
 
-  const getTrace = async (traceIdHex: string): Promise<JaegerTrace | undefined> => {
+  const getTraceJson = async (traceIdHex: string): Promise<string | undefined> => {
     const res = await fetch(`${queryUrl}/api/traces/${traceIdHex}`, { signal: AbortSignal.timeout(5000) });
     if (res.status === 404) {
       await res.arrayBuffer();
       return undefined;
     }
     if (!res.ok) throw new Error(`jaeger GET /api/traces/${traceIdHex} -> ${res.status}: ${await res.text()}`);
-    const body = (await res.json()) as { data?: RawJaegerTrace[] };
-    const raw = body.data?.[0];
+    return res.text();
+  };
+
+  const getTrace = async (traceIdHex: string): Promise<JaegerTrace | undefined> => {
+    const json = await getTraceJson(traceIdHex);
+    if (json === undefined) return undefined;
+    const raw = (JSON.parse(json) as { data?: RawJaegerTrace[] }).data?.[0];
     return raw ? toTrace(raw) : undefined;
+  };
+
+  const findTraces = async (q: JaegerSearch): Promise<JaegerTrace[]> => {
+    const params = new URLSearchParams({ service: q.service, limit: String(q.limit ?? 1000), lookback: q.lookback ?? '1h' });
+    if (q.operation) params.set('operation', q.operation);
+    if (q.tags && Object.keys(q.tags).length > 0) params.set('tags', JSON.stringify(q.tags));
+    const res = await fetch(`${queryUrl}/api/traces?${params}`, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`jaeger GET /api/traces?${params} -> ${res.status}: ${await res.text()}`);
+    const body = (await res.json()) as { data?: RawJaegerTrace[] | null };
+    return (body.data ?? []).map(toTrace);
   };
 
   const waitForTrace = async (traceIdHex: string, o: { minSpans?: number; timeoutMs?: number } = {}): Promise<JaegerTrace> => {
@@ -103,6 +120,8 @@ export async function startJaeger(opts: JaegerOptions = {}): Promise<JaegerHandl
     otlpHttpUrl: `http://${host}:${otlpHttp}`,
     queryUrl,
     getTrace,
+    getTraceJson,
     waitForTrace,
+    findTraces,
   });
 }

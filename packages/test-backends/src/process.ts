@@ -255,6 +255,18 @@ export class ManagedProcess implements ProcessHandle {
     await this.start();
   }
 
+  /** Sends `signal` (default SIGKILL: a crash, no graceful shutdown) to the process group and waits until the leader has exited. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child?.pid || !this.exited || this.exitInfo !== undefined) return;
+    const pgid = child.pid;
+    try { process.kill(-pgid, signal); } catch { /* gone */ }
+    await this.exited;
+    try { process.kill(-pgid, 'SIGKILL'); } catch { /* empty group */ }
+    unregisterGroup(pgid);
+    allHandles.delete(this);
+  }
+
   logTail(lines = 20): string {
     if (!existsSync(this.logFile)) return '';
     return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines - 1).join('\n');

@@ -27,6 +27,13 @@ export interface ProcessHandle {
   stop(): Promise<void>;
   /** Stop, then start again with the same ports, config and data directory (for outage tests). */
   restart(): Promise<void>;
+  /**
+   * Sends `signal` (default SIGKILL: a crash, no graceful shutdown) to the process group and
+   * resolves once it has exited; `start()`/`restart()` bring it back on the same ports and data.
+   */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts the process again after stop()/kill() (same ports, config and data) and waits until it is ready. */
+  start(): Promise<void>;
   /** The last `lines` lines of the log. */
   logTail(lines?: number): string;
 }
@@ -57,6 +64,12 @@ export interface CollectorHandle extends ProcessHandle {
   readonly otlpHttpUrl: string;
   /** `host:port` of the spanmetrics Prometheus exporter (scrape target). */
   readonly prometheusTarget: string;
+  /**
+   * The Collector's own metrics (`otelcol_*`, Prometheus text format) as samples, e.g.
+   * `otelcol_receiver_accepted_spans_total`, `otelcol_exporter_sent_spans_total{exporter="otlp_grpc/jaeger"}`.
+   * Counters restart from zero when the Collector restarts.
+   */
+  internalMetrics(): Promise<PromSample[]>;
   /** The persistent sending queue's directory (survives restart()). */
   readonly queueDir: string;
   readonly configFiles: readonly string[];
@@ -78,6 +91,10 @@ export interface JaegerSpan {
   /** Microseconds. */
   readonly duration: number;
   readonly tags: Readonly<Record<string, unknown>>;
+  /** Jaeger's type of each tag (`string`, `bool`, `int64`, `float64`, `binary`): shows whether a double stayed a double. */
+  readonly tagTypes: Readonly<Record<string, string>>;
+  /** FOLLOWS_FROM references (OTLP span links), e.g. a turn trace's link to its session span. */
+  readonly links: ReadonlyArray<{ readonly traceId: string; readonly spanId: string }>;
 }
 
 export interface JaegerTrace {
@@ -96,6 +113,25 @@ export interface JaegerHandle extends ProcessHandle {
   getTrace(traceIdHex: string): Promise<JaegerTrace | undefined>;
   /** Polls getTrace until the trace has at least `minSpans` spans (default 1) or the timeout (default 20 s) expires. */
   waitForTrace(traceIdHex: string, opts?: { minSpans?: number; timeoutMs?: number }): Promise<JaegerTrace>;
+  /** The raw JSON body of `/api/traces/<id>` (e.g. to search it for text that must not be there), or undefined on 404. */
+  getTraceJson(traceIdHex: string): Promise<string | undefined>;
+  /**
+   * Jaeger's trace search (`/api/traces?service=...`): whole traces having a span that matches
+   * `operation` and every `tags` entry (values compared as strings, e.g. `{ 'voicetrace.turn.interrupted': 'true' }`).
+   * Numeric ranges on tags are not supported by Jaeger: filter the returned spans instead.
+   */
+  findTraces(query: JaegerSearch): Promise<JaegerTrace[]>;
+}
+
+/** A Jaeger trace search. */
+export interface JaegerSearch {
+  service: string;
+  operation?: string;
+  tags?: Readonly<Record<string, string>>;
+  /** Default 1000. */
+  limit?: number;
+  /** Default `1h`. */
+  lookback?: string;
 }
 
 export interface PrometheusOptions {
