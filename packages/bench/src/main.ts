@@ -28,6 +28,13 @@ const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 40);
 const TURNS = Number(process.env.BENCH_TURNS ?? 25);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
+/** A session engine bound to the next agent_session root, as `instrument()` makes one. */
+function attachEngine(processor: VoiceTraceSpanProcessor, provider: BasicTracerProvider, counters: DropCounters, sessionId: string): SessionEngine {
+  const engine = new SessionEngine({ sessionId, allowPii: true, tracer: provider.getTracer('voicetrace'), facts: new LiveKitSpanFacts(counters), counters });
+  processor.attach(engine);
+  return engine;
+}
+
 async function run(path: Path, url: string, sinkBytes: () => number): Promise<Result> {
   const batch = new BatchSpanProcessor(new OTLPTraceExporter({ url }), { maxQueueSize: 200_000, maxExportBatchSize: 512, scheduledDelayMillis: 50 });
   const counters = new DropCounters();
@@ -42,11 +49,7 @@ async function run(path: Path, url: string, sinkBytes: () => number): Promise<Re
   const cpu = process.cpuUsage();
   let sdkSpans = 0;
   for (let s = 0; s < SESSIONS; s++) {
-    let engine: SessionEngine | undefined;
-    if (voicetrace) {
-      engine = new SessionEngine({ sessionId: `bench_${s}`, allowPii: true, tracer: provider.getTracer('voicetrace'), facts: new LiveKitSpanFacts(counters), counters });
-      voicetrace.attach(engine);
-    }
+    const engine = voicetrace && attachEngine(voicetrace, provider, counters, `bench_${s}`);
     const session = startSession(tracer);
     sdkSpans += 1;
     for (let t = 0; t < TURNS; t++) {
@@ -82,11 +85,7 @@ async function memoryPerLiveSession(path: Path): Promise<number> {
   const before = process.memoryUsage().heapUsed;
   const keep: unknown[] = [];
   for (let s = 0; s < live; s++) {
-    let engine: SessionEngine | undefined;
-    if (voicetrace) {
-      engine = new SessionEngine({ sessionId: `mem_${s}`, allowPii: true, tracer: traced.getTracer('voicetrace'), facts: new LiveKitSpanFacts(counters), counters });
-      voicetrace.attach(engine);
-    }
+    const engine = voicetrace && attachEngine(voicetrace, traced, counters, `mem_${s}`);
     const session = startSession(tracer);
     for (let t = 0; t < 10; t++) simulateTurn(tracer, session.context, t, engine);
     keep.push(session, engine);

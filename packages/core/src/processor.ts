@@ -1,4 +1,4 @@
-import { diag, type Context, type Link, type SpanContext } from '@opentelemetry/api';
+import { diag, type Context, type SpanContext } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR } from '@voicetrace/conventions';
 import { DropCounters } from './counters.js';
@@ -29,7 +29,6 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
   private readonly next: SpanProcessor[];
   private readonly pending: Array<{ engine: SessionEngine; layout: TraceLayout }> = [];
   private readonly byTrace = new Map<string, { engine: SessionEngine; layout: TraceLayout }>();
-  private readonly open = new Map<string, Span>();
   private readonly traceMode: TraceMode;
   private shutdownPromise: Promise<void> | undefined;
 
@@ -57,7 +56,6 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
         if (session) this.byTrace.set(traceId, session);
       }
       if (session) {
-        this.open.set(span.spanContext().spanId, span);
         session.layout.onStart(span);
         session.engine.onSpanStart(span);
       }
@@ -78,7 +76,6 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
     const session = this.byTrace.get(traceId);
     let exported = span;
     if (session) {
-      this.open.delete(span.spanContext().spanId);
       try {
         const changes = session.layout.changesFor(span);
         if (changes) exported = copySpan(span, changes);
@@ -105,7 +102,9 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
    */
   shutdown(): Promise<void> {
     this.shutdownPromise ??= (async () => {
-      const open = [...this.open.values()].reverse();
+      // each session's open spans, newest first, so children end before their parents
+      const engines = new Set([...this.byTrace.values()].map((session) => session.engine));
+      const open = [...engines].flatMap((engine) => engine.openSpans()).reverse();
       for (const span of open) {
         safely(() => {
           span.setAttribute(ATTR.FORCE_ENDED, true);
@@ -126,4 +125,3 @@ function safely(action: () => void, counters: DropCounters): void {
   }
 }
 
-export type { Link };

@@ -47,7 +47,6 @@ export interface SessionSummary {
   drops: ReturnType<DropCounters['snapshot']>;
 }
 
-
 interface Speech {
   id: string;
   turnIndex: number;
@@ -83,7 +82,6 @@ const RECENT_TURNS = 4;
 export class SessionEngine {
   readonly counters: DropCounters;
   readonly ledger: UsageLedger;
-  private readonly prices: PriceBook;
   private readonly open = new Map<string, OpenSpan>();
   private readonly userTurns: UserTurn[] = [];
   private readonly speeches = new Map<string, Speech>();
@@ -96,13 +94,11 @@ export class SessionEngine {
   private interruptions = 0;
   private sessionContext: SpanContext | undefined;
   private closed = false;
-
   private readonly spans: StageSpans;
 
   constructor(private readonly options: SessionEngineOptions) {
     this.counters = options.counters ?? new DropCounters();
-    this.prices = options.prices ?? new PriceBook();
-    this.ledger = new UsageLedger(this.prices, this.counters);
+    this.ledger = new UsageLedger(options.prices ?? new PriceBook(), this.counters);
     this.spans = new StageSpans({
       tracer: options.tracer,
       counters: this.counters,
@@ -134,6 +130,11 @@ export class SessionEngine {
   /** Stops accepting inputs (after the session span ended or at shutdown). */
   close(): void {
     this.closed = true;
+  }
+
+  /** Spans of this session that started and have not ended yet, oldest first. */
+  openSpans(): Span[] {
+    return [...this.open.values()].map((info) => info.span);
   }
 
   /** Turns, usage and cost so far. */
@@ -482,8 +483,6 @@ export class SessionEngine {
     return attributes;
   }
 
-
-
   // ---- helpers ---------------------------------------------------------------------------
 
   private startUserTurn(context: SpanContext, start: number): void {
@@ -503,10 +502,9 @@ export class SessionEngine {
   private resolveSpeechId(info: OpenSpan): string | undefined {
     let current: OpenSpan | undefined = info;
     while (current) {
-      const found =
-        current.speechId ??
-        this.options.facts.atStart({ name: current.name, scope: scopeOf(current.span), attributes: attributesOf(current.span) }).speechId;
-      if (found) return found;
+      // remember it on the span, so its other descendants do not read its attributes again
+      current.speechId ??= this.options.facts.atStart({ name: current.name, scope: scopeOf(current.span), attributes: attributesOf(current.span) }).speechId;
+      if (current.speechId) return current.speechId;
       current = current.parentId ? this.open.get(current.parentId) : undefined;
     }
     return undefined;
@@ -521,8 +519,6 @@ export class SessionEngine {
     for (const info of this.open.values()) if (info.stage === 'agent_turn' && (!latest || info.start >= latest.start)) latest = info;
     return latest?.span.spanContext();
   }
-
-
 }
 
 function scopeOf(span: Span): string {

@@ -1,7 +1,6 @@
 import type { voice } from '@livekit/agents';
-import { isSpanContextValid, trace, type Attributes, type SpanContext, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, isSpanContextValid, trace, type Attributes, type SpanContext, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { ROOT_CONTEXT, type TextMapGetter } from '@opentelemetry/api';
 import { SessionEngine, type PriceBook, type SessionSummary, type VoiceTraceSpanProcessor } from '@voicetrace/core';
 import { randomUUID } from 'node:crypto';
 import { observeSession } from './observer.js';

@@ -14,20 +14,19 @@ export function observeSession(session: voice.AgentSession, engine: SessionEngin
   const record = (event: VoiceEvent | undefined): void => {
     if (event) engine.record(event);
   };
-  const now = () => Date.now() / 1000;
   const listeners: Array<[string, (ev: never) => void]> = [
     [E.MetricsCollected, (ev: voice.MetricsCollectedEvent) => record(normalizeMetrics(ev?.metrics, counters))],
     [E.UserStateChanged, (ev: voice.UserStateChangedEvent) =>
-      record({ kind: 'user_speech', at: (ev.createdAt ?? Date.now()) / 1000, speaking: ev.newState === 'speaking' })],
+      record({ kind: 'user_speech', at: eventTime(ev), speaking: ev.newState === 'speaking' })],
     [E.AgentStateChanged, (ev: voice.AgentStateChangedEvent) =>
-      record({ kind: 'agent_state', at: (ev.createdAt ?? Date.now()) / 1000, state: ev.newState })],
+      record({ kind: 'agent_state', at: eventTime(ev), state: ev.newState })],
     [E.UserInputTranscribed, (ev: voice.UserInputTranscribedEvent) =>
-      record({ kind: 'transcript', at: (ev.createdAt ?? Date.now()) / 1000, final: ev.isFinal, text: new FieldValidator(counters).text('transcript', ev.transcript) ?? '' })],
+      record({ kind: 'transcript', at: eventTime(ev), final: ev.isFinal, text: new FieldValidator(counters).text('transcript', ev.transcript) ?? '' })],
     [E.ConversationItemAdded, (ev: voice.ConversationItemAddedEvent) => record(fromItem(ev.item, engine))],
     [E.FunctionToolsExecuted, (ev: voice.FunctionToolsExecutedEvent) =>
       record({
         kind: 'tools',
-        at: (ev.createdAt ?? Date.now()) / 1000,
+        at: eventTime(ev),
         calls: ev.functionCalls.map((call, i) => ({
           name: call.name,
           arguments: call.args,
@@ -36,9 +35,9 @@ export function observeSession(session: voice.AgentSession, engine: SessionEngin
         })),
       })],
     [E.Error, (ev: voice.ErrorEvent) =>
-      record({ kind: 'error', at: (ev.createdAt ?? Date.now()) / 1000, source: String((ev.source as { constructor?: { name?: string } })?.constructor?.name ?? 'unknown'), message: String((ev.error as Error)?.message ?? ev.error), recoverable: false })],
+      record({ kind: 'error', at: eventTime(ev), source: String((ev.source as { constructor?: { name?: string } })?.constructor?.name ?? 'unknown'), message: String((ev.error as Error)?.message ?? ev.error), recoverable: false })],
     [E.Close, (ev: voice.CloseEvent) =>
-      record({ kind: 'close', at: (ev.createdAt ?? Date.now()) / 1000 || now(), reason: String(ev.reason), error: ev.error ? String(ev.error) : undefined })],
+      record({ kind: 'close', at: eventTime(ev), reason: String(ev.reason), error: ev.error ? String(ev.error) : undefined })],
   ];
   for (const [name, listener] of listeners) session.on(name as never, listener as never);
   return () => {
@@ -46,8 +45,13 @@ export function observeSession(session: voice.AgentSession, engine: SessionEngin
   };
 }
 
+/** When the SDK says an event happened (epoch seconds); now when it does not say. */
+function eventTime(event: { createdAt?: number }): number {
+  return (event.createdAt ?? Date.now()) / 1000;
+}
+
 function fromItem(item: llm.ChatItem, engine: SessionEngine): VoiceEvent | undefined {
-  const at = (item.createdAt ?? Date.now()) / 1000;
+  const at = eventTime(item);
   if (item.type === 'agent_handoff') {
     return { kind: 'handoff', at, fromAgent: item.oldAgentId, toAgent: item.newAgentId };
   }

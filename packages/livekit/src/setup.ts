@@ -91,21 +91,18 @@ export interface VoiceTrace {
 export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
   const env = process.env;
   const allowPii = options.allowPii ?? parseBool(env.LIVEKIT_TELEMETRY_ALLOW_PII) ?? true;
-  const exporters = [...(options.exporters ?? [])];
-  const labels = exporters.map((_, i) => `exporter.${i}`);
+  // each exporter with the name its counters are reported under
+  const exporters = (options.exporters ?? []).map((exporter, i) => ({ label: `exporter.${i}`, exporter }));
   const otlpWanted = options.otlp ?? Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT);
-  const add = (label: string, exporter: SpanExporter): void => {
-    labels.push(label);
-    exporters.push(exporter);
-  };
+  const add = (label: string, exporter: SpanExporter): void => void exporters.push({ label, exporter });
   if (otlpWanted) add('otlp', createOtlpTraceExporter(typeof options.otlp === 'object' ? options.otlp : {}));
   if (options.file) add('file', new ReportingSpanExporter(new OtlpJsonLinesFileExporter(options.file), { target: options.file, what: 'traces file' }));
   const langfuse = options.langfuse === false ? undefined : (options.langfuse ?? langfuseConfigFromEnv(env));
   if (langfuse) add('langfuse', createLangfuseSpanExporter(langfuse));
-  if (exporters.length === 0 && !options.spanProcessors?.length && !langfuse) {
+  if (exporters.length === 0 && !options.spanProcessors?.length) {
     diag.warn('voicetrace: no exporter configured (set OTEL_EXPORTER_OTLP_ENDPOINT or pass `file`/`exporters`)');
   }
-  const batches = exporters.map((exporter) => new BatchSpanProcessor(exporter, options.batch));
+  const batches = exporters.map(({ exporter }) => new BatchSpanProcessor(exporter, options.batch));
   // the mapping runs in onEnding, after voicetrace's own enrichment and before any export
   const mapping = options.langfuseMapping === false ? [] : [new LangfuseMappingProcessor({ allowPii, release: options.release ?? env.VOICETRACE_RELEASE })];
   const processor = new VoiceTraceSpanProcessor({
@@ -142,10 +139,10 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
     registerSpanProcessor: (p) => fanout.add(p),
     exportStats: () => {
       const stats: Record<string, ExportStats> = {};
-      exporters.forEach((exporter, i) => {
+      for (const { label, exporter } of exporters) {
         const read = readExportStats(exporter);
-        if (read) stats[labels[i]!] = read;
-      });
+        if (read) stats[label] = read;
+      }
       return stats;
     },
     instrument: (session, instrumentOptions) => instrumentSession(session, context, instrumentOptions),

@@ -6,14 +6,19 @@ export const SAMPLE_RATE = 16_000;
 /** Frame length the scripted user pushes, as a real microphone track would. */
 export const FRAME_MS = 20;
 
-/** A frame of `durationMs` of silence, or of a 220 Hz tone standing in for speech. */
-export function makeFrame(durationMs: number, speech: boolean, sampleRate = SAMPLE_RATE): AudioFrame {
+/** A mono frame of `durationMs` holding a sine tone (`amplitude` 0 gives silence). */
+export function toneFrame(durationMs: number, sampleRate: number, hz: number, amplitude: number): AudioFrame {
   const samples = Math.floor((sampleRate * durationMs) / 1000);
   const data = new Int16Array(samples);
-  if (speech) {
-    for (let i = 0; i < samples; i++) data[i] = Math.round(6000 * Math.sin((2 * Math.PI * 220 * i) / sampleRate));
+  if (amplitude) {
+    for (let i = 0; i < samples; i++) data[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / sampleRate));
   }
   return new AudioFrame(data, sampleRate, 1, samples);
+}
+
+/** A frame of `durationMs` of silence, or of a 220 Hz tone standing in for speech. */
+export function makeFrame(durationMs: number, speech: boolean, sampleRate = SAMPLE_RATE): AudioFrame {
+  return toneFrame(durationMs, sampleRate, 220, speech ? 6000 : 0);
 }
 
 /**

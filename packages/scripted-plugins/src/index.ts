@@ -4,7 +4,7 @@
  * seeded realistic latencies, usage reported) so the SDK's own spans and
  * metrics events are genuine.
  */
-export { ScriptedAudioInput, SimulatedAudioOutput, makeFrame, frameRms, SAMPLE_RATE, FRAME_MS } from './audio.js';
+export { ScriptedAudioInput, SimulatedAudioOutput, makeFrame, toneFrame, frameRms, SAMPLE_RATE, FRAME_MS } from './audio.js';
 export { EnergyVAD, type EnergyVADOptions } from './vad.js';
 export { ScriptedSTT, type ScriptedSTTOptions, type ScriptedUtterance } from './stt.js';
 export { ScriptedLLM, countTokens, type ScriptedLLMOptions, type ScriptedReply } from './llm.js';

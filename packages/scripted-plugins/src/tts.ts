@@ -1,5 +1,6 @@
 import { tts, type APIConnectOptions } from '@livekit/agents';
-import { AudioFrame } from '@livekit/rtc-node';
+import type { AudioFrame } from '@livekit/rtc-node';
+import { FRAME_MS, toneFrame } from './audio.js';
 import { SeededRandom, drawLatency, sleep, type LatencyRange } from './random.js';
 
 /** Options of {@link ScriptedTTS}. */
@@ -17,7 +18,6 @@ export interface ScriptedTTSOptions {
   sampleRate?: number;
 }
 
-const FRAME_MS = 20;
 
 /**
  * A streaming text-to-speech provider, offline. Each flushed segment of text is
@@ -67,15 +67,9 @@ export class ScriptedTTS extends tts.TTS {
 
   /** @internal Audio frames for `text`: a quiet 180 Hz tone, `msPerCharacter` per character. */
   framesFor(text: string): AudioFrame[] {
-    const rate = this.options.sampleRate;
     const totalMs = Math.max(FRAME_MS, text.length * this.options.msPerCharacter);
-    const perFrame = Math.floor((rate * FRAME_MS) / 1000);
     const frames: AudioFrame[] = [];
-    for (let offset = 0; offset < totalMs; offset += FRAME_MS) {
-      const data = new Int16Array(perFrame);
-      for (let i = 0; i < perFrame; i++) data[i] = Math.round(2000 * Math.sin((2 * Math.PI * 180 * i) / rate));
-      frames.push(new AudioFrame(data, rate, 1, perFrame));
-    }
+    for (let offset = 0; offset < totalMs; offset += FRAME_MS) frames.push(toneFrame(FRAME_MS, this.options.sampleRate, 180, 2000));
     return frames;
   }
 
