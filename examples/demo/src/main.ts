@@ -16,7 +16,7 @@ const result = await runDemo({
   seed: Number(values.seed),
   voicetrace: values['trace-per-turn'] ? { traceMode: 'turn' } : {},
 });
-console.log(`\nvoicetrace demo: session ${result.sessionId} (${result.summary.userTurns} user turns, ${result.summary.turns.length} agent replies, ${result.summary.interruptions} interrupted) in ${result.seconds.toFixed(1)} s\n`);
+console.log(`\nvoicetrace demo: session ${result.sessionId} (${result.summary.userTurns} user turns, ${result.summary.replyCount} agent replies, ${result.summary.interruptions} interrupted) in ${result.seconds.toFixed(1)} s\n`);
 console.log('Per-turn latency (ms): stt = transcription delay, eou = end-of-utterance delay, total = eou + ttft + ttfb, e2e = user stops -> agent audio\n');
 console.log(latencyTable(result.summary));
 console.log('\nWhere the wait went (ms, consecutive, sums to e2e):\n');

@@ -1,6 +1,6 @@
 import { initializeLogger, voice } from '@livekit/agents';
 import { setupVoiceTrace, type VoiceTraceOptions } from '@voicetrace/livekit';
-import type { SessionSummary } from '@voicetrace/core';
+import type { SessionSnapshot } from '@voicetrace/core';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createAgents, createPlugins, runConversation } from './conversation.js';
@@ -21,7 +21,7 @@ export interface DemoOptions {
 export interface DemoResult {
   sessionId: string;
   tracesPath: string;
-  summary: SessionSummary;
+  summary: SessionSnapshot;
   seconds: number;
   /** Export counters per exporter (`file`, `otlp`, `langfuse`). */
   exports: Record<string, { exportedSpans: number; failedSpans: number }>;

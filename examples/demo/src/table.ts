@@ -1,14 +1,19 @@
-import type { SessionSummary } from '@voicetrace/core';
+import type { ReplyRecord, SessionSnapshot } from '@voicetrace/core';
 
 const ms = (seconds: number | undefined): string => (seconds === undefined ? '-' : `${Math.round(seconds * 1000)}`);
 const pad = (text: string, width: number): string => text.padStart(width);
 
 /** The per-turn latency table (the docs' stages, their sum, the SDK's e2e) in milliseconds. */
-export function latencyTable(summary: SessionSummary): string {
+/** The replies that played (they carry a latency breakdown), oldest first. */
+export function playedReplies(summary: SessionSnapshot): Array<ReplyRecord & { latency: NonNullable<ReplyRecord['latency']> }> {
+  return summary.turns.flatMap((turn) => turn.replies).filter((reply): reply is ReplyRecord & { latency: NonNullable<ReplyRecord['latency']> } => reply.latency !== undefined);
+}
+
+export function latencyTable(summary: SessionSnapshot): string {
   const header = ['turn', 'agent', 'interrupted', 'stt', 'eou', 'ttft', 'ttfb', 'total', 'e2e'];
   const widths = [4, 11, 11, 6, 6, 6, 6, 6, 6];
-  const rows = summary.turns.map((turn) => [
-    String(turn.index),
+  const rows = playedReplies(summary).map((turn) => [
+    String(turn.turnIndex),
     turn.agent ?? '-',
     turn.interrupted ? 'yes' : 'no',
     ms(turn.latency.transcriptionDelay),
@@ -22,17 +27,17 @@ export function latencyTable(summary: SessionSummary): string {
 }
 
 /** Where each turn's wait went: consecutive contributions (ms) that sum to e2e. */
-export function waitTable(summary: SessionSummary): string {
-  return summary.turns
+export function waitTable(summary: SessionSnapshot): string {
+  return playedReplies(summary)
     .map((turn) => {
       const parts = turn.latency.wait.map((slice) => `${slice.key}=${ms(slice.seconds)}`).join(' + ');
-      return `turn ${turn.index}: ${parts || '(no user speech before this reply)'} = ${ms(turn.latency.e2e)} ms`;
+      return `turn ${turn.turnIndex}: ${parts || '(no user speech before this reply)'} = ${ms(turn.latency.e2e)} ms`;
     })
     .join('\n');
 }
 
 /** Usage per provider/model with the estimated cost. */
-export function usageTable(summary: SessionSummary): string {
+export function usageTable(summary: SessionSnapshot): string {
   const lines = summary.usage.map((usage) => {
     const cost = usage.cost === undefined ? 'no price' : `$${usage.cost.toFixed(5)}`;
     switch (usage.type) {

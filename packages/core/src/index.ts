@@ -3,14 +3,18 @@
  * any SDK: bindings (e.g. `@voicetrace/livekit`) feed it normalized events and
  * read span facts for it.
  */
-export { SessionEngine, type SessionEngineOptions, type SessionSummary, type TurnSummary } from './session-engine.js';
+export { SessionEngine, type SessionEngineOptions } from './session-engine.js';
+export { SessionModel, type SessionModelOptions } from './model/session-model.js';
+export type * from './model/types.js';
+export { QuantileSketch, quantile } from './model/stats.js';
+export * as spanViews from './views/span-attributes.js';
 export { VoiceTraceSpanProcessor, type VoiceTraceSpanProcessorOptions } from './processor.js';
 export { TraceLayout, type TraceMode } from './trace-layout.js';
 export { DropCounters, type DropReason } from './counters.js';
 export { FieldValidator, DEFAULT_LIMITS, type ValueLimits } from './validate.js';
 export { PriceBook, DEFAULT_PRICES, type ModelPrice, type PriceTable, type PricedUsage } from './prices.js';
 export { UsageLedger, type ModelUsage, type LlmUsage, type TtsUsage, type SttUsage, type InterruptionUsage } from './usage.js';
-export { computeLatency, quantile, type TurnTimeline, type LatencyBreakdown, type WaitContribution } from './latency.js';
+export { computeLatency, type TurnTimeline, type LatencyBreakdown, type WaitContribution } from './latency.js';
 export { copySpan, type SpanChanges } from './span-copy.js';
 export { toHrTime, fromHrTime } from './time.js';
 export type { SpanFacts, SpanFactsReader, SpanView } from './span-facts.js';

@@ -114,15 +114,3 @@ export function computeLatency(timeline: TurnTimeline): LatencyBreakdown {
   result.wait = ordered;
   return result;
 }
-
-/** The q-quantile (0..1) of `values` by linear interpolation; undefined when empty. */
-export function quantile(values: readonly number[], q: number): number | undefined {
-  if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = (sorted.length - 1) * q;
-  const lower = Math.floor(position);
-  const upper = Math.ceil(position);
-  const low = sorted[lower]!;
-  const high = sorted[upper]!;
-  return low + (high - low) * (position - lower);
-}

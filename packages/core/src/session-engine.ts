@@ -1,63 +1,43 @@
 import type { Attributes, Span, SpanContext, Tracer } from '@opentelemetry/api';
-import { ATTR, SESSION_LATENCY_METRICS, SPAN_NAME, VOICETRACE_SCOPE, sessionLatencyKey, type Stage } from '@voicetrace/conventions';
+import { ATTR, VOICETRACE_SCOPE, type Stage } from '@voicetrace/conventions';
 import { DropCounters } from './counters.js';
-import type { EouMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
-import { computeLatency, quantile, type LatencyBreakdown } from './latency.js';
+import type { SttMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
+import { SessionModel } from './model/session-model.js';
+import type { ReplyRecord, SessionModelObserver, SessionSnapshot, TurnRecord } from './model/types.js';
 import { PriceBook } from './prices.js';
 import type { SpanFacts, SpanFactsReader } from './span-facts.js';
+import { StageSpans } from './stage-spans.js';
 import { fromHrTime } from './time.js';
-import { StageSpans, eouAttributes, setDefined } from './stage-spans.js';
-import type { UserTurn } from './turn-state.js';
-import { UsageLedger, type ModelUsage } from './usage.js';
+import { UsageLedger } from './usage.js';
+import {
+  agentTurnSpanAttributes,
+  eouAttributes,
+  llmSpanAttributes,
+  qualityAttributes,
+  sessionSpanAttributes,
+  ttsSpanAttributes,
+  userTurnSpanAttributes,
+} from './views/span-attributes.js';
 
 /** Options of one instrumented session. */
 export interface SessionEngineOptions {
   sessionId: string;
-  environment?: string;
+  environment?: string | undefined;
   /** Participant identity (exported as user.id only when PII is allowed). */
-  userId?: string;
+  userId?: string | undefined;
   allowPii: boolean;
-  prices?: PriceBook;
+  prices?: PriceBook | undefined;
   /** Creates the spans of stages the SDK does not trace. */
   tracer: Tracer;
   facts: SpanFactsReader;
-  counters?: DropCounters;
+  counters?: DropCounters | undefined;
   /** Extra attributes for the session span (room, job ...). */
-  sessionAttributes?: Attributes;
+  sessionAttributes?: Attributes | undefined;
+  /** Turns kept in full in the session model (default 500); older ones are folded into statistics. */
+  maxTurns?: number | undefined;
 }
 
-/** One finished agent reply, as the demo's latency table and the session report show it. */
-export interface TurnSummary {
-  index: number;
-  speechId: string;
-  agent?: string;
-  interrupted: boolean;
-  latency: LatencyBreakdown;
-  cost: number;
-}
-
-/** What one session produced so far. */
-export interface SessionSummary {
-  sessionId: string;
-  turns: TurnSummary[];
-  userTurns: number;
-  interruptions: number;
-  usage: ModelUsage[];
-  totalCost: number;
-  drops: ReturnType<DropCounters['snapshot']>;
-}
-
-interface Speech {
-  id: string;
-  turnIndex: number;
-  userTurn?: UserTurn;
-  llm: Array<{ start: number; end: number; ttft?: number; speakable: boolean }>;
-  tools: Array<{ start: number; end: number }>;
-  tts: Array<{ start: number; ttfb?: number }>;
-  cost: number;
-  eou?: EouMetric;
-}
-
+/** A span of this session that has started and not ended yet. */
 interface OpenSpan {
   span: Span;
   name: string;
@@ -69,29 +49,34 @@ interface OpenSpan {
   ttsDescendant?: boolean;
 }
 
-const AGENT_AUDIO_STATES = new Set(['speaking']);
+/** What the span side needs to know about a user turn while its metrics arrive. */
+interface TurnSpans {
+  context: SpanContext;
+  pendingStt: SttMetric[];
+  hasSdkEou: boolean;
+  eouEmitted: boolean;
+}
+
+type LiveSpan = Span & { name?: string; parentSpanContext?: SpanContext; instrumentationScope?: { name: string }; attributes?: Attributes; startTime?: [number, number]; endTime?: [number, number] };
+
+/** User turns whose spans can still receive late metrics. */
 const RECENT_TURNS = 4;
 
 /**
- * Turns one voice session's SDK spans and events into semantic stage spans:
- * enriches the SDK's spans while they end, creates spans for stages the SDK
- * does not trace (VAD, STT, EOU, interruption, realtime, handoff), keeps usage
- * and cost, and computes each reply's latency breakdown. Never throws: a bad
- * input is dropped or corrected and counted.
+ * Turns one voice session's SDK spans and events into the session model and
+ * its span view: fills the {@link SessionModel} from events and span facts,
+ * stamps identity on every span, writes each stage's attributes (from the
+ * model) while the span ends, and creates spans for stages the SDK does not
+ * trace. Never throws: a bad input is dropped or corrected and counted.
  */
 export class SessionEngine {
   readonly counters: DropCounters;
   readonly ledger: UsageLedger;
+  /** The session model every view reads. */
+  readonly model: SessionModel;
   private readonly open = new Map<string, OpenSpan>();
-  private readonly userTurns: UserTurn[] = [];
-  private readonly speeches = new Map<string, Speech>();
-  private readonly turns: TurnSummary[] = [];
+  private readonly turnSpans = new Map<number, TurnSpans>();
   private readonly seenEvents = new WeakSet<object>();
-  private currentAgent: string | undefined;
-  private turnIndex = 0;
-  private agentSpeaking = false;
-  private overlapStart: number | undefined;
-  private interruptions = 0;
   private sessionContext: SpanContext | undefined;
   private closed = false;
   private readonly spans: StageSpans;
@@ -99,10 +84,10 @@ export class SessionEngine {
   constructor(private readonly options: SessionEngineOptions) {
     this.counters = options.counters ?? new DropCounters();
     this.ledger = new UsageLedger(options.prices ?? new PriceBook(), this.counters);
+    this.model = new SessionModel({ sessionId: options.sessionId, ledger: this.ledger, counters: this.counters, maxTurns: options.maxTurns });
     this.spans = new StageSpans({
       tracer: options.tracer,
       counters: this.counters,
-      ledger: this.ledger,
       allowPii: options.allowPii,
       sessionContext: () => this.sessionContext,
     });
@@ -112,13 +97,19 @@ export class SessionEngine {
     return this.options.sessionId;
   }
 
+  /** Adds a view (metrics, logs) that follows the session model. */
+  observe(observer: SessionModelObserver): void {
+    this.model.subscribe(observer);
+  }
+
   /** Records one normalized input. Never throws. */
   record(event: VoiceEvent): void {
     try {
-      if (this.closed) return this.counters.count('after_shutdown', event?.kind);
       if (!event || typeof event !== 'object' || typeof event.kind !== 'string' || !Number.isFinite(event.at)) {
         return this.counters.count('malformed_event');
       }
+      // the SDK's close event follows the session span's end on every healthy call: not a drop
+      if (this.closed) return event.kind === 'close' ? undefined : this.counters.count('after_shutdown', event.kind);
       if (this.seenEvents.has(event)) return this.counters.count('duplicate_event', event.kind);
       this.seenEvents.add(event);
       this.dispatch(event);
@@ -129,7 +120,9 @@ export class SessionEngine {
 
   /** Stops accepting inputs (after the session span ended or at shutdown). */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    this.model.endSession(Date.now() / 1000);
   }
 
   /** Spans of this session that started and have not ended yet, oldest first. */
@@ -137,60 +130,43 @@ export class SessionEngine {
     return [...this.open.values()].map((info) => info.span);
   }
 
-  /** Turns, usage and cost so far. */
-  summary(): SessionSummary {
-    return {
-      sessionId: this.options.sessionId,
-      turns: [...this.turns],
-      userTurns: this.turnIndex,
-      interruptions: this.interruptions,
-      usage: this.ledger.summary(),
-      totalCost: this.ledger.totalCost(),
-      drops: this.counters.snapshot(),
-    };
+  /** The session model now: turns, replies, latency, usage and cost. */
+  summary(): SessionSnapshot {
+    return this.model.snapshot();
   }
 
   // ---- span hooks (called by the processor) ----------------------------------------------
 
   /** A span of this session started: stamp identity and stage, track its turn. */
-  onSpanStart(span: Span & { name?: string; parentSpanContext?: SpanContext; instrumentationScope?: { name: string }; attributes?: Attributes; startTime?: [number, number] }): void {
+  onSpanStart(span: LiveSpan): void {
     try {
       const name = span.name ?? '';
       const scope = span.instrumentationScope?.name ?? '';
-      const id = span.spanContext().spanId;
+      const context = span.spanContext();
       const parent = span.parentSpanContext ? this.open.get(span.parentSpanContext.spanId) : undefined;
-      const ours = scope === VOICETRACE_SCOPE;
-      const facts = ours ? {} : this.options.facts.atStart({ name, scope, attributes: span.attributes ?? {} });
-      if (facts.agentName && facts.stage === 'agent_turn') this.currentAgent = facts.agentName;
+      const facts = scope === VOICETRACE_SCOPE ? {} : this.options.facts.atStart({ name, scope, attributes: span.attributes ?? {} });
       const stage = facts.stage;
       const start = span.startTime ? fromHrTime(span.startTime) : Date.now() / 1000;
-      if (stage === 'session' && !this.sessionContext) this.sessionContext = span.spanContext();
-      if (stage === 'user_turn') this.startUserTurn(span.spanContext(), start);
+      if (facts.agentName && stage === 'agent_turn') this.model.currentAgent = facts.agentName;
+      if (stage === 'session') {
+        this.sessionContext ??= context;
+        this.model.beginSession(start);
+      }
+      if (stage === 'user_turn') this.beginUserTurn(context, start);
       const speechId = facts.speechId ?? parent?.speechId;
+      if (stage === 'agent_turn' && speechId) this.model.reply(speechId, start, facts.agentName);
       const turnIndex = speechId
-        ? (this.speeches.get(speechId)?.turnIndex ?? this.turnIndex)
-        : stage === 'agent_turn' || stage === 'user_turn' ? this.turnIndex : (parent?.turnIndex ?? this.turnIndex);
-      if (stage === 'agent_turn' && speechId && !this.speeches.has(speechId)) this.startSpeech(speechId);
-      this.open.set(id, { span, name, stage, start, speechId, turnIndex, parentId: span.parentSpanContext?.spanId });
-
-      const identity: Attributes = {
-        [ATTR.SESSION_ID]: this.options.sessionId,
-        [ATTR.CONVERSATION_ID]: this.options.sessionId,
-      };
-      if (this.options.environment) identity[ATTR.ENVIRONMENT] = this.options.environment;
-      if (this.currentAgent && !span.attributes?.[ATTR.AGENT_NAME]) identity[ATTR.AGENT_NAME] = this.currentAgent;
-      // on every span, so per-turn traces are attributed to the caller too (PII: only when allowed)
-      if (this.options.allowPii && this.options.userId) identity[ATTR.USER_ID] = this.options.userId;
-      if (stage) identity[ATTR.STAGE] = stage;
-      if (stage && stage !== 'session') identity[ATTR.TURN_INDEX] = turnIndex;
-      span.setAttributes(identity);
+        ? (this.model.openReply(speechId)?.turnIndex ?? this.model.turnIndex)
+        : stage === 'agent_turn' || stage === 'user_turn' ? this.model.turnIndex : (parent?.turnIndex ?? this.model.turnIndex);
+      this.open.set(context.spanId, { span, name, stage, start, speechId, turnIndex, parentId: span.parentSpanContext?.spanId });
+      span.setAttributes(this.identity(span, stage, turnIndex));
     } catch (error) {
       this.counters.count('internal_error', String(error));
     }
   }
 
-  /** A span of this session is ending (still writable): add its stage attributes. */
-  onSpanEnding(span: Span & { name?: string; instrumentationScope?: { name: string }; attributes?: Attributes; startTime?: [number, number]; endTime?: [number, number] }): void {
+  /** A span of this session is ending (still writable): add its stage attributes from the model. */
+  onSpanEnding(span: LiveSpan): void {
     try {
       const id = span.spanContext().spanId;
       const info = this.open.get(id);
@@ -198,13 +174,8 @@ export class SessionEngine {
       if (!info || span.instrumentationScope?.name === VOICETRACE_SCOPE) return;
       const end = span.endTime ? fromHrTime(span.endTime) : Date.now() / 1000;
       info.speechId = this.resolveSpeechId(info);
-      if (info.stage === 'agent_turn' && info.speechId && !this.speeches.has(info.speechId)) this.startSpeech(info.speechId);
       const facts = this.options.facts.atEnd({ name: info.name, scope: span.instrumentationScope?.name ?? '', attributes: span.attributes ?? {} });
-      const attributes = this.stageAttributes(info, facts, end);
-      const flags = facts.metric?.quality;
-      if (flags?.implausible.length) attributes[ATTR.IMPLAUSIBLE] = flags.implausible;
-      if (flags?.truncated.length) attributes[ATTR.TRUNCATED] = flags.truncated;
-      span.setAttributes(attributes);
+      span.setAttributes({ ...this.stageAttributes(info, facts, end), ...qualityAttributes(facts.metric?.quality) });
       if (info.stage === 'session') this.close();
     } catch (error) {
       this.counters.count('internal_error', String(error));
@@ -226,148 +197,116 @@ export class SessionEngine {
       case 'eou':
         return this.placeEou(event);
       case 'user_speech':
-        return this.onUserSpeech(event.speaking, event.at);
-      case 'agent_state': {
-        const speaking = AGENT_AUDIO_STATES.has(event.state);
-        if (!speaking && this.agentSpeaking) this.overlapStart = undefined;
-        this.agentSpeaking = speaking;
+        return this.model.noteUserSpeech(event.speaking, event.at);
+      case 'agent_state':
+        return this.model.noteAgentSpeaking(event.state === 'speaking');
+      case 'transcript':
+        return this.model.noteTranscript(event.final, event.text, event.at);
+      case 'message':
+        if (event.role === 'assistant') this.model.noteAssistantText(event.text);
         return;
-      }
-      case 'transcript': {
-        const turn = this.latestUserTurn();
-        if (event.final && turn) {
-          turn.finalTranscriptAt = event.at;
-          turn.transcript = event.text;
-        }
-        return;
-      }
+      case 'tools':
+        return this.model.noteToolCalls(event.calls);
       case 'handoff':
-        this.currentAgent = event.toAgent;
-        return this.spans.emit(SPAN_NAME.handoff, 'handoff', this.activeAgentTurnContext(), event.at, event.at + 0.001, {
-          [ATTR.HANDOFF_FROM]: event.fromAgent ?? '',
-          [ATTR.HANDOFF_TO]: event.toAgent,
-          [ATTR.AGENT_NAME]: event.toAgent,
-        });
+        return this.spans.handoff(this.model.addHandoff(event.at, event.fromAgent, event.toAgent), this.activeAgentTurnContext());
+      case 'error':
+        return this.model.addError(event.at, event.source, event.message, event.recoverable);
       default:
         return;
     }
   }
 
   private placeMetric(metric: StageMetric, counted: boolean): void {
-    if (metric.kind === 'stt') {
-      const turn = this.latestUserTurn();
-      if (!turn) {
-        this.counters.count('unplaced_event', 'stt');
-        return this.spans.stt(metric, undefined);
+    this.model.addUsage(metric, counted);
+    switch (metric.kind) {
+      case 'stt':
+        return this.placeStt(metric);
+      case 'interruption':
+        this.model.addInterruptionMetric(metric);
+        return this.spans.interruption(metric, this.activeAgentTurnContext(), this.model.overlapStartedAt);
+      case 'realtime': {
+        const { step } = this.model.addRealtime(metric);
+        return this.spans.realtime(step, this.activeAgentTurnContext(), this.model.latestUserTurn()?.user?.transcript);
       }
-      if (turn.end === undefined) turn.stt.push(metric);
-      else this.spans.stt(metric, turn);
-      return;
+      default:
+        return;
     }
-    const cost = this.ledger.costOfMetric(metric);
-    if ((metric.kind === 'llm' || metric.kind === 'tts') && metric.speechId) {
-      const speech = this.speeches.get(metric.speechId);
-      if (speech && cost !== undefined && counted) speech.cost += cost;
+  }
+
+  private placeStt(metric: SttMetric): void {
+    const turn = this.model.latestUserTurn();
+    if (!turn) {
+      this.counters.count('unplaced_event', 'stt');
+      return this.spans.stt(this.model.sttStep(metric, undefined), undefined, undefined, undefined);
     }
-    if (metric.kind === 'interruption') this.spans.interruption(metric, this.activeAgentTurnContext(), this.overlapStart);
-    if (metric.kind === 'realtime') this.spans.realtime(metric, this.activeAgentTurnContext(), this.latestUserTurn()?.transcript, cost);
+    const spans = this.turnSpans.get(turn.index);
+    // wait for the turn's end: the final transcript (the step's end) may still come
+    if (turn.user?.endedAt === undefined && spans) spans.pendingStt.push(metric);
+    else this.emitStt(metric, turn);
+  }
+
+  private emitStt(metric: SttMetric, turn: TurnRecord): void {
+    const step = this.model.sttStep(metric, turn);
+    this.model.addStt(step, turn);
+    this.spans.stt(step, turn.user, turn.index, this.turnSpans.get(turn.index)?.context);
   }
 
   private placeVad(metric: VadMetric): void {
-    const turn = this.latestUserTurn();
-    if (turn && turn.end === undefined) turn.vad.push(metric);
-    else this.spans.vad(metric, turn);
+    // while the turn is open the VAD span waits for the speech bounds
+    if (this.model.addVad(metric)) return;
+    const turn = this.model.latestUserTurn();
+    this.spans.vad(metric, turn?.user, turn?.index, turn ? this.turnSpans.get(turn.index)?.context : undefined);
   }
 
-  private placeEou(metric: EouMetric): void {
-    const turn = this.latestUserTurn();
-    if (turn) turn.eou = metric;
-    else this.counters.count('unplaced_event', 'eou');
+  private placeEou(metric: Parameters<SessionModel['setEou']>[0]): void {
+    const turn = this.model.setEou(metric);
+    if (!turn) return this.counters.count('unplaced_event', 'eou');
     // the SDK may emit eou_metrics just after the user turn span ended: place it now
-    if (turn && turn.end !== undefined && !turn.hasSdkEou) this.emitEou(turn);
-    if (metric.speechId) {
-      const speech = this.speeches.get(metric.speechId) ?? this.startSpeech(metric.speechId);
-      speech.eou = metric;
-      speech.userTurn = turn;
-    }
+    if (turn.user?.endedAt !== undefined) this.emitEou(turn);
   }
 
-  private onUserSpeech(speaking: boolean, at: number): void {
-    const turn = this.latestUserTurn();
-    if (speaking) {
-      if (turn && turn.end === undefined && turn.speechStart === undefined) turn.speechStart = at;
-      if (this.agentSpeaking && this.overlapStart === undefined) this.overlapStart = at;
-    } else if (turn) {
-      turn.speechEnd = at;
-    }
+  private emitEou(turn: TurnRecord): void {
+    const spans = this.turnSpans.get(turn.index);
+    const eou = turn.user?.eou;
+    if (!eou || !spans || spans.hasSdkEou || spans.eouEmitted) return;
+    spans.eouEmitted = true;
+    this.spans.eou(eou, turn.index, spans.context);
   }
 
   // ---- stage attributes ------------------------------------------------------------------
 
   private stageAttributes(info: OpenSpan, facts: SpanFacts, end: number): Attributes {
-    const attributes: Attributes = {};
     const metric = facts.metric;
     switch (info.stage) {
       case 'llm':
-        if (metric?.kind === 'llm') {
-          setDefined(attributes, {
-            [ATTR.DURATION]: metric.duration,
-            [ATTR.CANCELLED]: metric.cancelled,
-            [ATTR.LLM_TOKENS_PER_SECOND]: metric.tokensPerSecond,
-            [ATTR.USAGE_CACHE_READ]: metric.cachedInputTokens,
-            [ATTR.COST]: this.ledger.costOfMetric(metric),
-          });
-          const speech = info.speechId ? this.speeches.get(info.speechId) : undefined;
-          speech?.llm.push({ start: info.start, end, ttft: metric.ttft, speakable: facts.speakable ?? true });
-        }
-        break;
-      case 'tts':
-        if (metric?.kind === 'tts') {
-          const duplicate = info.ttsDescendant === true;
-          setDefined(attributes, {
-            [ATTR.OPERATION_NAME]: 'text_to_speech',
-            [ATTR.OUTPUT_TYPE]: 'speech',
-            [ATTR.PROVIDER_NAME]: metric.provider,
-            [ATTR.REQUEST_MODEL]: metric.model,
-            [ATTR.TIME_TO_FIRST_CHUNK]: metric.ttfb,
-            [ATTR.TTS_CHARACTERS]: metric.characters,
-            [ATTR.TTS_AUDIO_DURATION]: metric.audioDuration,
-            [ATTR.DURATION]: metric.duration,
-            [ATTR.STREAMED]: metric.streamed,
-            [ATTR.CANCELLED]: metric.cancelled,
-            [ATTR.COST]: duplicate ? undefined : this.ledger.costOfMetric(metric),
-          });
-          if (duplicate) attributes[ATTR.USAGE_COUNTED_ELSEWHERE] = true;
-          const speech = info.speechId ? this.speeches.get(info.speechId) : undefined;
-          if (!duplicate) speech?.tts.push({ start: info.start, ttfb: metric.ttfb });
-        }
+        if (metric?.kind !== 'llm') return {};
+        return llmSpanAttributes(this.model.addLlmStep(info.speechId, { metric, spanStart: info.start, spanEnd: end, speakable: facts.speakable ?? true }));
+      case 'tts': {
         this.markTtsAncestors(info);
-        break;
-      case 'tool': {
-        const speech = info.speechId ? this.speeches.get(info.speechId) : undefined;
-        speech?.tools.push({ start: info.start, end });
-        if (facts.toolError) attributes['error.type'] = 'tool_error';
-        break;
+        if (metric?.kind !== 'tts') return {};
+        return ttsSpanAttributes(this.model.addTtsStep(info.speechId, { metric, spanStart: info.start, spanEnd: end, duplicate: info.ttsDescendant === true }));
       }
+      case 'tool':
+        this.model.addToolStep(info.speechId, { name: facts.toolName, start: info.start, end, isError: facts.toolError === true });
+        return facts.toolError ? { 'error.type': 'tool_error' } : {};
       case 'eou': {
-        const turn = this.latestUserTurn();
-        if (turn) turn.hasSdkEou = true;
-        if (turn?.eou) Object.assign(attributes, eouAttributes(turn.eou));
-        break;
+        const turn = this.model.latestUserTurn();
+        const spans = turn ? this.turnSpans.get(turn.index) : undefined;
+        if (spans) spans.hasSdkEou = true;
+        return turn?.user?.eou ? eouAttributes(turn.user.eou) : {};
       }
       case 'user_turn':
-        Object.assign(attributes, this.endUserTurn(facts, end));
-        break;
+        return this.endUserTurn(facts, end);
       case 'agent_turn':
-        Object.assign(attributes, this.endAgentTurn(info, facts, end));
-        break;
-      case 'session':
-        Object.assign(attributes, this.sessionAttributes());
-        break;
+        return this.endAgentTurn(info, facts, end);
+      case 'session': {
+        const attributes = { ...sessionSpanAttributes(this.model.snapshot()), ...this.options.sessionAttributes };
+        if (this.options.allowPii && this.options.userId) attributes[ATTR.USER_ID] = this.options.userId;
+        return attributes;
+      }
       default:
-        break;
+        return {};
     }
-    return attributes;
   }
 
   private markTtsAncestors(info: OpenSpan): void {
@@ -381,121 +320,46 @@ export class SessionEngine {
   }
 
   private endUserTurn(facts: SpanFacts, end: number): Attributes {
-    const turn = this.latestUserTurn();
-    if (!turn) return {};
-    turn.end = end;
-    const attributes: Attributes = {};
-    setDefined(attributes, {
-      [ATTR.LATENCY_EOU_DELAY]: turn.eou?.eouDelay ?? facts.endOfTurnDelay,
-      [ATTR.LATENCY_TRANSCRIPTION_DELAY]: turn.eou?.transcriptionDelay ?? facts.transcriptionDelay,
-      [ATTR.VAD_SPEECH_START]: turn.speechStart,
-      [ATTR.VAD_SPEECH_END]: turn.eou?.lastSpeakingTime ?? turn.speechEnd,
-    });
-    for (const vad of turn.vad) this.spans.vad(vad, turn);
-    for (const stt of turn.stt) this.spans.stt(stt, turn);
-    if (!turn.hasSdkEou && turn.eou) this.emitEou(turn);
-    return attributes;
-  }
-
-  private emitEou(turn: UserTurn): void {
-    if (!turn.eou || turn.eouEmitted) return;
-    turn.eouEmitted = true;
-    this.spans.eou(turn, turn.eou);
+    const turn = this.model.endUserTurn(end, { transcriptionDelay: facts.transcriptionDelay, endOfTurnDelay: facts.endOfTurnDelay });
+    if (!turn?.user) return {};
+    const spans = this.turnSpans.get(turn.index);
+    for (const vad of turn.user.vad) this.spans.vad(vad, turn.user, turn.index, spans?.context);
+    for (const stt of spans?.pendingStt.splice(0) ?? []) this.emitStt(stt, turn);
+    this.emitEou(turn);
+    return userTurnSpanAttributes(turn.user);
   }
 
   private endAgentTurn(info: OpenSpan, facts: SpanFacts, end: number): Attributes {
     const attributes: Attributes = {};
     if (facts.interrupted !== undefined) attributes[ATTR.TURN_INTERRUPTED] = facts.interrupted;
-    const speech = info.speechId ? this.speeches.get(info.speechId) : undefined;
-    if (!speech || facts.e2e === undefined) return attributes;
+    const reply: ReplyRecord | undefined = this.model.endAgentTurn(info.speechId, end, { e2e: facts.e2e, interrupted: facts.interrupted });
     // the reply that played audio carries the e2e latency: it owns the breakdown
-    const eou = speech.eou;
-    const latency = computeLatency({
-      userSpeechEnd: eou?.lastSpeakingTime ?? speech.userTurn?.speechEnd,
-      transcriptionDelay: eou?.transcriptionDelay,
-      eouDelay: eou?.eouDelay,
-      onUserTurnCompletedDelay: eou?.onUserTurnCompletedDelay,
-      llmRequests: speech.llm,
-      tools: speech.tools,
-      ttsRequests: speech.tts,
-      e2e: facts.e2e,
-    });
-    const sttCost = (speech.userTurn?.stt ?? []).reduce((sum, m) => sum + (this.ledger.costOfMetric(m) ?? 0), 0);
-    const cost = speech.cost + sttCost;
-    if (facts.interrupted) {
-      this.interruptions += 1;
-      // the user spoke over the agent from overlapStart until the reply stopped (the span's end)
-      if (this.overlapStart !== undefined) attributes[ATTR.TURN_OVERLAP] = Math.max(0, end - this.overlapStart);
-    }
-    setDefined(attributes, {
-      [ATTR.LATENCY_EOU_DELAY]: latency.eouDelay,
-      [ATTR.LATENCY_TRANSCRIPTION_DELAY]: latency.transcriptionDelay,
-      [ATTR.LATENCY_ON_USER_TURN_COMPLETED]: latency.onUserTurnCompletedDelay,
-      [ATTR.LATENCY_LLM_TTFT]: latency.llmTtft,
-      [ATTR.LATENCY_TTS_TTFB]: latency.ttsTtfb,
-      [ATTR.LATENCY_TOTAL]: latency.total,
-      [ATTR.LATENCY_E2E]: latency.e2e,
-      [ATTR.TURN_COST]: cost,
-    });
-    if (latency.wait.length) {
-      attributes[ATTR.WAIT_BREAKDOWN] = JSON.stringify(latency.wait);
-      for (const slice of latency.wait) attributes[`voicetrace.wait.${slice.key}`] = slice.seconds;
-    } else if (eou === undefined && speech.turnIndex > 0) {
-      attributes[ATTR.DATA_INCOMPLETE] = true;
-    }
-    // the reply has played: nothing else will be placed on this speech
-    this.speeches.delete(speech.id);
-    this.turns.push({ index: speech.turnIndex, speechId: speech.id, agent: this.currentAgent, interrupted: facts.interrupted ?? false, latency, cost });
-    return attributes;
-  }
-
-  private sessionAttributes(): Attributes {
-    const usage = this.ledger.summary();
-    const attributes: Attributes = {
-      [ATTR.SESSION_TURNS]: this.turnIndex,
-      [ATTR.SESSION_AGENT_TURNS]: this.turns.length,
-      [ATTR.SESSION_INTERRUPTIONS]: this.interruptions,
-      [ATTR.SESSION_USAGE]: JSON.stringify(usage),
-      [ATTR.SESSION_COST]: this.ledger.totalCost(),
-      [ATTR.SESSION_LLM_INPUT_TOKENS]: sum(usage, (u) => (u.type === 'llm_usage' ? u.inputTokens : 0)),
-      [ATTR.SESSION_LLM_OUTPUT_TOKENS]: sum(usage, (u) => (u.type === 'llm_usage' ? u.outputTokens : 0)),
-      [ATTR.SESSION_TTS_CHARACTERS]: sum(usage, (u) => (u.type === 'tts_usage' ? u.charactersCount : 0)),
-      [ATTR.SESSION_STT_AUDIO_DURATION]: sum(usage, (u) => (u.type === 'stt_usage' ? u.audioDuration : 0)),
-      [ATTR.SESSION_DROPS]: this.counters.total(),
-      ...this.options.sessionAttributes,
-    };
-    if (this.options.allowPii && this.options.userId) attributes[ATTR.USER_ID] = this.options.userId;
-    const pick: Record<(typeof SESSION_LATENCY_METRICS)[number], (l: LatencyBreakdown) => number | undefined> = {
-      e2e: (l) => l.e2e,
-      eou_delay: (l) => l.eouDelay,
-      transcription_delay: (l) => l.transcriptionDelay,
-      llm_ttft: (l) => l.llmTtft,
-      tts_ttfb: (l) => l.ttsTtfb,
-      total: (l) => l.total,
-    };
-    for (const metric of SESSION_LATENCY_METRICS) {
-      const values = this.turns.map((t) => pick[metric](t.latency)).filter((v): v is number => v !== undefined);
-      setDefined(attributes, {
-        [sessionLatencyKey(metric, 'p50')]: quantile(values, 0.5),
-        [sessionLatencyKey(metric, 'p95')]: quantile(values, 0.95),
-      });
-    }
+    if (reply?.latency && facts.e2e !== undefined) Object.assign(attributes, agentTurnSpanAttributes(reply));
     return attributes;
   }
 
   // ---- helpers ---------------------------------------------------------------------------
 
-  private startUserTurn(context: SpanContext, start: number): void {
-    this.turnIndex += 1;
-    this.userTurns.push({ index: this.turnIndex, context, start, stt: [], vad: [], hasSdkEou: false });
-    // only recent turns can still receive late metrics: keep memory flat on long calls
-    if (this.userTurns.length > RECENT_TURNS) this.userTurns.shift();
+  private identity(span: LiveSpan, stage: Stage | undefined, turnIndex: number): Attributes {
+    const identity: Attributes = {
+      [ATTR.SESSION_ID]: this.options.sessionId,
+      [ATTR.CONVERSATION_ID]: this.options.sessionId,
+    };
+    if (this.options.environment) identity[ATTR.ENVIRONMENT] = this.options.environment;
+    const agent = this.model.currentAgent;
+    if (agent && !span.attributes?.[ATTR.AGENT_NAME]) identity[ATTR.AGENT_NAME] = agent;
+    // on every span, so per-turn traces are attributed to the caller too (PII: only when allowed)
+    if (this.options.allowPii && this.options.userId) identity[ATTR.USER_ID] = this.options.userId;
+    if (stage) identity[ATTR.STAGE] = stage;
+    if (stage && stage !== 'session') identity[ATTR.TURN_INDEX] = turnIndex;
+    return identity;
   }
 
-  private startSpeech(id: string): Speech {
-    const speech: Speech = { id, turnIndex: this.turnIndex, userTurn: this.latestUserTurn(), llm: [], tools: [], tts: [], cost: 0 };
-    this.speeches.set(id, speech);
-    return speech;
+  private beginUserTurn(context: SpanContext, start: number): void {
+    const turn = this.model.beginUserTurn(start);
+    this.turnSpans.set(turn.index, { context, pendingStt: [], hasSdkEou: false, eouEmitted: false });
+    // only recent turns can still receive late metrics: keep memory flat on long calls
+    this.turnSpans.delete(turn.index - RECENT_TURNS);
   }
 
   /** The SDK may set the speech id after a span started: look it up on the span and its ancestors. */
@@ -504,14 +368,13 @@ export class SessionEngine {
     while (current) {
       // remember it on the span, so its other descendants do not read its attributes again
       current.speechId ??= this.options.facts.atStart({ name: current.name, scope: scopeOf(current.span), attributes: attributesOf(current.span) }).speechId;
-      if (current.speechId) return current.speechId;
+      if (current.speechId) {
+        if (current.stage === 'agent_turn') this.model.reply(current.speechId, current.start);
+        return current.speechId;
+      }
       current = current.parentId ? this.open.get(current.parentId) : undefined;
     }
     return undefined;
-  }
-
-  private latestUserTurn(): UserTurn | undefined {
-    return this.userTurns[this.userTurns.length - 1];
   }
 
   private activeAgentTurnContext(): SpanContext | undefined {
@@ -527,8 +390,4 @@ function scopeOf(span: Span): string {
 
 function attributesOf(span: Span): Attributes {
   return (span as { attributes?: Attributes }).attributes ?? {};
-}
-
-function sum<T>(items: readonly T[], pick: (item: T) => number): number {
-  return items.reduce((total, item) => total + pick(item), 0);
 }

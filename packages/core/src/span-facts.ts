@@ -13,6 +13,8 @@ export interface SpanFacts {
   e2e?: number;
   interrupted?: boolean;
   toolError?: boolean;
+  /** The tool a tool span ran. */
+  toolName?: string;
   /** User turn: end of speech to final transcript, and to end-of-turn decision (seconds). */
   transcriptionDelay?: number;
   endOfTurnDelay?: number;

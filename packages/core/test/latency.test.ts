@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeLatency, quantile } from '../src/latency.js';
+import { computeLatency } from '../src/latency.js';
 
 const sum = (wait: Array<{ seconds: number }>) => wait.reduce((total, slice) => total + slice.seconds, 0);
 
@@ -55,10 +55,5 @@ describe('computeLatency', () => {
     const latency = computeLatency({ llmRequests: [], tools: [], ttsRequests: [{ start: 1, ttfb: 0.2 }], e2e: 1 });
     expect(latency.wait).toEqual([]);
     expect(latency.ttsTtfb).toBe(0.2);
-  });
-
-  it('quantile interpolates', () => {
-    expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
-    expect(quantile([], 0.5)).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import type { voice } from '@livekit/agents';
 import { ROOT_CONTEXT, isSpanContextValid, trace, type Attributes, type SpanContext, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { SessionEngine, type PriceBook, type SessionSummary, type VoiceTraceSpanProcessor } from '@voicetrace/core';
+import { SessionEngine, type PriceBook, type SessionSnapshot, type VoiceTraceSpanProcessor } from '@voicetrace/core';
 import { randomUUID } from 'node:crypto';
 import { observeSession } from './observer.js';
 import { LiveKitSpanFacts } from './span-facts.js';
@@ -24,8 +24,8 @@ export interface InstrumentOptions {
 /** A session being traced. */
 export interface InstrumentedSession {
   readonly sessionId: string;
-  /** Turns, latency breakdowns, usage and cost so far. */
-  summary(): SessionSummary;
+  /** The session model so far: turns, replies with their latency breakdown, usage and cost. */
+  summary(): SessionSnapshot;
   /** Stops observing the session's events (spans already started are still completed). */
   detach(): void;
 }

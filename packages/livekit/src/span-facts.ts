@@ -10,6 +10,7 @@ const LK = {
   transcriptionDelay: 'lk.transcription_delay',
   endOfTurnDelay: 'lk.end_of_turn_delay',
   toolIsError: 'lk.function_tool.is_error',
+  toolName: 'gen_ai.tool.name',
   llmMetrics: 'lk.llm_metrics',
   ttsMetrics: 'lk.tts_metrics',
   finishReasons: 'gen_ai.response.finish_reasons',
@@ -56,7 +57,7 @@ export class LiveKitSpanFacts implements SpanFactsReader {
           endOfTurnDelay: v.duration('end_of_turn_delay', attrs[LK.endOfTurnDelay], 'ms'),
         };
       case 'function_tool':
-        return { toolError: attrs[LK.toolIsError] === true };
+        return { toolError: attrs[LK.toolIsError] === true, toolName: typeof attrs[LK.toolName] === 'string' ? (attrs[LK.toolName] as string) : undefined };
       default:
         return {};
     }

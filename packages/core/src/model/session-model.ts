@@ -1,0 +1,514 @@
+import { WAIT_CONTRIBUTIONS, type WaitKey } from '@voicetrace/conventions';
+import type { DropCounters } from '../counters.js';
+import type { EouMetric, InterruptionMetric, RealtimeMetric, StageMetric, SttMetric, VadMetric } from '../events.js';
+import { computeLatency, type LatencyBreakdown } from '../latency.js';
+import type { UsageLedger } from '../usage.js';
+import { QuantileSketch } from './stats.js';
+import type {
+  ErrorRecord,
+  HandoffRecord,
+  InterruptionRecord,
+  LatencyStage,
+  LlmStep,
+  RealtimeStep,
+  ReplyRecord,
+  SessionModelObserver,
+  SessionSnapshot,
+  SttStep,
+  ToolStep,
+  TtsStep,
+  TurnRecord,
+} from './types.js';
+
+/** Options of {@link SessionModel}. */
+export interface SessionModelOptions {
+  sessionId: string;
+  ledger: UsageLedger;
+  counters: DropCounters;
+  /** Turns kept in full; older ones are folded into the statistics (default 500). */
+  maxTurns?: number;
+}
+
+/** Replies still open at once before the oldest is closed as incomplete (a reply the SDK never finished). */
+const MAX_OPEN_REPLIES = 16;
+
+const LATENCY_PICK: Record<LatencyStage, (l: LatencyBreakdown) => number | undefined> = {
+  e2e: (l) => l.e2e,
+  eou_delay: (l) => l.eouDelay,
+  transcription_delay: (l) => l.transcriptionDelay,
+  on_user_turn_completed_delay: (l) => l.onUserTurnCompletedDelay,
+  llm_ttft: (l) => l.llmTtft,
+  tts_ttfb: (l) => l.ttsTtfb,
+  total: (l) => l.total,
+};
+
+/**
+ * One voice session as data: turns (the user's speech and the agent's
+ * replies with their LLM, tool and TTS steps), interruptions, handoffs,
+ * usage and cost, and the latency statistics. The engine fills it; views read
+ * it. It computes each figure once (a reply's breakdown when the reply
+ * played) and tells observers. It knows no SDK and no span.
+ */
+export class SessionModel {
+  readonly sessionId: string;
+  private readonly turns: TurnRecord[] = [];
+  private readonly openReplies = new Map<string, ReplyRecord>();
+  private readonly observers: SessionModelObserver[] = [];
+  private readonly latencyStats = new Map<LatencyStage, QuantileSketch>();
+  private readonly waitStats = new Map<WaitKey, QuantileSketch>();
+  private readonly handoffs: HandoffRecord[] = [];
+  private readonly maxTurns: number;
+  private turnsDropped = 0;
+  private userTurnCount = 0;
+  private replyCount = 0;
+  private interruptionCount = 0;
+  private errorCount = 0;
+  private startedAt: number | undefined;
+  private endedAt: number | undefined;
+  private agentSpeaking = false;
+  private overlapStart: number | undefined;
+  private lastReply: ReplyRecord | undefined;
+  private pendingInterruptionMetric: InterruptionMetric | undefined;
+  /** The agent in control (handoffs move it). */
+  currentAgent: string | undefined;
+
+  constructor(private readonly options: SessionModelOptions) {
+    this.sessionId = options.sessionId;
+    this.maxTurns = Math.max(4, options.maxTurns ?? 500);
+  }
+
+  /** Adds a view that follows the model as it fills. */
+  subscribe(observer: SessionModelObserver): void {
+    this.observers.push(observer);
+  }
+
+  // ---- session --------------------------------------------------------------------------
+
+  beginSession(at: number): void {
+    this.startedAt ??= at;
+  }
+
+  /** The session ended: open replies are closed as they are, observers get the final snapshot. */
+  endSession(at: number): SessionSnapshot {
+    if (this.endedAt === undefined) {
+      this.endedAt = at;
+      for (const reply of [...this.openReplies.values()]) this.closeReply(reply, at);
+      const snapshot = this.snapshot();
+      this.notify((o) => o.onSessionEnd?.(snapshot));
+      return snapshot;
+    }
+    return this.snapshot();
+  }
+
+  get ended(): boolean {
+    return this.endedAt !== undefined;
+  }
+
+  // ---- turns ----------------------------------------------------------------------------
+
+  /** The turn with `index`, when still retained. */
+  turn(index: number): TurnRecord | undefined {
+    for (let i = this.turns.length - 1; i >= 0; i--) {
+      const turn = this.turns[i]!;
+      if (turn.index === index) return turn;
+      if (turn.index < index) return undefined;
+    }
+    return undefined;
+  }
+
+  /** The index of the newest user turn (0 before the first). */
+  get turnIndex(): number {
+    return this.userTurnCount;
+  }
+
+  /** The newest turn that has user speech. */
+  latestUserTurn(): TurnRecord | undefined {
+    const last = this.turns[this.turns.length - 1];
+    return last?.user ? last : undefined;
+  }
+
+  /** The SDK opened a user turn. */
+  beginUserTurn(at: number): TurnRecord {
+    this.userTurnCount += 1;
+    const turn: TurnRecord = {
+      index: this.userTurnCount,
+      user: { startedAt: at, vad: [], stt: [] },
+      replies: [],
+      handoffs: [],
+      errors: [],
+    };
+    this.turns.push(turn);
+    this.retain();
+    return turn;
+  }
+
+  /** The SDK closed the user turn; `delays` are the SDK's own figures for it (seconds). */
+  endUserTurn(at: number, delays: { transcriptionDelay?: number; endOfTurnDelay?: number }): TurnRecord | undefined {
+    const turn = this.latestUserTurn();
+    if (!turn?.user) return undefined;
+    const user = turn.user;
+    user.endedAt = at;
+    user.transcriptionDelay = user.eou?.transcriptionDelay ?? delays.transcriptionDelay;
+    user.endOfTurnDelay = user.eou?.eouDelay ?? delays.endOfTurnDelay;
+    if (user.eou?.lastSpeakingTime !== undefined) user.speechEnd = user.eou.lastSpeakingTime;
+    this.notify((o) => o.onUserTurnComplete?.(turn));
+    return turn;
+  }
+
+  noteUserSpeech(speaking: boolean, at: number): void {
+    const user = this.latestUserTurn()?.user;
+    if (speaking) {
+      if (user && user.endedAt === undefined && user.speechStart === undefined) user.speechStart = at;
+      if (this.agentSpeaking && this.overlapStart === undefined) this.overlapStart = at;
+    } else if (user) {
+      user.speechStoppedAt = at;
+      user.speechEnd = user.eou?.lastSpeakingTime ?? at;
+    }
+  }
+
+  noteAgentSpeaking(speaking: boolean): void {
+    if (!speaking && this.agentSpeaking) this.overlapStart = undefined;
+    this.agentSpeaking = speaking;
+  }
+
+  /** When the user started speaking over the agent, if they are doing so now. */
+  get overlapStartedAt(): number | undefined {
+    return this.overlapStart;
+  }
+
+  noteTranscript(final: boolean, text: string, at: number, confidence?: number): void {
+    const user = this.latestUserTurn()?.user;
+    if (!final || !user) return;
+    user.finalTranscriptAt = at;
+    user.transcript = text;
+    if (confidence !== undefined) user.confidence = confidence;
+  }
+
+  /** A VAD report, placed on the open user turn; returns that turn, or undefined when none is open. */
+  addVad(metric: VadMetric): TurnRecord | undefined {
+    const turn = this.latestUserTurn();
+    if (turn?.user && turn.user.endedAt === undefined) {
+      turn.user.vad.push(metric);
+      return turn;
+    }
+    return undefined;
+  }
+
+  /** An STT report for the newest user turn, with its timing measured from the events. */
+  sttStep(metric: SttMetric, turn: TurnRecord | undefined): SttStep {
+    const user = turn?.user;
+    const speechEnd = user?.eou?.lastSpeakingTime ?? user?.speechEnd;
+    const final = user?.finalTranscriptAt;
+    const start = user?.speechStart ?? metric.at - metric.audioDuration;
+    return {
+      metric,
+      start,
+      end: Math.max(start, final ?? metric.at),
+      // streaming providers report no duration: measure end of speech -> final transcript
+      latency: speechEnd !== undefined && final !== undefined && final >= speechEnd ? final - speechEnd : undefined,
+      cost: this.options.ledger.costOfMetric(metric),
+    };
+  }
+
+  /** Adds an STT step to the turn. */
+  addStt(step: SttStep, turn: TurnRecord): void {
+    turn.user?.stt.push(step);
+  }
+
+  /** The end-of-utterance report: on the newest user turn, and on the reply it started. */
+  setEou(metric: EouMetric): TurnRecord | undefined {
+    const turn = this.latestUserTurn();
+    if (turn?.user) {
+      turn.user.eou = metric;
+      if (metric.lastSpeakingTime !== undefined) turn.user.speechEnd = metric.lastSpeakingTime;
+      if (turn.user.endedAt !== undefined) {
+        turn.user.transcriptionDelay = metric.transcriptionDelay ?? turn.user.transcriptionDelay;
+        turn.user.endOfTurnDelay = metric.eouDelay ?? turn.user.endOfTurnDelay;
+      }
+    }
+    if (metric.speechId) {
+      const reply = this.reply(metric.speechId, metric.at);
+      if (turn) reply.turnIndex = turn.index;
+    }
+    return turn;
+  }
+
+  // ---- replies --------------------------------------------------------------------------
+
+  /** The open reply of `speechId`, created (in the newest turn) when new. */
+  reply(speechId: string, at: number, agent?: string): ReplyRecord {
+    let reply = this.openReplies.get(speechId);
+    if (!reply) {
+      reply = {
+        speechId,
+        turnIndex: this.userTurnCount,
+        agent: agent ?? this.currentAgent,
+        startedAt: at,
+        interrupted: false,
+        llm: [],
+        tts: [],
+        tools: [],
+        realtime: [],
+        interruptions: [],
+        cost: 0,
+        complete: false,
+      };
+      this.openReplies.set(speechId, reply);
+      if (this.openReplies.size > MAX_OPEN_REPLIES) {
+        const oldest = this.openReplies.values().next().value as ReplyRecord;
+        this.closeReply(oldest, at);
+      }
+    }
+    if (agent) reply.agent = agent;
+    return reply;
+  }
+
+  /** The open reply of `speechId`, if any. */
+  openReply(speechId: string | undefined): ReplyRecord | undefined {
+    return speechId ? this.openReplies.get(speechId) : undefined;
+  }
+
+  addLlmStep(speechId: string | undefined, step: Omit<LlmStep, 'requestStart' | 'firstTokenAt' | 'cost'>): LlmStep {
+    const metric = step.metric;
+    // the SDK measures TTFT and duration from when the request started, which can precede the span
+    const requestStart = metric.duration !== undefined ? metric.at - metric.duration : step.spanStart;
+    const full: LlmStep = {
+      ...step,
+      requestStart,
+      firstTokenAt: metric.ttft !== undefined ? requestStart + metric.ttft : undefined,
+      cost: this.options.ledger.costOfMetric(metric),
+    };
+    this.openReply(speechId)?.llm.push(full);
+    return full;
+  }
+
+  addTtsStep(speechId: string | undefined, step: Omit<TtsStep, 'textSentAt' | 'firstAudioAt' | 'cost'>): TtsStep {
+    const metric = step.metric;
+    const textSentAt = metric.duration !== undefined ? metric.at - metric.duration : step.spanStart;
+    const full: TtsStep = {
+      ...step,
+      textSentAt,
+      firstAudioAt: metric.ttfb !== undefined ? textSentAt + metric.ttfb : undefined,
+      cost: step.duplicate ? undefined : this.options.ledger.costOfMetric(metric),
+    };
+    this.openReply(speechId)?.tts.push(full);
+    return full;
+  }
+
+  addToolStep(speechId: string | undefined, step: ToolStep): void {
+    this.openReply(speechId)?.tools.push(step);
+  }
+
+  /** Tools ran: arguments and outputs for the reply's tool steps, in call order. */
+  noteToolCalls(calls: ReadonlyArray<{ name: string; arguments?: string; output?: string; isError: boolean }>): void {
+    const reply = this.newestOpenReply();
+    if (!reply) return;
+    for (const call of calls) {
+      const step = reply.tools.find((t) => t.name === call.name && t.arguments === undefined && t.output === undefined);
+      if (step) Object.assign(step, { arguments: call.arguments, output: call.output, isError: step.isError || call.isError });
+      else reply.tools.push({ name: call.name, start: reply.startedAt, end: reply.startedAt, isError: call.isError, arguments: call.arguments, output: call.output });
+    }
+  }
+
+  /** The agent's words for the newest reply that has none yet. */
+  noteAssistantText(text: string): void {
+    const reply = this.lastReply && this.lastReply.text === undefined ? this.lastReply : this.newestOpenReply();
+    if (reply && reply.text === undefined) reply.text = text;
+  }
+
+  addRealtime(metric: RealtimeMetric): { step: RealtimeStep; reply?: ReplyRecord } {
+    const step = { metric, start: metric.createdAt, end: metric.createdAt + (metric.duration ?? 0), cost: this.options.ledger.costOfMetric(metric) };
+    const reply = this.newestOpenReply();
+    reply?.realtime.push(step);
+    return { step, reply };
+  }
+
+  /** A metered request was counted by the ledger: its cost goes to its reply. */
+  addUsage(metric: StageMetric, counted: boolean): number | undefined {
+    const cost = this.options.ledger.costOfMetric(metric);
+    if ((metric.kind === 'llm' || metric.kind === 'tts') && metric.speechId && counted && cost !== undefined) {
+      const reply = this.openReplies.get(metric.speechId);
+      if (reply) reply.cost += cost;
+    }
+    if (metric.kind === 'llm' || metric.kind === 'tts' || metric.kind === 'stt' || metric.kind === 'realtime' || metric.kind === 'interruption') {
+      this.notify((o) => o.onUsage?.(metric, counted, cost));
+    }
+    return cost;
+  }
+
+  /**
+   * A reply's agent turn ended. With the SDK's e2e the reply played: its
+   * breakdown is computed now, once, and the reply completes. Without, it
+   * completes only when it was interrupted (a tool step's turn stays open).
+   */
+  endAgentTurn(speechId: string | undefined, at: number, facts: { e2e?: number; interrupted?: boolean }): ReplyRecord | undefined {
+    const reply = this.openReply(speechId);
+    if (!reply) return undefined;
+    if (facts.interrupted) reply.interrupted = true;
+    if (facts.interrupted) this.recordBargeIn(reply, at);
+    if (facts.e2e === undefined) {
+      if (facts.interrupted) this.closeReply(reply, at);
+      return reply;
+    }
+    const turn = this.turn(reply.turnIndex);
+    const user = turn?.user;
+    const eou = user?.eou;
+    const userSpeechEnd = eou?.lastSpeakingTime ?? user?.speechEnd;
+    reply.latency = computeLatency({
+      userSpeechEnd,
+      transcriptionDelay: eou?.transcriptionDelay,
+      eouDelay: eou?.eouDelay,
+      onUserTurnCompletedDelay: eou?.onUserTurnCompletedDelay,
+      llmRequests: reply.llm.map((s) => ({ start: s.spanStart, end: s.spanEnd, ttft: s.metric.ttft, speakable: s.speakable })),
+      tools: reply.tools.map((t) => ({ start: t.start, end: t.end })),
+      ttsRequests: reply.tts.filter((t) => !t.duplicate).map((t) => ({ start: t.spanStart, ttfb: t.metric.ttfb })),
+      e2e: facts.e2e,
+    });
+    if (userSpeechEnd !== undefined) reply.firstAudioAt = userSpeechEnd + facts.e2e;
+    reply.cost += (user?.stt ?? []).reduce((sum, step) => sum + (step.cost ?? 0), 0);
+    if (!reply.latency.wait.length && eou === undefined && reply.turnIndex > 0) reply.dataIncomplete = true;
+    this.replyCount += 1;
+    for (const [stage, pick] of Object.entries(LATENCY_PICK) as Array<[LatencyStage, (l: LatencyBreakdown) => number | undefined]>) {
+      const value = pick(reply.latency);
+      if (value !== undefined) this.sketch(this.latencyStats, stage).add(value);
+    }
+    for (const slice of reply.latency.wait) this.sketch(this.waitStats, slice.key).add(slice.seconds);
+    this.closeReply(reply, at);
+    return reply;
+  }
+
+  /**
+   * The interruption model reported: its figures go on the barge-in they
+   * measured (already recorded, or the next one). Returns the reply it concerns.
+   */
+  addInterruptionMetric(metric: InterruptionMetric): ReplyRecord | undefined {
+    const reply = this.newestOpenReply() ?? this.lastReply;
+    const measured = reply?.interruptions.find((i) => i.stoppedAgent && !i.metric);
+    if (measured) measured.metric = metric;
+    else this.pendingInterruptionMetric = metric;
+    return reply;
+  }
+
+  addHandoff(at: number, fromAgent: string | undefined, toAgent: string): HandoffRecord {
+    const handoff: HandoffRecord = { at, turnIndex: this.userTurnCount, fromAgent, toAgent };
+    this.currentAgent = toAgent;
+    this.handoffs.push(handoff);
+    if (this.handoffs.length > this.maxTurns) this.handoffs.shift();
+    this.currentTurn().handoffs.push(handoff);
+    this.notify((o) => o.onHandoff?.(handoff));
+    return handoff;
+  }
+
+  addError(at: number, source: string, message: string, recoverable: boolean): void {
+    const error: ErrorRecord = { at, turnIndex: this.userTurnCount, source, message, recoverable };
+    this.errorCount += 1;
+    const errors = this.currentTurn().errors;
+    if (errors.length < 50) errors.push(error);
+    this.notify((o) => o.onError?.(error));
+  }
+
+  // ---- reading ----------------------------------------------------------------------------
+
+  /** A copy of the model now. */
+  snapshot(): SessionSnapshot {
+    const latency = {} as SessionSnapshot['latency'];
+    for (const stage of Object.keys(LATENCY_PICK) as LatencyStage[]) latency[stage] = this.latencyStats.get(stage)?.summary() ?? { count: 0 };
+    const wait: SessionSnapshot['wait'] = {};
+    for (const { key } of WAIT_CONTRIBUTIONS) {
+      const stats = this.waitStats.get(key);
+      if (stats) wait[key] = stats.summary();
+    }
+    return {
+      sessionId: this.sessionId,
+      startedAt: this.startedAt,
+      endedAt: this.endedAt,
+      userTurns: this.userTurnCount,
+      replyCount: this.replyCount,
+      interruptions: this.interruptionCount,
+      turns: structuredClone(this.turns),
+      turnsDropped: this.turnsDropped,
+      handoffs: [...this.handoffs],
+      errors: this.errorCount,
+      usage: this.options.ledger.summary(),
+      totalCost: this.options.ledger.totalCost(),
+      latency,
+      wait,
+      drops: this.options.counters.snapshot(),
+    };
+  }
+
+  /** Replies that played, oldest first, from the retained turns. */
+  completedReplies(): ReplyRecord[] {
+    return this.turns.flatMap((turn) => turn.replies);
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  private recordBargeIn(reply: ReplyRecord, at: number): void {
+    if (reply.interruptions.some((i) => i.stoppedAgent)) return;
+    const start = this.overlapStart;
+    const interruption: InterruptionRecord = {
+      start: start ?? at,
+      end: at,
+      overlap: start !== undefined ? Math.max(0, at - start) : undefined,
+      stoppedAgent: true,
+      metric: this.pendingInterruptionMetric,
+    };
+    this.pendingInterruptionMetric = undefined;
+    reply.interruptions.push(interruption);
+    this.interruptionCount += 1;
+    this.notify((o) => o.onInterruption?.(interruption, reply));
+  }
+
+  private closeReply(reply: ReplyRecord, at: number): void {
+    reply.endedAt ??= at;
+    reply.complete = true;
+    this.openReplies.delete(reply.speechId);
+    const turn = this.turn(reply.turnIndex) ?? (reply.turnIndex === 0 ? this.currentTurn() : undefined);
+    turn?.replies.push(reply);
+    this.lastReply = reply;
+    if (turn && reply.latency) this.notify((o) => o.onReplyComplete?.(reply, turn));
+  }
+
+  private newestOpenReply(): ReplyRecord | undefined {
+    let newest: ReplyRecord | undefined;
+    for (const reply of this.openReplies.values()) if (!newest || reply.startedAt >= newest.startedAt) newest = reply;
+    return newest;
+  }
+
+  /** The newest turn; turn 0 (before the first user turn) is created when first needed. */
+  private currentTurn(): TurnRecord {
+    let last = this.turns[this.turns.length - 1];
+    if (!last) {
+      last = { index: 0, replies: [], handoffs: [], errors: [] };
+      this.turns.push(last);
+    }
+    return last;
+  }
+
+  private retain(): void {
+    while (this.turns.length > this.maxTurns) {
+      this.turns.shift();
+      this.turnsDropped += 1;
+    }
+  }
+
+  private sketch<K>(map: Map<K, QuantileSketch>, key: K): QuantileSketch {
+    let sketch = map.get(key);
+    if (!sketch) {
+      sketch = new QuantileSketch();
+      map.set(key, sketch);
+    }
+    return sketch;
+  }
+
+  private notify(call: (observer: SessionModelObserver) => void): void {
+    for (const observer of this.observers) {
+      try {
+        call(observer);
+      } catch (error) {
+        this.options.counters.count('internal_error', `observer: ${String(error)}`);
+      }
+    }
+  }
+}

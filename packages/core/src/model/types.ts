@@ -1,0 +1,220 @@
+import type { WaitKey } from '@voicetrace/conventions';
+import type { DropReason } from '../counters.js';
+import type { EouMetric, InterruptionMetric, LlmMetric, RealtimeMetric, SttMetric, TtsMetric, VadMetric } from '../events.js';
+import type { LatencyBreakdown } from '../latency.js';
+import type { ModelUsage } from '../usage.js';
+
+/**
+ * The session model: what one voice call was, turn by turn, in seconds and
+ * epoch seconds. The engine fills it from the SDK's events and spans; span
+ * attributes, metrics, the session report and its HTML are views of it, so a
+ * figure is computed once and every view shows the same number.
+ *
+ * Content (transcripts, reply text, tool arguments/outputs) is kept here
+ * whatever the PII switch says: views decide what leaves the process.
+ */
+
+/** One STT request of a user turn. */
+export interface SttStep {
+  metric: SttMetric;
+  /** When the request started (the user's speech start, else metric time minus audio). */
+  start: number;
+  /** When the final transcript arrived (else the metric's time). */
+  end: number;
+  /** End of speech to final transcript, measured from the events (streaming providers report none). */
+  latency?: number;
+  cost?: number;
+}
+
+/** The user's side of a turn: speech, transcript, and the stages that listened. */
+export interface UserTurnRecord {
+  /** When the SDK opened the user turn. */
+  startedAt: number;
+  endedAt?: number;
+  speechStart?: number;
+  /** When the user last spoke (the EOU metric's last speaking time when known). */
+  speechEnd?: number;
+  /** When the SDK declared the user stopped speaking (after its silence threshold). */
+  speechStoppedAt?: number;
+  transcript?: string;
+  confidence?: number;
+  finalTranscriptAt?: number;
+  /** End of speech to final transcript (seconds). */
+  transcriptionDelay?: number;
+  /** End of speech to the end-of-turn decision (seconds). */
+  endOfTurnDelay?: number;
+  vad: VadMetric[];
+  stt: SttStep[];
+  eou?: EouMetric;
+}
+
+/** One LLM request of a reply. */
+export interface LlmStep {
+  metric: LlmMetric;
+  /** The request span's start and end. */
+  spanStart: number;
+  spanEnd: number;
+  /**
+   * When the provider request started, as the SDK's metrics measured it (their
+   * time minus their duration): TTFT is measured from here, not from the span.
+   */
+  requestStart: number;
+  /** requestStart + TTFT, when a token came. */
+  firstTokenAt?: number;
+  /** The request produced speakable text (not only tool calls). */
+  speakable: boolean;
+  cost?: number;
+}
+
+/** One TTS request of a reply. */
+export interface TtsStep {
+  metric: TtsMetric;
+  spanStart: number;
+  spanEnd: number;
+  /**
+   * When text first reached the provider: the SDK anchors TTFB there
+   * (`SynthesizeStream.markStarted`), which is the metric's time minus its duration.
+   */
+  textSentAt: number;
+  /** textSentAt + TTFB, when audio came. */
+  firstAudioAt?: number;
+  /** This request repeats another's usage (the SDK's stream adapter): shown, not counted. */
+  duplicate: boolean;
+  cost?: number;
+}
+
+/** One tool execution of a reply. */
+export interface ToolStep {
+  name?: string;
+  start: number;
+  end: number;
+  isError: boolean;
+  /** Arguments and output as the SDK reported them (content: PII). */
+  arguments?: string;
+  output?: string;
+}
+
+/** One realtime (speech-to-speech) model response. */
+export interface RealtimeStep {
+  metric: RealtimeMetric;
+  start: number;
+  end: number;
+  cost?: number;
+}
+
+/** The user speaking while the agent spoke: a barge-in, or a sound that did not stop the agent. */
+export interface InterruptionRecord {
+  /** When the user started speaking over the agent. */
+  start: number;
+  /** When the agent stopped (interruption) or the overlap ended (backchannel). */
+  end: number;
+  /** Seconds of overlapping speech (undefined when the user's start over the agent was not observed). */
+  overlap?: number;
+  /** The agent stopped speaking because of it. */
+  stoppedAgent: boolean;
+  /** The interruption model's report, when one ran. */
+  metric?: InterruptionMetric;
+}
+
+/** Control moved from one agent to another. */
+export interface HandoffRecord {
+  at: number;
+  turnIndex: number;
+  fromAgent?: string;
+  toAgent: string;
+}
+
+/** An error the SDK reported. */
+export interface ErrorRecord {
+  at: number;
+  turnIndex: number;
+  source: string;
+  message: string;
+  recoverable: boolean;
+}
+
+/** One agent reply (one speech of the SDK): its LLM, tool and TTS steps and the wait it caused. */
+export interface ReplyRecord {
+  speechId: string;
+  turnIndex: number;
+  agent?: string;
+  startedAt: number;
+  endedAt?: number;
+  /** When the user first heard it (user speech end + e2e). */
+  firstAudioAt?: number;
+  interrupted: boolean;
+  llm: LlmStep[];
+  tts: TtsStep[];
+  tools: ToolStep[];
+  realtime: RealtimeStep[];
+  interruptions: InterruptionRecord[];
+  /** The latency breakdown, once the reply played (it carries the SDK's e2e). */
+  latency?: LatencyBreakdown;
+  /** Estimated cost: the reply's LLM/TTS usage plus its user turn's STT. */
+  cost: number;
+  /** What the agent said (content: PII). */
+  text?: string;
+  /** The reply ended (played, interrupted, or the session closed). */
+  complete: boolean;
+  /** The reply played but a figure its breakdown needs never arrived. */
+  dataIncomplete?: boolean;
+}
+
+/** One conversation turn: what the user said and the agent's replies to it. Turn 0 is before the first user turn. */
+export interface TurnRecord {
+  index: number;
+  user?: UserTurnRecord;
+  replies: ReplyRecord[];
+  handoffs: HandoffRecord[];
+  errors: ErrorRecord[];
+}
+
+/** A percentile summary of one latency figure over a session's turns (seconds). */
+export interface PercentileSummary {
+  count: number;
+  p50?: number;
+  p95?: number;
+  p99?: number;
+  max?: number;
+}
+
+/** Latency figures summarized per session. */
+export type LatencyStage = 'e2e' | 'eou_delay' | 'transcription_delay' | 'on_user_turn_completed_delay' | 'llm_ttft' | 'tts_ttfb' | 'total';
+
+/** A read-only copy of the session model at one moment. */
+export interface SessionSnapshot {
+  sessionId: string;
+  startedAt?: number;
+  endedAt?: number;
+  /** User turns so far (also counts turns no longer retained). */
+  userTurns: number;
+  /** Replies that played, so far. */
+  replyCount: number;
+  interruptions: number;
+  /** Retained turns, oldest first; older ones are folded into the statistics below. */
+  turns: TurnRecord[];
+  /** Turns no longer retained (long calls keep memory flat). */
+  turnsDropped: number;
+  handoffs: HandoffRecord[];
+  errors: number;
+  usage: ModelUsage[];
+  totalCost: number;
+  latency: Record<LatencyStage, PercentileSummary>;
+  wait: Partial<Record<WaitKey, PercentileSummary>>;
+  drops: Partial<Record<DropReason, number>>;
+}
+
+/** Views that follow the model as it fills (metrics, logs). Every method is optional and must not throw. */
+export interface SessionModelObserver {
+  /** A reply played: its latency breakdown is final. */
+  onReplyComplete?(reply: ReplyRecord, turn: TurnRecord): void;
+  /** A user turn ended. */
+  onUserTurnComplete?(turn: TurnRecord): void;
+  /** A metered request was counted (`counted` false: a duplicate report, not counted). */
+  onUsage?(metric: LlmMetric | TtsMetric | SttMetric | RealtimeMetric | InterruptionMetric, counted: boolean, cost: number | undefined): void;
+  onInterruption?(interruption: InterruptionRecord, reply: ReplyRecord | undefined): void;
+  onError?(error: ErrorRecord): void;
+  onHandoff?(handoff: HandoffRecord): void;
+  /** The session ended. */
+  onSessionEnd?(snapshot: SessionSnapshot): void;
+}

@@ -1,0 +1,138 @@
+import type { Attributes } from '@opentelemetry/api';
+import { ATTR, SESSION_LATENCY_METRICS, sessionLatencyKey } from '@voicetrace/conventions';
+import type { EouMetric, InputQuality } from '../events.js';
+import type { LlmStep, ReplyRecord, SessionSnapshot, TtsStep, UserTurnRecord } from '../model/types.js';
+
+/**
+ * The span view of the session model: which attributes each stage's span
+ * carries. Pure functions of model records, so the spans, the report and the
+ * metrics show the same numbers.
+ */
+
+/** An LLM request span: the SDK writes gen_ai.* itself; we add what it does not. */
+export function llmSpanAttributes(step: LlmStep): Attributes {
+  const m = step.metric;
+  return defined({
+    [ATTR.DURATION]: m.duration,
+    [ATTR.CANCELLED]: m.cancelled,
+    [ATTR.LLM_TOKENS_PER_SECOND]: m.tokensPerSecond,
+    [ATTR.USAGE_CACHE_READ]: m.cachedInputTokens,
+    [ATTR.COST]: step.cost,
+  });
+}
+
+/** A TTS request span, as a `text_to_speech` generation (semconv proposal #390). */
+export function ttsSpanAttributes(step: TtsStep): Attributes {
+  const m = step.metric;
+  const attributes = defined({
+    [ATTR.OPERATION_NAME]: 'text_to_speech',
+    [ATTR.OUTPUT_TYPE]: 'speech',
+    [ATTR.PROVIDER_NAME]: m.provider,
+    [ATTR.REQUEST_MODEL]: m.model,
+    [ATTR.TIME_TO_FIRST_CHUNK]: m.ttfb,
+    [ATTR.TTS_CHARACTERS]: m.characters,
+    [ATTR.TTS_AUDIO_DURATION]: m.audioDuration,
+    [ATTR.DURATION]: m.duration,
+    [ATTR.STREAMED]: m.streamed,
+    [ATTR.CANCELLED]: m.cancelled,
+    [ATTR.COST]: step.cost,
+  });
+  if (step.duplicate) attributes[ATTR.USAGE_COUNTED_ELSEWHERE] = true;
+  return attributes;
+}
+
+/** The user turn span: the SDK's delays in seconds and the speech bounds. */
+export function userTurnSpanAttributes(user: UserTurnRecord): Attributes {
+  return defined({
+    [ATTR.LATENCY_EOU_DELAY]: user.endOfTurnDelay,
+    [ATTR.LATENCY_TRANSCRIPTION_DELAY]: user.transcriptionDelay,
+    [ATTR.VAD_SPEECH_START]: user.speechStart,
+    [ATTR.VAD_SPEECH_END]: user.speechEnd,
+  });
+}
+
+/** The agent turn span that completed a reply: latency, wait breakdown, cost, interruption. */
+export function agentTurnSpanAttributes(reply: ReplyRecord): Attributes {
+  const attributes: Attributes = {};
+  const latency = reply.latency;
+  if (!latency) return attributes;
+  const bargeIn = reply.interruptions.find((i) => i.stoppedAgent);
+  Object.assign(
+    attributes,
+    defined({
+      [ATTR.LATENCY_EOU_DELAY]: latency.eouDelay,
+      [ATTR.LATENCY_TRANSCRIPTION_DELAY]: latency.transcriptionDelay,
+      [ATTR.LATENCY_ON_USER_TURN_COMPLETED]: latency.onUserTurnCompletedDelay,
+      [ATTR.LATENCY_LLM_TTFT]: latency.llmTtft,
+      [ATTR.LATENCY_TTS_TTFB]: latency.ttsTtfb,
+      [ATTR.LATENCY_TOTAL]: latency.total,
+      [ATTR.LATENCY_E2E]: latency.e2e,
+      [ATTR.TURN_COST]: reply.cost,
+      [ATTR.TURN_OVERLAP]: bargeIn?.overlap,
+    }),
+  );
+  if (latency.wait.length) {
+    attributes[ATTR.WAIT_BREAKDOWN] = JSON.stringify(latency.wait);
+    for (const slice of latency.wait) attributes[`voicetrace.wait.${slice.key}`] = slice.seconds;
+  }
+  if (reply.dataIncomplete) attributes[ATTR.DATA_INCOMPLETE] = true;
+  return attributes;
+}
+
+/** The session span: counts, usage per model, cost, latency percentiles. */
+export function sessionSpanAttributes(snapshot: SessionSnapshot): Attributes {
+  const usage = snapshot.usage;
+  const attributes: Attributes = {
+    [ATTR.SESSION_TURNS]: snapshot.userTurns,
+    [ATTR.SESSION_AGENT_TURNS]: snapshot.replyCount,
+    [ATTR.SESSION_INTERRUPTIONS]: snapshot.interruptions,
+    [ATTR.SESSION_USAGE]: JSON.stringify(usage),
+    [ATTR.SESSION_COST]: snapshot.totalCost,
+    [ATTR.SESSION_LLM_INPUT_TOKENS]: sum(usage, (u) => (u.type === 'llm_usage' ? u.inputTokens : 0)),
+    [ATTR.SESSION_LLM_OUTPUT_TOKENS]: sum(usage, (u) => (u.type === 'llm_usage' ? u.outputTokens : 0)),
+    [ATTR.SESSION_TTS_CHARACTERS]: sum(usage, (u) => (u.type === 'tts_usage' ? u.charactersCount : 0)),
+    [ATTR.SESSION_STT_AUDIO_DURATION]: sum(usage, (u) => (u.type === 'stt_usage' ? u.audioDuration : 0)),
+    [ATTR.SESSION_DROPS]: sum(Object.values(snapshot.drops), (n) => n ?? 0),
+  };
+  for (const metric of SESSION_LATENCY_METRICS) {
+    const stats = snapshot.latency[metric];
+    Object.assign(attributes, defined({ [sessionLatencyKey(metric, 'p50')]: stats.p50, [sessionLatencyKey(metric, 'p95')]: stats.p95 }));
+  }
+  return attributes;
+}
+
+/** The EOU metric's attributes (seconds; last speaking time as epoch seconds). */
+export function eouAttributes(eou: EouMetric): Attributes {
+  const attributes = defined({
+    [ATTR.EOU_DELAY]: eou.eouDelay,
+    [ATTR.EOU_TRANSCRIPTION_DELAY]: eou.transcriptionDelay,
+    [ATTR.EOU_ON_USER_TURN_COMPLETED]: eou.onUserTurnCompletedDelay,
+    [ATTR.EOU_LAST_SPEAKING_TIME]: eou.lastSpeakingTime,
+  });
+  if (eou.quality?.implausible.length) attributes[ATTR.IMPLAUSIBLE] = eou.quality.implausible;
+  return attributes;
+}
+
+/** What validation left out or cut, as span attributes. */
+export function qualityAttributes(quality: InputQuality | undefined): Attributes {
+  const attributes: Attributes = {};
+  if (quality?.implausible.length) attributes[ATTR.IMPLAUSIBLE] = quality.implausible;
+  if (quality?.truncated.length) attributes[ATTR.TRUNCATED] = quality.truncated;
+  return attributes;
+}
+
+/** The defined values of `values`, as attributes. */
+export function defined(values: Record<string, Attributes[string] | undefined>): Attributes {
+  const out: Attributes = {};
+  for (const key in values) {
+    const value = values[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+function sum<T>(items: readonly T[], pick: (item: T) => number): number {
+  let total = 0;
+  for (const item of items) total += pick(item);
+  return total;
+}
