@@ -8,7 +8,8 @@
 #   VOICETRACE_JAEGER_ENDPOINT   -> overlays/jaeger.yaml
 #   VOICETRACE_TEMPO_ENDPOINT    -> overlays/tempo.yaml
 #   LANGFUSE_BASE_URL            -> overlays/langfuse.yaml (needs LANGFUSE_AUTH)
-#   VOICETRACE_FILE_EXPORT_PATH  -> overlays/file.yaml
+#   VOICETRACE_FILE_EXPORT_PATH  -> overlays/file.yaml (traces and logs)
+#   VOICETRACE_LOGS_OTLP_URL     -> overlays/otlp-logs.yaml (logs to an OTLP/HTTP logs backend)
 #   VOICETRACE_DEBUG=true        -> overlays/debug.yaml
 #   VOICETRACE_TAIL_SAMPLING=true -> overlays/tail-sampling.yaml
 # (Paths are absolute; word splitting breaks on a checkout path containing spaces.)
@@ -18,7 +19,7 @@ base="${1:-sidecar}"
 [ -f "$dir/$base.yaml" ] || { echo "config-flags: no $dir/$base.yaml" >&2; exit 2; }
 echo "--config=$dir/$base.yaml"
 if [ "$base" = "sidecar-to-gateway" ]; then
-  exit 0   # backends, sampling and span metrics live on the gateways
+  exit 0   # backends, sampling, span metrics and the Prometheus endpoint live on the gateways
 fi
 is_true() { case "${1:-}" in true|TRUE|True|1|yes|on) return 0;; *) return 1;; esac; }
 [ -n "${VOICETRACE_JAEGER_ENDPOINT:-}" ] && echo "--config=$dir/overlays/jaeger.yaml"
@@ -28,6 +29,7 @@ if [ -n "${LANGFUSE_BASE_URL:-}" ]; then
   echo "--config=$dir/overlays/langfuse.yaml"
 fi
 [ -n "${VOICETRACE_FILE_EXPORT_PATH:-}" ] && echo "--config=$dir/overlays/file.yaml"
+[ -n "${VOICETRACE_LOGS_OTLP_URL:-}" ] && echo "--config=$dir/overlays/otlp-logs.yaml"
 is_true "${VOICETRACE_DEBUG:-}" && echo "--config=$dir/overlays/debug.yaml"
 is_true "${VOICETRACE_TAIL_SAMPLING:-}" && echo "--config=$dir/overlays/tail-sampling.yaml"
 exit 0

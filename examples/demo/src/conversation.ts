@@ -63,7 +63,8 @@ export function createPlugins(seed = 42) {
   const stt = new ScriptedSTT({ seed });
   return {
     stt,
-    vad: new EnergyVAD(),
+    // STT endpointing (turnDetection: 'stt'), no turn detector: the VAD keeps its short 120 ms silence
+    vad: new EnergyVAD({ minSilenceMs: 120 }),
     llm: new ScriptedLLM({ replies: REPLIES, seed: seed + 1 }),
     tts: new ScriptedTTS({ seed: seed + 2 }),
     user: new ScriptedUser({ stt }),

@@ -24,6 +24,8 @@ console.log(waitTable(result.summary));
 console.log('\nUsage and estimated cost:\n');
 console.log(usageTable(result.summary));
 console.log(`\ntraces: ${result.tracesPath}`);
+if (result.report.json) console.log(`report: ${result.report.json}`);
+if (result.report.html) console.log(`report (HTML): ${result.report.html}`);
 for (const [name, stats] of Object.entries(result.exports)) {
   if (name !== 'file') console.log(`${name} export: ${stats.exportedSpans} spans delivered, ${stats.failedSpans} failed`);
 }

@@ -1,5 +1,5 @@
 import { initializeLogger, voice } from '@livekit/agents';
-import { setupVoiceTrace, type VoiceTraceOptions } from '@voicetrace/livekit';
+import { setupVoiceTrace, type VoiceTraceOptions, type WrittenReport } from '@voicetrace/livekit';
 import type { SessionSnapshot } from '@voicetrace/core';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -21,6 +21,8 @@ export interface DemoOptions {
 export interface DemoResult {
   sessionId: string;
   tracesPath: string;
+  /** Where report.json (and report.html) were written. */
+  report: WrittenReport;
   summary: SessionSnapshot;
   seconds: number;
   /** Export counters per exporter (`file`, `otlp`, `langfuse`). */
@@ -36,7 +38,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   initializeLogger({ pretty: false, level: 'error' });
   const sessionId = options.sessionId ?? `sess_${randomUUID()}`;
   const tracesPath = join(options.out, sessionId, 'traces.jsonl');
-  const vt = setupVoiceTrace({ serviceName: 'voicetrace-demo', environment: 'demo', file: tracesPath, handleSignals: false, ...options.voicetrace });
+  const vt = setupVoiceTrace({ serviceName: 'voicetrace-demo', environment: 'demo', file: tracesPath, handleSignals: false, report: { dir: options.out }, ...options.voicetrace });
 
   const plugins = createPlugins(options.seed ?? 42);
   const { frontDesk } = createAgents();
@@ -58,7 +60,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   } finally {
     await session.close();
     await plugins.user.stop();
-    await vt.shutdown();
   }
-  return { sessionId, tracesPath, summary: traced.summary(), seconds: (Date.now() - started) / 1000, exports: vt.exportStats() };
+  const report = await traced.writeReport();
+  await vt.shutdown();
+  return { sessionId, tracesPath, report, summary: traced.summary(), seconds: (Date.now() - started) / 1000, exports: vt.exportStats() };
 }

@@ -1,7 +1,8 @@
 // The demo's voice session, as LangFuse would ingest it: sent directly by the agent and through the
 // real Collector (sidecar + LangFuse overlay), each to a contract server that enforces exactly what
-// LangFuse documents for its OTel endpoint (packages/langfuse/src/testing).
-import { startLangfuseContractServer, type LangfuseContractServer, type ReceivedSpan } from '@voicetrace/langfuse/testing';
+// LangFuse documents for its OTel endpoint and stores the observations and traces LangFuse's own
+// ingestion code would make of them (packages/langfuse/src/testing/ingestion.ts).
+import { startLangfuseContractServer, type IngestedObservation, type LangfuseContractServer, type ReceivedSpan } from '@voicetrace/langfuse/testing';
 import { backendsOrSkip, startCollector, type CollectorHandle } from '@voicetrace/test-backends';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,9 @@ let result: DemoResult;
 const json = (value: unknown) => JSON.parse(String(value)) as Record<string, number>;
 const of = (server: LangfuseContractServer, name: string) => server.spans.filter((s) => s.name === name);
 const type = (span: ReceivedSpan) => span.attributes['langfuse.observation.type'];
+const spanOf = (observation: IngestedObservation) => direct.spans.find((s) => s.spanId === observation.id)!;
+// the stages a user reads in LangFuse (plumbing such as *_run, *_speaking, on_enter may stay DEBUG)
+const READ_STAGES = new Set(['session', 'user_turn', 'vad', 'stt', 'eou', 'agent_turn', 'llm', 'realtime', 'tts', 'interruption', 'tool', 'handoff']);
 
 beforeAll(async () => {
   direct = await startLangfuseContractServer(KEYS);
@@ -85,15 +89,101 @@ describe('direct export: the demo session reads well in LangFuse', () => {
   });
 
   it('STT and TTS are generations with their own usage units; tools are tools; turns carry the conversation', () => {
-    for (const span of of(direct, 'tts_request')) {
-      expect(type(span)).toBe('generation');
-      expect(json(span.attributes['langfuse.observation.usage_details']).input).toBeGreaterThan(0);
-    }
-    for (const span of of(direct, 'stt_request')) expect(json(span.attributes['langfuse.observation.usage_details']).input_audio_ms).toBeGreaterThan(0);
+    const tts = of(direct, 'tts_request').filter((s) => type(s) === 'generation');
+    expect(tts.length).toBeGreaterThanOrEqual(6);
+    for (const span of tts) expect(json(span.attributes['langfuse.observation.usage_details'])).toMatchObject({ tts_characters: expect.any(Number), tts_audio_ms: expect.any(Number), total: 0 });
+    for (const span of of(direct, 'stt_request')) expect(json(span.attributes['langfuse.observation.usage_details']).stt_audio_ms).toBeGreaterThan(0);
     expect(of(direct, 'function_tool').every((s) => s.attributes['gen_ai.operation.name'] === 'execute_tool')).toBe(true);
     const replies = of(direct, 'agent_turn').filter((s) => s.attributes['langfuse.observation.output']);
     expect(replies.length).toBeGreaterThanOrEqual(6);
     expect(of(direct, 'agent_turn').filter((s) => s.attributes['langfuse.observation.level'] === 'WARNING')).toHaveLength(1);
+  });
+});
+
+describe('direct export, as LangFuse stores it (its ingestion rules, ported in the contract server)', () => {
+  const observations = () => direct.observations();
+  const generations = () => observations().filter((o) => o.type === 'GENERATION');
+
+  it('every span is one observation; the generations are exactly the LLM, STT and TTS requests', () => {
+    expect(observations()).toHaveLength(direct.spans.length);
+    const names = new Set(generations().map((o) => o.spanName));
+    expect(names).toEqual(new Set(['llm_request', 'stt_request', 'tts_request']));
+    expect(generations().filter((o) => o.spanName === 'llm_request')).toHaveLength(of(direct, 'llm_request').length);
+    expect(generations().filter((o) => o.spanName === 'stt_request')).toHaveLength(of(direct, 'stt_request').length);
+  });
+
+  it('no generation is hidden, and every stage a user reads shows at the default level (or louder)', () => {
+    for (const o of generations()) expect(o.level, `${o.spanName} ${o.id}`).not.toBe('DEBUG');
+    const read = observations().filter((o) => READ_STAGES.has(String(spanOf(o).attributes['voicetrace.stage'])) && spanOf(o).attributes['voicetrace.usage.counted_elsewhere'] !== true);
+    expect(new Set(read.map((o) => o.spanName))).toEqual(
+      new Set(['agent_session', 'user_turn', 'vad_inference', 'stt_request', 'eou_detection', 'agent_turn', 'llm_request', 'tts_request', 'function_tool', 'agent_handoff']),
+    );
+    for (const o of read) expect(o.level, o.spanName).not.toBe('DEBUG');
+    // one interrupted reply, as a warning; nothing failed
+    expect(observations().filter((o) => o.level === 'WARNING' && o.spanName === 'agent_turn')).toHaveLength(1);
+    expect(observations().filter((o) => o.level === 'ERROR')).toHaveLength(0);
+  });
+
+  it('every generation has a completion start, and LangFuse\'s TTFT equals the span\'s own within 1 ms', () => {
+    for (const o of generations()) {
+      const span = spanOf(o);
+      expect(o.completionStartTime, `${o.spanName} ${o.id}`).not.toBeNull();
+      const ttfc = span.attributes['gen_ai.response.time_to_first_chunk'];
+      // STT has no time to first chunk: its completion start is the final transcript, the span's end
+      const own = typeof ttfc === 'number' ? ttfc * 1000 : (Number(BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1e6);
+      expect(Math.abs(o.timeToFirstTokenMs! - own), `${o.spanName} ${o.id}: LangFuse ${o.timeToFirstTokenMs} ms, own ${own} ms`).toBeLessThanOrEqual(1);
+      if (o.spanName !== 'stt_request') expect(typeof ttfc).toBe('number');
+    }
+  });
+
+  it('every generation sends its own total, so no total mixes units: tokens for LLMs, 0 for STT/TTS without tokens', () => {
+    for (const o of generations()) {
+      expect(o.totalFilledByLangfuse, `${o.spanName} ${o.id}`).toBe(false);
+      expect(o.providedUsageDetails.total).toBeDefined();
+      const span = spanOf(o);
+      const tokens = Number(span.attributes['gen_ai.usage.input_tokens'] ?? 0) + Number(span.attributes['gen_ai.usage.output_tokens'] ?? 0);
+      expect(o.usageDetails.total, o.spanName).toBe(tokens);
+      expect(o.totalCost).toBeGreaterThan(0);
+      expect(o.model).toBeTruthy();
+    }
+    // the trace's total usage (LangFuse sums usage_details.total) is the LLM tokens, its cost every stage's cost
+    const sum = (f: (o: IngestedObservation) => number) => observations().reduce((total, o) => total + f(o), 0);
+    const session = of(direct, 'agent_session')[0]!.attributes;
+    expect(sum((o) => o.usageDetails.total ?? 0)).toBe(Number(session['voicetrace.session.llm.input_tokens']) + Number(session['voicetrace.session.llm.output_tokens']));
+    expect(sum((o) => o.totalCost ?? 0)).toBeCloseTo(Number(session['voicetrace.session.cost']), 9);
+    // and nothing else gets usage or cost: LangFuse would tokenize no observation itself
+    expect(observations().filter((o) => o.wouldTokenize)).toEqual([]);
+  });
+
+  it('only the agent turns read as agents; plumbing is a span, tools are tools', () => {
+    const agents = observations().filter((o) => o.type === 'AGENT');
+    expect(new Set(agents.map((o) => o.spanName))).toEqual(new Set(['agent_turn']));
+    expect(agents).toHaveLength(of(direct, 'agent_turn').length);
+    for (const name of ['start_agent_activity', 'on_enter', 'on_exit', 'drain_agent_activity', 'llm_node', 'tts_node', 'user_turn', 'agent_handoff']) {
+      for (const o of observations().filter((x) => x.spanName === name)) expect(o.type, name).toBe('SPAN');
+    }
+    const tools = observations().filter((o) => o.spanName === 'function_tool');
+    expect(tools.length).toBeGreaterThan(0);
+    for (const o of tools) expect([o.type, o.name]).toEqual(['TOOL', spanOf(o).attributes['gen_ai.tool.name']]);
+  });
+
+  it('one trace named by its root, with session, user, tags and conversation; every observation in the session', () => {
+    const traces = direct.traces();
+    expect(traces).toHaveLength(1);
+    expect(traces[0]).toMatchObject({
+      name: 'voice-session',
+      sessionId: result.sessionId,
+      userId: 'caller-42',
+      tags: ['voice'],
+      release: 'demo-1',
+      environment: 'demo',
+      input: 'Hi, what is the weather like in Paris today?',
+    });
+    expect(traces[0]!.events.root).toBe(1);
+    // LangFuse's v4 model groups sessions and users by each observation's own ids: every one carries both
+    expect(observations().every((o) => o.sessionId === result.sessionId && o.userId === 'caller-42')).toBe(true);
+    // trace attributes (name, tags, metadata, input/output) only on the root
+    expect(direct.spans.filter((s) => Object.keys(s.attributes).some((k) => k.startsWith('langfuse.trace.'))).map((s) => s.name)).toEqual(['agent_session']);
   });
 });
 

@@ -16,7 +16,7 @@ const SPECS = {
   /** The agent that was active when the span started. */
   AGENT_NAME: { key: 'gen_ai.agent.name', type: 'string', stages: ['all'], origin: 'otel', brief: 'Name (id) of the agent active when the span started.' },
   /** Which pipeline stage the span stands for. */
-  STAGE: { key: 'voicetrace.stage', type: 'string', stages: ['all'], origin: 'voicetrace', brief: 'Pipeline stage of the span: session, user_turn, vad, stt, eou, agent_turn, llm, realtime, tts, interruption, tool or handoff.' },
+  STAGE: { key: 'voicetrace.stage', type: 'string', stages: ['all'], origin: 'voicetrace', brief: 'Pipeline stage of the span: session, user_turn, vad, stt, eou, agent_turn, llm, realtime, tts, interruption, tool, handoff, or artifact (an upload of the recording or report).' },
   /** 1-based index of the user turn the span belongs to. */
   TURN_INDEX: { key: 'voicetrace.turn.index', type: 'int', unit: '1', stages: ['user_turn', 'agent_turn', 'vad', 'stt', 'eou', 'llm', 'tts', 'tool', 'interruption', 'realtime', 'handoff'], origin: 'voicetrace', brief: '1-based index of the conversation turn (0 before the first user turn, e.g. a greeting).' },
   /** Participant identity, when the user supplies it. */
@@ -123,6 +123,17 @@ const SPECS = {
   DATA_INCOMPLETE: { key: 'voicetrace.data_incomplete', type: 'boolean', stages: ['all'], origin: 'voicetrace', brief: 'The span was exported before all the metrics it waits for arrived (grace period expired).' },
   FORCE_ENDED: { key: 'voicetrace.force_ended', type: 'boolean', stages: ['all'], origin: 'voicetrace', brief: 'The span was still open at shutdown (crash, SIGTERM) and was ended by voicetrace so it is not lost.' },
   REPARENTED: { key: 'voicetrace.reparented', type: 'boolean', stages: ['all'], origin: 'voicetrace', brief: 'In trace-per-turn mode: the span moved from the session trace to its turn trace.' },
+  RECOVERED: { key: 'voicetrace.recovered', type: 'boolean', stages: ['all'], origin: 'voicetrace', brief: 'The process that started this span died (e.g. SIGKILL) before ending it; another voicetrace process found it in the span journal and exported it, force-ended at the moment it noticed.' },
+
+  // ---- recording ------------------------------------------------------------------------------
+  RECORDING_PATH: { key: 'voicetrace.recording.path', type: 'string', stages: ['session'], origin: 'voicetrace', brief: 'Where the call\'s audio recording was written (the job\'s OGG), when recording was on.' },
+  RECORDING_STARTED_AT: { key: 'voicetrace.recording.started_at', type: 'double', unit: 's', stages: ['session'], origin: 'voicetrace', brief: 'When the recording started (epoch seconds): offset 0 of the recording.' },
+  UPLOAD_WHAT: { key: 'voicetrace.upload.what', type: 'string', stages: ['artifact'], origin: 'voicetrace', brief: 'On an artifact_upload span: `recording`, `report` or `egress`.' },
+  UPLOAD_STATUS: { key: 'voicetrace.upload.status', type: 'string', stages: ['artifact'], origin: 'voicetrace', brief: 'On an artifact_upload span: `uploaded`, `started` (egress) or `failed`.' },
+  UPLOAD_URL: { key: 'voicetrace.upload.url', type: 'string', stages: ['artifact'], origin: 'voicetrace', brief: 'On an artifact_upload span: the object\'s URL (no credentials; not a presigned link).' },
+  UPLOAD_ATTEMPTS: { key: 'voicetrace.upload.attempts', type: 'int', unit: '1', stages: ['artifact'], origin: 'voicetrace', brief: 'On an artifact_upload span: requests made, retries included.' },
+  UPLOAD_ERROR: { key: 'voicetrace.upload.error', type: 'string', stages: ['artifact'], origin: 'voicetrace', brief: 'On an artifact_upload span: why it failed (endpoint, bucket, key, cause; never a credential).' },
+  RECORDING_OFFSET: { key: 'voicetrace.recording.offset', type: 'double', unit: 's', stages: ['user_turn', 'agent_turn'], origin: 'voicetrace', brief: 'Seconds into the recording where this turn is heard: the user\'s speech start (user turn) or the agent\'s first audio (agent turn).' },
 } as const satisfies Record<string, AttributeSpec>;
 
 type Specs = typeof SPECS;

@@ -5,4 +5,5 @@
 export { ATTR, ATTRIBUTE_SPECS, PII_ATTRIBUTE_KEYS, WAIT_CONTRIBUTIONS, SESSION_LATENCY_METRICS, sessionLatencyKey, type WaitKey } from './attributes.js';
 export { STAGES, type Stage, type AttributeSpec, type AttributeOrigin, type AttributeType } from './spec.js';
 export { SPAN_NAME, SDK_SPAN_STAGE, LIVEKIT_SCOPE, VOICETRACE_SCOPE } from './spans.js';
-export { renderAttributeTable } from './table.js';
+export { renderAttributeTable, renderMetricTable } from './table.js';
+export { METRIC, METRIC_ATTR, METRIC_SPECS, METRIC_ATTRIBUTE_SPECS_LIST, WAIT_METRIC_SPECS, VOICE_LATENCY_BUCKETS, DROP_REASONS, DATA_LOSS_DROP_REASONS, EXPORTER_DROP_REASONS, FORBIDDEN_METRIC_ATTRIBUTES, waitMetricName, metricSpec, metricOptions, prometheusName, prometheusSeriesNames, prometheusLabel, type MetricSpec, type MetricKind, type MetricOrigin, type MetricAttributeSpec } from './metrics.js';

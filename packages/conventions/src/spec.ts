@@ -24,6 +24,7 @@ export const STAGES = [
   'interruption',
   'tool',
   'handoff',
+  'artifact',
 ] as const;
 
 /** A pipeline stage. */

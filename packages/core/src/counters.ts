@@ -9,7 +9,7 @@ export type DropReason =
   | 'non_finite_value'
   /** negative duration or count: left out, listed in voicetrace.implausible */
   | 'negative_value'
-  /** a "none" sentinel (ttft/ttfb of -1): left out, listed in voicetrace.implausible */
+  /** a "none" sentinel (ttft/ttfb of -1, no token came): left out, listed in voicetrace.implausible; not counted as a drop */
   | 'sentinel_value'
   /** beyond what the turn's own timestamps allow (e.g. a delay that is really a timestamp): left out, flagged */
   | 'implausible_value'

@@ -9,6 +9,8 @@
 export interface InputQuality {
   implausible: string[];
   truncated: string[];
+  /** Why each implausible field was left out (e.g. `sentinel_value` for a -1 "none"). */
+  reasons?: Record<string, 'non_finite_value' | 'negative_value' | 'sentinel_value' | 'implausible_value'>;
 }
 
 interface Base {

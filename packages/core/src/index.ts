@@ -3,13 +3,15 @@
  * any SDK: bindings (e.g. `@voicetrace/livekit`) feed it normalized events and
  * read span facts for it.
  */
-export { SessionEngine, type SessionEngineOptions } from './session-engine.js';
+export { SessionEngine, type SessionEngineOptions, type RecordingInfo } from './session-engine.js';
 export { SessionModel, type SessionModelOptions } from './model/session-model.js';
 export type * from './model/types.js';
 export { QuantileSketch, quantile } from './model/stats.js';
 export * as spanViews from './views/span-attributes.js';
 export { VoiceTraceSpanProcessor, type VoiceTraceSpanProcessorOptions } from './processor.js';
 export { TraceLayout, type TraceMode } from './trace-layout.js';
+export { RemoteParentIds } from './remote-parents.js';
+export { SpanJournal, recoverJournals, type RecoverOptions } from './span-journal.js';
 export { DropCounters, type DropReason } from './counters.js';
 export { FieldValidator, DEFAULT_LIMITS, type ValueLimits } from './validate.js';
 export { PriceBook, DEFAULT_PRICES, type ModelPrice, type PriceTable, type PricedUsage } from './prices.js';

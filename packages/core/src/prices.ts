@@ -6,19 +6,19 @@ import type { ModelRef } from './events.js';
  */
 export interface ModelPrice {
   /** USD per 1M input tokens (uncached). */
-  inputPerMTok?: number;
+  inputPerMTok?: number | undefined;
   /** USD per 1M cached input tokens. */
-  cachedInputPerMTok?: number;
+  cachedInputPerMTok?: number | undefined;
   /** USD per 1M output tokens. */
-  outputPerMTok?: number;
+  outputPerMTok?: number | undefined;
   /** USD per 1M audio input tokens (realtime models). */
-  audioInputPerMTok?: number;
+  audioInputPerMTok?: number | undefined;
   /** USD per 1M audio output tokens (realtime models). */
-  audioOutputPerMTok?: number;
+  audioOutputPerMTok?: number | undefined;
   /** USD per 1M characters (TTS). */
-  perMCharacters?: number;
+  perMCharacters?: number | undefined;
   /** USD per minute of audio (STT). */
-  perAudioMinute?: number;
+  perAudioMinute?: number | undefined;
   /** The date the price was taken from the provider's public price page (YYYY-MM-DD). */
   asOf: string;
 }

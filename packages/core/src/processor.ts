@@ -2,8 +2,10 @@ import { diag, type Context, type SpanContext } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR } from '@voicetrace/conventions';
 import { DropCounters } from './counters.js';
+import type { RemoteParentIds } from './remote-parents.js';
 import type { SessionEngine } from './session-engine.js';
-import { copySpan } from './span-copy.js';
+import { copySpan, type SpanChanges } from './span-copy.js';
+import type { SpanJournal } from './span-journal.js';
 import { TraceLayout, type TraceMode } from './trace-layout.js';
 
 /** Options of {@link VoiceTraceSpanProcessor}. */
@@ -11,9 +13,19 @@ export interface VoiceTraceSpanProcessorOptions {
   /** Where finished spans go (usually BatchSpanProcessors around exporters). */
   next: SpanProcessor[];
   /** `session` (default): one trace per session. `turn`: one trace per user turn, linked to the session. */
-  traceMode?: TraceMode;
-  counters?: DropCounters;
+  traceMode?: TraceMode | undefined;
+  counters?: DropCounters | undefined;
+  /** The provider's id generator when it starts roots under remote parents: those roots get their parent at export. */
+  remoteParents?: RemoteParentIds | undefined;
+  /** Records every open span so another process can end them if this one is killed (a job process). */
+  journal?: SpanJournal | undefined;
 }
+
+interface BoundSession {
+  engine: SessionEngine;
+  layout: TraceLayout;
+}
+
 
 /**
  * The span processor of voicetrace. It routes every span of an instrumented
@@ -26,41 +38,55 @@ export interface VoiceTraceSpanProcessorOptions {
  */
 export class VoiceTraceSpanProcessor implements SpanProcessor {
   readonly counters: DropCounters;
+  /** One trace per session or per turn. */
+  readonly traceMode: TraceMode;
   private readonly next: SpanProcessor[];
-  private readonly pending: Array<{ engine: SessionEngine; layout: TraceLayout }> = [];
-  private readonly byTrace = new Map<string, { engine: SessionEngine; layout: TraceLayout }>();
-  private readonly traceMode: TraceMode;
+  private readonly pending: BoundSession[] = [];
+  private readonly byTrace = new Map<string, BoundSession>();
+  private readonly remoteParents: RemoteParentIds | undefined;
+  private readonly journal: SpanJournal | undefined;
   private shutdownPromise: Promise<void> | undefined;
 
   constructor(options: VoiceTraceSpanProcessorOptions) {
     this.next = options.next;
     this.traceMode = options.traceMode ?? 'session';
     this.counters = options.counters ?? new DropCounters();
+    this.remoteParents = options.remoteParents;
+    this.journal = options.journal;
   }
 
   /**
-   * Binds the next `agent_session` root span that starts to `engine`. Call it
-   * right before the session starts.
+   * Binds the next `agent_session` span that starts (a root, or a child of the
+   * job's entrypoint span) to `engine`. Call it right before the session starts.
+   * A `remoteParent` (W3C traceparent) becomes the session's parent: the next
+   * root span starts in its trace when the provider uses {@link RemoteParentIds}.
    */
-  attach(engine: SessionEngine, options: { remoteParent?: SpanContext } = {}): void {
-    this.pending.push({ engine, layout: new TraceLayout(this.traceMode, options.remoteParent) });
+  attach(engine: SessionEngine, options: { remoteParent?: SpanContext | undefined } = {}): void {
+    const layout = new TraceLayout(this.traceMode, options.remoteParent);
+    engine.locateTraces((context) => layout.exportedTraceId(context));
+    if (options.remoteParent) this.remoteParents?.armNextRoot(options.remoteParent);
+    this.pending.push({ engine, layout });
   }
 
   onStart(span: Span, parentContext: Context): void {
-    if (this.shutdownPromise) return this.counters.count('after_shutdown', span.name);
-    try {
-      const traceId = span.spanContext().traceId;
-      let session = this.byTrace.get(traceId);
-      if (!session && span.name === 'agent_session' && !span.parentSpanContext) {
-        session = this.pending.shift();
-        if (session) this.byTrace.set(traceId, session);
+    if (this.shutdownPromise) {
+      this.counters.count('after_shutdown', span.name);
+    } else {
+      try {
+        const traceId = span.spanContext().traceId;
+        let session = this.byTrace.get(traceId);
+        if (span.name === 'agent_session' && this.pending.length && (!session || session.engine.model.ended)) {
+          session = this.pending.shift()!;
+          this.byTrace.set(traceId, session);
+        }
+        if (session) {
+          session.layout.onStart(span);
+          session.engine.onSpanStart(span);
+        }
+        if (this.journal) this.journalStart(span, session);
+      } catch (error) {
+        this.counters.count('internal_error', String(error));
       }
-      if (session) {
-        session.layout.onStart(span);
-        session.engine.onSpanStart(span);
-      }
-    } catch (error) {
-      this.counters.count('internal_error', String(error));
     }
     for (const next of this.next) safely(() => next.onStart(span, parentContext), this.counters);
   }
@@ -75,18 +101,19 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
     const traceId = span.spanContext().traceId;
     const session = this.byTrace.get(traceId);
     let exported = span;
-    if (session) {
-      try {
-        const changes = session.layout.changesFor(span);
-        if (changes) exported = copySpan(span, changes);
-      } catch (error) {
-        this.counters.count('internal_error', String(error));
-      }
-      if (span.name === 'agent_session' && !span.parentSpanContext) {
-        session.engine.close();
-        // keep the mapping briefly: late synthesized spans of this session may still end
-        setTimeout(() => this.byTrace.delete(traceId), 5_000).unref();
-      }
+    try {
+      const changes = this.exportChanges(span, session);
+      if (changes) exported = copySpan(span, changes);
+      this.journal?.ended(span.spanContext().spanId);
+    } catch (error) {
+      this.counters.count('internal_error', String(error));
+    }
+    if (session && span.name === 'agent_session' && session.engine.sessionSpan()?.spanId === span.spanContext().spanId) {
+      session.engine.close();
+      // keep the mapping briefly: late synthesized spans of this session may still end
+      setTimeout(() => {
+        if (this.byTrace.get(traceId) === session) this.byTrace.delete(traceId);
+      }, 5_000).unref();
     }
     for (const next of this.next) safely(() => next.onEnd(exported), this.counters);
   }
@@ -96,9 +123,9 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
   }
 
   /**
-   * Ends spans still open (a crash or SIGTERM mid-call: the session root would
-   * otherwise be lost and orphan the whole call), then flushes and shuts down
-   * the next processors. Idempotent.
+   * Ends spans still open (a process that is really going away: the session
+   * root would otherwise be lost and orphan the whole call), then flushes and
+   * shuts down the next processors. Idempotent.
    */
   shutdown(): Promise<void> {
     this.shutdownPromise ??= (async () => {
@@ -112,8 +139,32 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
         }, this.counters);
       }
       await Promise.all(this.next.map((next) => next.shutdown().catch((error) => diag.error('voicetrace: shutdown failed', error))));
+      this.journal?.close();
     })();
     return this.shutdownPromise;
+  }
+
+  /** What the exported copy of `span` changes: its session's layout, or the remote parent of a root. */
+  private exportChanges(span: ReadableSpan | Span, session: BoundSession | undefined): SpanChanges | undefined {
+    const changes = session?.layout.changesFor(span as ReadableSpan);
+    if (changes || span.parentSpanContext) return changes;
+    const remote = this.remoteParents?.parentOf(span.spanContext().traceId);
+    return remote && remote.spanId !== span.spanContext().spanId ? { parent: remote } : undefined;
+  }
+
+  private journalStart(span: Span, session: BoundSession | undefined): void {
+    const changes = this.exportChanges(span, session);
+    const context = span.spanContext();
+    const parent = changes?.parent === null ? undefined : (changes?.parent ?? span.parentSpanContext);
+    this.journal!.started({
+      traceId: changes?.traceId ?? context.traceId,
+      spanId: context.spanId,
+      parentSpanId: parent?.spanId,
+      name: span.name,
+      start: span.startTime,
+      scope: span.instrumentationScope.name,
+      attributes: { ...span.attributes },
+    });
   }
 }
 
@@ -124,4 +175,3 @@ function safely(action: () => void, counters: DropCounters): void {
     counters.count('internal_error', String(error));
   }
 }
-

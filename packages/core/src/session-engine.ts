@@ -11,6 +11,7 @@ import { fromHrTime } from './time.js';
 import { UsageLedger } from './usage.js';
 import {
   agentTurnSpanAttributes,
+  defined,
   eouAttributes,
   llmSpanAttributes,
   qualityAttributes,
@@ -35,6 +36,14 @@ export interface SessionEngineOptions {
   sessionAttributes?: Attributes | undefined;
   /** Turns kept in full in the session model (default 500); older ones are folded into statistics. */
   maxTurns?: number | undefined;
+  /** The call's recording, when one is being made: turn spans then carry their offset into it. */
+  recording?: (() => RecordingInfo | undefined) | undefined;
+}
+
+/** Where the call's audio recording is, and when it started (epoch seconds). */
+export interface RecordingInfo {
+  path?: string | undefined;
+  startedAt?: number | undefined;
 }
 
 /** A span of this session that has started and not ended yet. */
@@ -80,6 +89,8 @@ export class SessionEngine {
   private sessionContext: SpanContext | undefined;
   private closed = false;
   private readonly spans: StageSpans;
+  /** The trace id a span is exported under (the processor's trace layout may move it). */
+  private exportedTraceId: (span: SpanContext) => string | undefined = () => undefined;
 
   constructor(private readonly options: SessionEngineOptions) {
     this.counters = options.counters ?? new DropCounters();
@@ -95,6 +106,21 @@ export class SessionEngine {
 
   get sessionId(): string {
     return this.options.sessionId;
+  }
+
+  /** Tells the engine where spans are exported (the processor's trace layout). */
+  locateTraces(exportedTraceId: (span: SpanContext) => string | undefined): void {
+    this.exportedTraceId = exportedTraceId;
+  }
+
+  /** The live session span's context (to parent spans voicetrace adds after the call). */
+  liveSessionContext(): SpanContext | undefined {
+    return this.sessionContext;
+  }
+
+  /** The session span as exported, once it started. */
+  sessionSpan(): { traceId: string; spanId: string } | undefined {
+    return this.sessionContext ? this.spanRef(this.sessionContext) : undefined;
   }
 
   /** Adds a view (metrics, logs) that follows the session model. */
@@ -199,7 +225,7 @@ export class SessionEngine {
       case 'user_speech':
         return this.model.noteUserSpeech(event.speaking, event.at);
       case 'agent_state':
-        return this.model.noteAgentSpeaking(event.state === 'speaking');
+        return this.model.noteAgentSpeaking(event.state === 'speaking', event.at);
       case 'transcript':
         return this.model.noteTranscript(event.final, event.text, event.at);
       case 'message':
@@ -296,11 +322,18 @@ export class SessionEngine {
         return turn?.user?.eou ? eouAttributes(turn.user.eou) : {};
       }
       case 'user_turn':
-        return this.endUserTurn(facts, end);
-      case 'agent_turn':
-        return this.endAgentTurn(info, facts, end);
+        return { ...this.endUserTurn(facts, end), ...this.recordingOffset(this.model.latestUserTurn()?.user?.speechStart) };
+      case 'agent_turn': {
+        const attributes = this.endAgentTurn(info, facts, end);
+        return attributes[ATTR.LATENCY_E2E] !== undefined ? { ...attributes, ...this.recordingOffset(this.model.lastCompletedReply()?.firstAudioAt) } : attributes;
+      }
       case 'session': {
-        const attributes = { ...sessionSpanAttributes(this.model.snapshot()), ...this.options.sessionAttributes };
+        const recording = this.recordingInfo();
+        const attributes = {
+          ...sessionSpanAttributes(this.model.snapshot()),
+          ...defined({ [ATTR.RECORDING_PATH]: recording?.path, [ATTR.RECORDING_STARTED_AT]: recording?.startedAt }),
+          ...this.options.sessionAttributes,
+        };
         if (this.options.allowPii && this.options.userId) attributes[ATTR.USER_ID] = this.options.userId;
         return attributes;
       }
@@ -332,7 +365,7 @@ export class SessionEngine {
   private endAgentTurn(info: OpenSpan, facts: SpanFacts, end: number): Attributes {
     const attributes: Attributes = {};
     if (facts.interrupted !== undefined) attributes[ATTR.TURN_INTERRUPTED] = facts.interrupted;
-    const reply: ReplyRecord | undefined = this.model.endAgentTurn(info.speechId, end, { e2e: facts.e2e, interrupted: facts.interrupted });
+    const reply: ReplyRecord | undefined = this.model.endAgentTurn(info.speechId, end, { e2e: facts.e2e, interrupted: facts.interrupted }, this.spanRef(info.span.spanContext()));
     // the reply that played audio carries the e2e latency: it owns the breakdown
     if (reply?.latency && facts.e2e !== undefined) Object.assign(attributes, agentTurnSpanAttributes(reply));
     return attributes;
@@ -356,10 +389,28 @@ export class SessionEngine {
   }
 
   private beginUserTurn(context: SpanContext, start: number): void {
-    const turn = this.model.beginUserTurn(start);
+    const turn = this.model.beginUserTurn(start, this.spanRef(context));
     this.turnSpans.set(turn.index, { context, pendingStt: [], hasSdkEou: false, eouEmitted: false });
     // only recent turns can still receive late metrics: keep memory flat on long calls
     this.turnSpans.delete(turn.index - RECENT_TURNS);
+  }
+
+  private recordingInfo(): RecordingInfo | undefined {
+    try {
+      return this.options.recording?.();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Seconds into the recording of `at`, as an attribute (none without a recording). */
+  private recordingOffset(at: number | undefined): Attributes {
+    const startedAt = this.recordingInfo()?.startedAt;
+    return at !== undefined && startedAt !== undefined ? { [ATTR.RECORDING_OFFSET]: Math.max(0, at - startedAt) } : {};
+  }
+
+  private spanRef(context: SpanContext): { traceId: string; spanId: string } {
+    return { traceId: this.exportedTraceId(context) ?? context.traceId, spanId: context.spanId };
   }
 
   /** The SDK may set the speech id after a span started: look it up on the span and its ancestors. */

@@ -14,11 +14,16 @@ const ids = new RandomIdGenerator();
  * user turn opens a new trace: the user_turn span becomes its root (linked to
  * the session span), and the session's other direct children until the next
  * user turn (the agent's reply, its speech) move under it. A W3C parent handed
- * in by the application becomes the parent of the session span, so one trace
- * runs from the app that created the room to the agent.
+ * in by the application becomes the parent of a root session span. When the
+ * live spans already run in the parent's trace (voicetrace's id generator
+ * started them there), nothing is rewritten; otherwise (a provider of the
+ * user's own) the session's spans are moved into it at export.
  */
 export class TraceLayout {
   private sessionSpan: SpanContext | undefined;
+  private sessionIsRoot = false;
+  /** The trace the session's spans are moved into at export, when it differs from the live one. */
+  private rewriteTo: string | undefined;
   private readonly traceOf = new Map<string, string>();
   private readonly reparented = new Map<string, SpanContext>();
   private currentTurn: { traceId: string; root: SpanContext } | undefined;
@@ -32,13 +37,15 @@ export class TraceLayout {
   onStart(span: Span): void {
     const context = span.spanContext();
     const parentId = span.parentSpanContext?.spanId;
-    if (!this.sessionSpan && span.name === 'agent_session' && !parentId) {
+    if (!this.sessionSpan && span.name === 'agent_session') {
       this.sessionSpan = context;
-      if (this.remoteParent) this.traceOf.set(context.spanId, this.remoteParent.traceId);
+      this.sessionIsRoot = !parentId;
+      if (this.remoteParent && this.sessionIsRoot && this.remoteParent.traceId !== context.traceId) this.rewriteTo = this.remoteParent.traceId;
+      if (this.rewriteTo) this.traceOf.set(context.spanId, this.rewriteTo);
       return;
     }
     if (this.mode === 'session' || !this.sessionSpan) {
-      if (this.remoteParent) this.traceOf.set(context.spanId, this.remoteParent.traceId);
+      if (this.rewriteTo) this.traceOf.set(context.spanId, this.rewriteTo);
       return;
     }
     if (parentId === this.sessionSpan.spanId) {
@@ -49,8 +56,8 @@ export class TraceLayout {
       } else if (this.currentTurn) {
         this.traceOf.set(context.spanId, this.currentTurn.traceId);
         this.reparented.set(context.spanId, this.currentTurn.root);
-      } else if (this.remoteParent) {
-        this.traceOf.set(context.spanId, this.remoteParent.traceId);
+      } else if (this.rewriteTo) {
+        this.traceOf.set(context.spanId, this.rewriteTo);
       }
       return;
     }
@@ -58,12 +65,17 @@ export class TraceLayout {
     if (inherited) this.traceOf.set(context.spanId, inherited);
   }
 
+  /** The trace id `context`'s span is exported under. */
+  exportedTraceId(context: SpanContext): string {
+    return this.traceOf.get(context.spanId) ?? context.traceId;
+  }
+
   /** The changes for the exported copy of `span`, or undefined when it is exported as is. */
   changesFor(span: ReadableSpan): SpanChanges | undefined {
     const context = span.spanContext();
     const traceId = this.traceOf.get(context.spanId);
     const isSession = this.sessionSpan?.spanId === context.spanId;
-    if (isSession && this.remoteParent) return { traceId: this.remoteParent.traceId, parent: this.remoteParent };
+    if (isSession && this.remoteParent && this.sessionIsRoot) return { traceId: this.rewriteTo, parent: this.remoteParent };
     if (!traceId) return undefined;
     if (this.mode === 'turn' && span.name === 'user_turn' && span.parentSpanContext?.spanId === this.sessionSpan?.spanId) {
       return { traceId, parent: null, links: this.sessionLinks() };
@@ -75,7 +87,7 @@ export class TraceLayout {
 
   private sessionLinks(): Link[] {
     if (!this.sessionSpan) return [];
-    const context = { ...this.sessionSpan, traceId: this.remoteParent?.traceId ?? this.sessionSpan.traceId, traceFlags: TraceFlags.SAMPLED };
+    const context = { ...this.sessionSpan, traceId: this.rewriteTo ?? this.sessionSpan.traceId, traceFlags: TraceFlags.SAMPLED };
     return [{ context, attributes: { 'voicetrace.link': 'session' } }];
   }
 }

@@ -17,6 +17,8 @@ export const DEFAULT_LIMITS: ValueLimits = { maxStringLength: 8192, maxStepSecon
 export class FieldValidator {
   readonly implausible: string[] = [];
   readonly truncated: string[] = [];
+  /** Why each implausible field was left out. */
+  readonly reasons: Record<string, 'non_finite_value' | 'negative_value' | 'sentinel_value' | 'implausible_value'> = {};
 
   constructor(
     private readonly counters: DropCounters,
@@ -75,7 +77,9 @@ export class FieldValidator {
 
   private reject(name: string, reason: 'non_finite_value' | 'negative_value' | 'sentinel_value' | 'implausible_value'): undefined {
     this.implausible.push(name);
-    this.counters.count(reason, name);
+    this.reasons[name] = reason;
+    // -1 is the SDK saying "no first token/byte came" (a cancelled request): flagged, not a drop
+    if (reason !== 'sentinel_value') this.counters.count(reason, name);
     return undefined;
   }
 }

@@ -71,13 +71,39 @@ describe('SessionModel', () => {
     const m = model();
     m.beginUserTurn(T0);
     m.reply('sp1', T0 + 1);
-    m.noteAgentSpeaking(true);
+    m.noteAgentSpeaking(true, T0 + 1.5);
     m.noteUserSpeech(true, T0 + 2);
-    const reply = m.endAgentTurn('sp1', T0 + 2.4, { interrupted: true })!;
+    m.noteAgentSpeaking(false, T0 + 2.4);
+    const reply = m.endAgentTurn('sp1', T0 + 2.45, { interrupted: true })!;
     expect(reply.complete).toBe(true);
     expect(reply.interruptions).toEqual([{ start: T0 + 2, end: T0 + 2.4, overlap: expect.closeTo(0.4, 5), stoppedAgent: true, metric: undefined }]);
+  });
+
+  it('makes the overlap a barge-in when the user stopped just before the agent did (the SDK waits for the words)', () => {
+    const m = model();
+    m.beginUserTurn(T0);
+    m.reply('sp1', T0 + 1);
+    m.noteAgentSpeaking(true, T0 + 1.5);
+    m.noteUserSpeech(true, T0 + 2);
+    m.noteUserSpeech(false, T0 + 3.7);
+    m.noteAgentSpeaking(false, T0 + 3.85);
+    const reply = m.endAgentTurn('sp1', T0 + 3.86, { interrupted: true })!;
+    expect(reply.interruptions).toEqual([{ start: T0 + 2, end: T0 + 3.85, overlap: expect.closeTo(1.7, 5), stoppedAgent: true, metric: undefined }]);
     expect(m.snapshot().interruptions).toBe(1);
     expect(m.openReply('sp1')).toBeUndefined();
+  });
+
+  it('records a sound over the agent that did not stop it as an overlap that did not stop the agent', () => {
+    const m = model();
+    m.beginUserTurn(T0);
+    m.reply('sp1', T0 + 1);
+    m.noteAgentSpeaking(true, T0 + 1.5);
+    m.noteUserSpeech(true, T0 + 2);
+    m.noteUserSpeech(false, T0 + 2.3);
+    m.noteAgentSpeaking(false, T0 + 4);
+    const reply = m.endAgentTurn('sp1', T0 + 4, {})!;
+    expect(reply.interruptions).toEqual([{ start: T0 + 2, end: T0 + 2.3, overlap: expect.closeTo(0.3, 5), stoppedAgent: false }]);
+    expect(m.snapshot().interruptions).toBe(0);
   });
 
   it('tells observers once per played reply, and never lets an observer throw into it', () => {

@@ -5,7 +5,7 @@ export interface OtlpAdviceContext {
   /** The URL exported to. */
   url: string;
   /** Which setting produced the URL, named in the advice. */
-  source?: OtlpEndpointSource;
+  source?: OtlpEndpointSource | undefined;
 }
 
 const SOURCE_TEXT: Record<OtlpEndpointSource, string> = {

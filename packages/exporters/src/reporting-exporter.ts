@@ -2,7 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { describeExportFailure, failureReason, formatExportFailure } from './failure.js';
-import { addExportStats, emptyExportStats, readExportStats } from './stats.js';
+import { addExportStats, emptyExportStats, readExportStats, withoutOutcomes } from './stats.js';
 import type { ExportLogger, ExportStats, ReportingOptions, StatsSpanExporter } from './types.js';
 
 const consoleLogger: ExportLogger = (message) => console.error(message);
@@ -59,9 +59,12 @@ export class ReportingSpanExporter implements StatsSpanExporter {
     return this.inner.shutdown();
   }
 
-  /** Span and export counts, failures by reason, plus the wrapped exporter's counters. */
+  /** Span and export counts, failures by reason, plus the wrapped exporter's own counters (requests, retries...). */
   stats(): ExportStats {
-    return addExportStats({ ...this.own, failuresByReason: { ...this.own.failuresByReason } }, readExportStats(this.inner));
+    const inner = readExportStats(this.inner);
+    // Every outcome of the wrapped exporter passed through here and is counted above already: an
+    // exporter that also counts its own outcomes (the file exporter) would otherwise count each twice.
+    return addExportStats({ ...this.own, failuresByReason: { ...this.own.failuresByReason } }, inner && withoutOutcomes(inner));
   }
 
   private record(spanCount: number, result: ExportResult): void {

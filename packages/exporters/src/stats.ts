@@ -41,6 +41,15 @@ export function addExportStats(own: ExportStats, inner: ExportStats | undefined)
   return sum;
 }
 
+/**
+ * `stats` without the export outcomes (spans and exports that succeeded or failed, failure reasons, the
+ * last failure): what a decorator that counts outcomes itself adds from the exporter it wraps.
+ */
+export function withoutOutcomes(stats: ExportStats): ExportStats {
+  const { lastFailure: _lastFailure, ...rest } = stats;
+  return { ...rest, exportedSpans: 0, failedSpans: 0, successfulExports: 0, failedExports: 0, failuresByReason: {} };
+}
+
 /** True when the exporter keeps counters (every exporter of this package does). */
 export function hasExportStats(exporter: SpanExporter): exporter is StatsSpanExporter {
   return typeof (exporter as Partial<StatsSpanExporter>).stats === 'function';

@@ -22,17 +22,17 @@ export interface OtlpTracesEndpointOptions {
    * (`http://host:4318/v1/traces`): if the path already ends in `/v1/traces` it is kept,
    * otherwise `/v1/traces` is appended.
    */
-  endpoint?: string;
+  endpoint?: string | undefined;
   /** Encoding; default from `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` / `OTEL_EXPORTER_OTLP_PROTOCOL`, else `http/protobuf`. */
-  protocol?: OtlpHttpProtocol;
+  protocol?: OtlpHttpProtocol | undefined;
   /** Extra request headers; merged over the `OTEL_EXPORTER_OTLP_*HEADERS` variables (case-insensitive names). */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /** Deadline of one export including its retries, in ms; default `OTEL_EXPORTER_OTLP_*TIMEOUT`, else 10000. */
-  timeoutMillis?: number;
+  timeoutMillis?: number | undefined;
   /** Body compression; default `OTEL_EXPORTER_OTLP_*COMPRESSION`, else `none`. */
-  compression?: OtlpCompression;
+  compression?: OtlpCompression | undefined;
   /** Environment to read; default `process.env`. */
-  env?: Env;
+  env?: Env | undefined;
 }
 
 /** The export settings resolved by {@link resolveOtlpTracesEndpoint}. */
@@ -62,17 +62,17 @@ export interface ResolvedOtlpTracesEndpoint {
  */
 export interface RetryOptions {
   /** Total attempts including the first. Default 6 (the stock OTLP exporter's 1 + 5 retries). */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /** First backoff, in ms. Default 1000. */
-  initialBackoffMs?: number;
+  initialBackoffMs?: number | undefined;
   /** Backoff ceiling, in ms. Default 5000. */
-  maxBackoffMs?: number;
+  maxBackoffMs?: number | undefined;
   /** Backoff growth per attempt. Default 1.5. */
-  backoffMultiplier?: number;
+  backoffMultiplier?: number | undefined;
   /** Random spread of each backoff, as a fraction (0.2 = ±20%). Default 0.2. */
-  jitter?: number;
+  jitter?: number | undefined;
   /** HTTP statuses worth retrying. Default `[429, 502, 503, 504]` (the OTLP specification's list). */
-  retryableStatuses?: readonly number[];
+  retryableStatuses?: readonly number[] | undefined;
 }
 
 /** What went wrong with one export, as the reporting exporter understood it. */
@@ -133,17 +133,17 @@ export interface OtlpHttpSpanExporterOptions {
   /** The full URL to POST to (no path is appended here). */
   url: string;
   /** Default `http/protobuf`. */
-  protocol?: OtlpHttpProtocol;
+  protocol?: OtlpHttpProtocol | undefined;
   /** Request headers (`Content-Type` is set from the protocol). */
-  headers?: Record<string, string>;
+  headers?: Record<string, string> | undefined;
   /** Deadline of one export including retries, in ms. Default 10000. */
-  timeoutMillis?: number;
+  timeoutMillis?: number | undefined;
   /** Default `none`. */
-  compression?: OtlpCompression;
+  compression?: OtlpCompression | undefined;
   /** Retry policy, or `false` to send each request once. Default: {@link RetryOptions} defaults. */
-  retry?: RetryOptions | false;
+  retry?: RetryOptions | false | undefined;
   /** Exports in flight at once; more are failed (and counted) instead of queued. Default 30. */
-  concurrencyLimit?: number;
+  concurrencyLimit?: number | undefined;
 }
 
 /** Options of {@link ReportingSpanExporter}. */
@@ -151,11 +151,11 @@ export interface ReportingOptions {
   /** What the exporter sends to (a URL or a path), named in the error message. */
   target: string;
   /** What is exported, named in the error message. Default `traces export`. */
-  what?: string;
+  what?: string | undefined;
   /** Returns advice for a failure (what setting to check), appended to the message. */
-  advise?: (failure: ExportFailureInfo) => string | undefined;
+  advise?: ((failure: ExportFailureInfo) => string | undefined) | undefined;
   /** Where the one error message goes besides `diag.error`. Default `console.error`. */
-  logger?: ExportLogger;
+  logger?: ExportLogger | undefined;
 }
 
 /** Options of {@link SizeLimitedSpanExporter}. */
@@ -164,28 +164,28 @@ export interface SizeLimitOptions {
    * Byte budget of one request body (before compression). Default: `VOICETRACE_EXPORT_MAX_BATCH_BYTES`,
    * else 3 MB (3,000,000 bytes).
    */
-  maxBatchBytes?: number;
+  maxBatchBytes?: number | undefined;
   /**
    * Longest string attribute value kept, in UTF-16 code units (JavaScript string length); longer ones are
    * cut. Default: `VOICETRACE_EXPORT_MAX_ATTRIBUTE_LENGTH`, else 65,536.
    */
-  maxAttributeLength?: number;
+  maxAttributeLength?: number | undefined;
   /** The wire encoding the size estimate is tuned for. Default `http/protobuf`. */
-  protocol?: OtlpHttpProtocol;
+  protocol?: OtlpHttpProtocol | undefined;
   /** Attribute that lists the keys cut on a span. Default `voicetrace.truncated`. */
-  flagAttribute?: string;
+  flagAttribute?: string | undefined;
   /** Environment to read; default `process.env`. */
-  env?: Env;
+  env?: Env | undefined;
 }
 
 /** Options of {@link createOtlpTraceExporter}: where to send (as {@link resolveOtlpTracesEndpoint}) and how. */
 export interface OtlpTraceExporterOptions extends OtlpTracesEndpointOptions {
   /** Retry policy, or `false` to send each request once. */
-  retry?: RetryOptions | false;
+  retry?: RetryOptions | false | undefined;
   /** Size limits, or `false` to send batches as they come. */
-  sizeLimit?: Omit<SizeLimitOptions, 'protocol' | 'env'> | false;
+  sizeLimit?: Omit<SizeLimitOptions, 'protocol' | 'env'> | false | undefined;
   /** Where the one error message goes besides `diag.error`. Default `console.error`. */
-  logger?: ExportLogger;
+  logger?: ExportLogger | undefined;
   /** Exports in flight at once. Default 30. */
-  concurrencyLimit?: number;
+  concurrencyLimit?: number | undefined;
 }

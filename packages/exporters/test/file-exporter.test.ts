@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OtlpJsonLinesFileExporter } from '../src/file-exporter.js';
+import { ReportingSpanExporter } from '../src/reporting-exporter.js';
 import { exportSpans, FAILED, makeSpans, SUCCESS } from './helpers.js';
 
 interface JsonAttribute {
@@ -91,6 +92,30 @@ describe('OtlpJsonLinesFileExporter', () => {
     const result = await exportSpans(exporter, makeSpans(2));
     expect(result.code).toBe(FAILED);
     expect(exporter.stats()).toMatchObject({ failedSpans: 2, failedExports: 1 });
+    await exporter.shutdown();
+  });
+
+  it('counts each span once behind a ReportingSpanExporter (as setupVoiceTrace wraps it)', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'voicetrace-')), 'reported.jsonl');
+    const exporter = new ReportingSpanExporter(new OtlpJsonLinesFileExporter(path), { target: path, what: 'traces file', logger: () => {} });
+    const spans = makeSpans(3);
+    expect((await exportSpans(exporter, spans.slice(0, 2))).code).toBe(SUCCESS);
+    expect((await exportSpans(exporter, spans.slice(2))).code).toBe(SUCCESS);
+    await exporter.shutdown();
+    expect((await lines(path)).flatMap((line) => line.resourceSpans[0].scopeSpans[0].spans)).toHaveLength(3);
+    expect(exporter.stats()).toMatchObject({ exportedSpans: 3, successfulExports: 2, failedSpans: 0, failedExports: 0 });
+  });
+
+  it('counts each failure once behind a ReportingSpanExporter', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'voicetrace-'));
+    await writeFile(join(dir, 'file'), 'not a directory');
+    const path = join(dir, 'file', 'traces.jsonl');
+    const exporter = new ReportingSpanExporter(new OtlpJsonLinesFileExporter(path), { target: path, logger: () => {} });
+    expect((await exportSpans(exporter, makeSpans(2))).code).toBe(FAILED);
+    const stats = exporter.stats();
+    expect(stats).toMatchObject({ exportedSpans: 0, failedSpans: 2, successfulExports: 0, failedExports: 1 });
+    expect(Object.values(stats.failuresByReason).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(stats.lastFailure).toBeDefined();
     await exporter.shutdown();
   });
 

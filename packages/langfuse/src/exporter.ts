@@ -27,7 +27,8 @@ export function createLangfuseSpanExporter(config: LangfuseConfig, options: Lang
   const headers: Record<string, string> = Object.fromEntries(Object.entries(options.headers ?? {}).filter(([name]) => !owned.has(name.toLowerCase())));
   headers.Authorization = langfuseAuthorization(config);
   if (options.ingestionVersion !== false) headers['x-langfuse-ingestion-version'] = options.ingestionVersion ?? '4';
-  const retry: RetryOptions | false = options.retry === false ? false : { retryableStatuses: LANGFUSE_RETRYABLE_STATUSES, ...options.retry };
+  const retry: RetryOptions | false =
+    options.retry === false ? false : { ...options.retry, retryableStatuses: options.retry?.retryableStatuses ?? LANGFUSE_RETRYABLE_STATUSES };
   const http = new OtlpHttpSpanExporter({
     url,
     protocol: 'http/protobuf',

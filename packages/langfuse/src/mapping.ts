@@ -32,6 +32,8 @@ export interface MappableSpan {
   name: string;
   attributes: Attributes;
   startTime: HrTime;
+  /** Set by the SDK before `onEnding`; STT's completion start is its end (the final transcript). */
+  endTime?: HrTime;
   parentSpanContext?: { spanId: string } | undefined;
   status?: { code: number; message?: string };
 }
@@ -41,131 +43,181 @@ export interface LangfuseMappingOptions {
   /** Write input/output (transcripts, replies). Follow the SDK's allowPii switch. */
   allowPii: boolean;
   /** `langfuse.release` (default: none). */
-  release?: string;
+  release?: string | undefined;
   /** Tags on the trace (default: `['voice']`). */
-  tags?: string[];
+  tags?: string[] | undefined;
   /** Trace name (default: `voice-session`, `voice-turn` for turn traces). */
-  traceName?: string;
+  traceName?: string | undefined;
+  /**
+   * voicetrace's trace layout (default `session`). In `turn` mode each `user_turn` is exported as the
+   * root of its own trace although the live span the mapping sees still has the session as parent, so
+   * the mapping must know to name that trace.
+   */
+  traceMode?: 'session' | 'turn' | undefined;
 }
 
 type Level = 'DEBUG' | 'DEFAULT' | 'WARNING' | 'ERROR';
 
-// SDK wrapper spans that carry gen_ai.request.model: LangFuse would otherwise map them to a
-// second generation of the same request and count its usage twice
-const WRAPPER_SPANS = new Set(['llm_node', 'tts_node', 'user_turn', 'llm_request_run', 'tts_request_run']);
+/** Where LangFuse reads a model name from (extractModelName, OtelIngestionProcessor.ts:2602-2627). */
+const MODEL_KEYS = ['langfuse.observation.model.name', 'gen_ai.response.model', 'ai.model.id', 'gen_ai.request.model', 'llm.response.model', 'llm.model_name', 'model'];
 
 /**
- * The LangFuse attributes for one voicetrace span: observation type, usage and
- * cost details, completion start time, input/output (PII-gated), level and
- * status message, trace name/tags/metadata on roots, and a valid environment.
- * A pure function of the span's own attributes, so it can be tested in isolation.
+ * SDK spans that must be plain spans in LangFuse but would otherwise read as something else
+ * (packages/shared/src/server/otel/ObservationTypeMapper.ts at langfuse@6275144):
+ * the wrappers and user_turn carry `gen_ai.request.model`, so the model-based fallback (priority 10) would make each a
+ * second GENERATION of the same request; `start_agent_activity` carries `gen_ai.operation.name=create_agent`
+ * (priority 3) and is also on the LiveKit span-name list (priority 9), so it would be an AGENT with a model.
+ * An explicit `langfuse.observation.type` is the priority-1 mapper and wins over all of them.
+ */
+const PLAIN_SPANS = new Set(['llm_node', 'tts_node', 'user_turn', 'llm_request_run', 'tts_request_run', 'start_agent_activity']);
+
+/**
+ * The stages a user reads in LangFuse. Each gets an explicit level, because LangFuse gives DEBUG (hidden by
+ * default in the trace view) to a fixed list of `livekit-agents` span names, `tts_request` among them
+ * (LIVEKIT_DEBUG_SPAN_NAMES, OtelIngestionProcessor.ts:223-239) and an explicit level wins over that list
+ * and over the span status (OtelIngestionProcessor.ts:1181-1190). Plumbing is left to LangFuse (DEBUG).
+ */
+const READ_STAGES = new Set(['session', 'user_turn', 'vad', 'stt', 'eou', 'agent_turn', 'llm', 'realtime', 'tts', 'interruption', 'tool', 'handoff']);
+
+/**
+ * The LangFuse attributes for one voicetrace span: observation type, level, usage and cost details with an
+ * explicit `total` (tokens only, see the package README), completion start time (LangFuse's time to first
+ * token), input/output (PII-gated), status message, trace name/tags/metadata on trace roots, and a valid
+ * environment. A pure function of the span, so it can be tested in isolation.
  */
 export function langfuseAttributesFor(span: MappableSpan, options: LangfuseMappingOptions): Attributes {
   const a = span.attributes;
   const out: Attributes = {};
-  const stage = a[ATTR.STAGE];
+  const stage = typeof a[ATTR.STAGE] === 'string' ? (a[ATTR.STAGE] as string) : undefined;
   const put = (key: string, value: AttributeValue | undefined): void => {
     if (value !== undefined && value !== null && value !== '') out[key] = value;
   };
   const pii = (key: string, value: AttributeValue | undefined): void => {
     if (options.allowPii) put(key, value);
   };
-  const level = (value: Level, message?: string): void => {
-    out[LANGFUSE_ATTR.OBSERVATION_LEVEL] = value;
-    if (message) out[LANGFUSE_ATTR.OBSERVATION_STATUS_MESSAGE] = message;
+  // the first reason wins: an error beats a warning beats the default
+  let level: { value: Level; message?: string | undefined } | undefined;
+  const raise = (value: Level, message?: string): void => {
+    level ??= { value, message };
   };
+  if (span.status?.code === 2) raise('ERROR', span.status.message || 'error');
+  const completionStart = (ms: number | undefined): void => put(LANGFUSE_ATTR.OBSERVATION_COMPLETION_START_TIME, ms === undefined ? undefined : new Date(ms).toISOString());
+  // the time to first chunk, in seconds, when it is a usable value
+  const ttfc = seconds(a[ATTR.TIME_TO_FIRST_CHUNK]);
 
-  if (WRAPPER_SPANS.has(span.name)) out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'span';
+  if (PLAIN_SPANS.has(span.name)) out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'span';
 
   switch (stage) {
     case 'llm': {
       out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'generation';
-      const input = num(a['gen_ai.usage.input_tokens']);
-      const cached = num(a[ATTR.USAGE_CACHE_READ]);
-      const output = num(a['gen_ai.usage.output_tokens']);
+      const input = count(a[ATTR.USAGE_INPUT_TOKENS]);
+      const cached = Math.min(count(a[ATTR.USAGE_CACHE_READ]), input);
+      const output = count(a[ATTR.USAGE_OUTPUT_TOKENS]);
       // OTel's input_tokens include cached ones; LangFuse prices each usage key separately
-      putJson(out, LANGFUSE_ATTR.OBSERVATION_USAGE_DETAILS, {
-        input: Math.max(0, input - cached),
-        input_cached_tokens: cached,
-        output,
-        total: input + output,
-      });
+      putJson(out, LANGFUSE_ATTR.OBSERVATION_USAGE_DETAILS, { input: input - cached, input_cached_tokens: cached, output, total: input + output });
+      // overrides the SDK's own value, which is measured from the request its metrics timed, not from this
+      // span's start: LangFuse's TTFT is completion start minus span start
+      completionStart(ttfc === undefined ? undefined : startMs(span.startTime) + Math.round(ttfc * 1000));
       break;
     }
     case 'tts': {
       if (a[ATTR.USAGE_COUNTED_ELSEWHERE] === true) {
+        // the stream adapter's duplicate: plumbing, left at LangFuse's level (DEBUG for tts_request)
         out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'span';
         break;
       }
       out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'generation';
       putJson(out, LANGFUSE_ATTR.OBSERVATION_USAGE_DETAILS, {
-        input: num(a[ATTR.TTS_CHARACTERS]),
-        output_audio_ms: Math.round(num(a[ATTR.TTS_AUDIO_DURATION]) * 1000),
+        tts_characters: count(a[ATTR.TTS_CHARACTERS]),
+        tts_audio_ms: Math.round((seconds(a[ATTR.TTS_AUDIO_DURATION]) ?? 0) * 1000),
+        ...tokenUsage(a),
       });
-      put(LANGFUSE_ATTR.OBSERVATION_COMPLETION_START_TIME, afterStart(span.startTime, a[ATTR.TIME_TO_FIRST_CHUNK]));
-      pii(LANGFUSE_ATTR.OBSERVATION_INPUT, a['lk.pii.input_text']);
+      // first audio
+      completionStart(ttfc === undefined ? undefined : startMs(span.startTime) + Math.round(ttfc * 1000));
+      pii(LANGFUSE_ATTR.OBSERVATION_INPUT, a['lk.pii.input_text'] ?? a[ATTR.PII_RESPONSE_TEXT]);
       break;
     }
     case 'stt': {
       out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'generation';
-      putJson(out, LANGFUSE_ATTR.OBSERVATION_USAGE_DETAILS, { input_audio_ms: Math.round(num(a[ATTR.STT_AUDIO_DURATION]) * 1000) });
+      putJson(out, LANGFUSE_ATTR.OBSERVATION_USAGE_DETAILS, { stt_audio_ms: Math.round((seconds(a[ATTR.STT_AUDIO_DURATION]) ?? 0) * 1000), ...tokenUsage(a) });
+      // the span runs from the start of speech to the final transcript; its end is the final transcript
+      // whenever the latency was measured (no final transcript, no latency)
+      if (seconds(a[ATTR.STT_LATENCY]) !== undefined && span.endTime) completionStart(startMs(span.endTime));
       pii(LANGFUSE_ATTR.OBSERVATION_OUTPUT, a[ATTR.PII_USER_TRANSCRIPT]);
       break;
     }
     case 'realtime': {
       out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'generation';
-      const audioIn = num(a[ATTR.USAGE_AUDIO_INPUT]);
-      const textIn = num(a[ATTR.USAGE_TEXT_INPUT]);
-      const cached = num(a[ATTR.USAGE_CACHE_READ]);
+      const audioIn = count(a[ATTR.USAGE_AUDIO_INPUT]);
+      const textIn = count(a[ATTR.USAGE_TEXT_INPUT]);
+      const cached = Math.min(count(a[ATTR.USAGE_CACHE_READ]), textIn);
       putJson(out, LANGFUSE_ATTR.OBSERVATION_USAGE_DETAILS, {
-        input: Math.max(0, textIn - cached),
+        input: textIn - cached,
         input_audio: audioIn,
         input_cached_tokens: cached,
-        output: num(a[ATTR.USAGE_TEXT_OUTPUT]),
-        output_audio: num(a[ATTR.USAGE_AUDIO_OUTPUT]),
-        total: num(a['gen_ai.usage.input_tokens']) + num(a['gen_ai.usage.output_tokens']),
+        output: count(a[ATTR.USAGE_TEXT_OUTPUT]),
+        output_audio: count(a[ATTR.USAGE_AUDIO_OUTPUT]),
+        total: count(a[ATTR.USAGE_INPUT_TOKENS]) + count(a[ATTR.USAGE_OUTPUT_TOKENS]),
       });
-      put(LANGFUSE_ATTR.OBSERVATION_COMPLETION_START_TIME, afterStart(span.startTime, a[ATTR.TIME_TO_FIRST_CHUNK]));
+      completionStart(ttfc === undefined ? undefined : startMs(span.startTime) + Math.round(ttfc * 1000));
       pii(LANGFUSE_ATTR.OBSERVATION_INPUT, a[ATTR.PII_USER_TRANSCRIPT]);
       pii(LANGFUSE_ATTR.OBSERVATION_OUTPUT, a[ATTR.PII_RESPONSE_TEXT]);
       break;
     }
     case 'tool':
-      // gen_ai.operation.name=execute_tool and gen_ai.tool.call.arguments/result already map to a TOOL with input/output
-      if (a['lk.function_tool.is_error'] === true) level('ERROR', 'the tool returned an error');
+      // gen_ai.tool.call.arguments/result already give a TOOL its input/output
+      out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'tool';
+      if (a['lk.function_tool.is_error'] === true) raise('ERROR', 'the tool returned an error');
       break;
     case 'agent_turn':
+      // the agent's own work: the only AGENT observations voicetrace produces
+      out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'agent';
       pii(LANGFUSE_ATTR.OBSERVATION_INPUT, a['lk.pii.user_input']);
       pii(LANGFUSE_ATTR.OBSERVATION_OUTPUT, a['lk.pii.response.text']);
-      if (a[ATTR.TURN_INTERRUPTED] === true) level('WARNING', 'interrupted by the user');
+      if (a[ATTR.TURN_INTERRUPTED] === true) raise('WARNING', 'interrupted by the user');
       putJson(out, LANGFUSE_ATTR.OBSERVATION_METADATA, pick(a, [ATTR.LATENCY_E2E, ATTR.LATENCY_TOTAL, ATTR.LATENCY_EOU_DELAY, ATTR.LATENCY_LLM_TTFT, ATTR.LATENCY_TTS_TTFB, ATTR.TURN_COST]));
       break;
     case 'user_turn':
       pii(LANGFUSE_ATTR.OBSERVATION_INPUT, a['lk.pii.user_transcript']);
       break;
     case 'handoff':
-      out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'agent';
+      // a transfer between agents, not agent work: a span whose input/output name the agents
+      out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'span';
       put(LANGFUSE_ATTR.OBSERVATION_INPUT, a[ATTR.HANDOFF_FROM]);
       put(LANGFUSE_ATTR.OBSERVATION_OUTPUT, a[ATTR.HANDOFF_TO]);
       break;
     case 'vad':
     case 'eou':
     case 'interruption':
+      // they carry a model (interruption) or nothing LangFuse maps: plain spans
       out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'span';
-      if (stage === 'interruption' || stage === 'eou') out[LANGFUSE_ATTR.OBSERVATION_LEVEL] = 'DEFAULT';
       break;
     default:
       break;
   }
 
-  if ((stage === 'llm' || stage === 'tts' || stage === 'realtime') && a[ATTR.CANCELLED] === true) level('WARNING', 'cancelled');
+  if ((stage === 'llm' || stage === 'tts' || stage === 'realtime') && a[ATTR.CANCELLED] === true) raise('WARNING', 'cancelled');
+  if (stage !== undefined && READ_STAGES.has(stage) && !(stage === 'tts' && a[ATTR.USAGE_COUNTED_ELSEWHERE] === true)) {
+    const { value, message } = level ?? { value: 'DEFAULT' as Level };
+    out[LANGFUSE_ATTR.OBSERVATION_LEVEL] = value;
+    if (message) out[LANGFUSE_ATTR.OBSERVATION_STATUS_MESSAGE] = message;
+  }
+  // plumbing keeps LangFuse's own level: DEBUG for the listed names, ERROR from an error status
   const cost = a[ATTR.COST];
-  if (typeof cost === 'number' && cost >= 0 && out[LANGFUSE_ATTR.OBSERVATION_TYPE] === 'generation') {
+  if (typeof cost === 'number' && Number.isFinite(cost) && cost >= 0 && out[LANGFUSE_ATTR.OBSERVATION_TYPE] === 'generation') {
     putJson(out, LANGFUSE_ATTR.OBSERVATION_COST_DETAILS, { total: cost });
+  }
+  // A non-generation that names a model (the wrappers, user_turn with the STT model, interruption) keeps that
+  // model in LangFuse's v4 events; with no usage and no cost LangFuse would count the tokens of its input/output
+  // itself and price them (worker getUsageUnits), a second charge for the request. An explicit zero total stops it.
+  const type = out[LANGFUSE_ATTR.OBSERVATION_TYPE];
+  if (type !== undefined && type !== 'generation' && MODEL_KEYS.some((key) => a[key]) && !out[LANGFUSE_ATTR.OBSERVATION_USAGE_DETAILS]) {
+    putJson(out, LANGFUSE_ATTR.OBSERVATION_USAGE_DETAILS, { total: 0 });
   }
 
   // a trace root: the session (one trace per call) or a user turn (one trace per turn)
-  if (!span.parentSpanContext) {
+  const turnRoot = options.traceMode === 'turn' && stage === 'user_turn';
+  if (!span.parentSpanContext || turnRoot) {
     const session = stage === 'session';
     out[LANGFUSE_ATTR.TRACE_NAME] = options.traceName ?? (session ? 'voice-session' : 'voice-turn');
     out[LANGFUSE_ATTR.TRACE_TAGS] = options.tags ?? ['voice'];
@@ -175,6 +227,9 @@ export function langfuseAttributesFor(span: MappableSpan, options: LangfuseMappi
     if (session) {
       put(`${LANGFUSE_ATTR.TRACE_METADATA}.turns`, a[ATTR.SESSION_TURNS]);
       put(`${LANGFUSE_ATTR.TRACE_METADATA}.cost_usd`, a[ATTR.SESSION_COST]);
+    }
+    if (turnRoot) {
+      pii(LANGFUSE_ATTR.TRACE_INPUT, a['lk.pii.user_transcript']);
     }
   }
   put(LANGFUSE_ATTR.RELEASE, options.release);
@@ -192,13 +247,30 @@ export function langfuseEnvironment(value: string): string {
   return cleaned || 'default';
 }
 
-function num(value: AttributeValue | undefined): number {
-  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
+/** A non-negative integer count (LangFuse keeps only non-negative integers as usage). */
+function count(value: AttributeValue | undefined): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.round(value) : 0;
 }
 
-function afterStart(start: HrTime, seconds: AttributeValue | undefined): string | undefined {
-  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return undefined;
-  return new Date((start[0] + start[1] / 1e9 + seconds) * 1000).toISOString();
+/** A duration in seconds that can be trusted (finite, not negative). */
+function seconds(value: AttributeValue | undefined): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * Epoch milliseconds of an OTel time, truncated exactly as LangFuse truncates the span's
+ * `startTimeUnixNano` (nanoseconds / 10^6 as an integer, OtelIngestionProcessor.ts convertNanoTimestampToISO),
+ * so a completion start written as `startMs + round(ttfc in ms)` gives LangFuse's TTFT within 0.5 ms of ttfc.
+ */
+function startMs(time: HrTime): number {
+  return time[0] * 1000 + Math.floor(time[1] / 1e6);
+}
+
+/** Token usage of an STT/TTS request when the provider bills tokens: input, output and their total. */
+function tokenUsage(a: Attributes): Record<string, number> {
+  const input = count(a[ATTR.USAGE_INPUT_TOKENS]);
+  const output = count(a[ATTR.USAGE_OUTPUT_TOKENS]);
+  return input || output ? { input, output, total: input + output } : { total: 0 };
 }
 
 function putJson(out: Attributes, key: string, value: Record<string, unknown>): void {

@@ -133,6 +133,29 @@ describe('LangFuse contract server', () => {
     }
   });
 
+  it('stores the accepted spans as LangFuse would: observations with type, level, usage, TTFT; one trace; reset forgets them', async () => {
+    const spans = makeSpans(3, (index) =>
+      index === 0
+        ? { 'session.id': 's1', 'user.id': 'u1', 'langfuse.trace.name': 'voice-session' }
+        : { 'session.id': 's1', 'user.id': 'u1', 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': 'gpt-4o-mini', 'langfuse.observation.usage_details': '{"input":10,"output_audio_ms":300}' },
+    );
+    expect((await post(protobuf(spans))).status).toBe(200);
+    // rejected batches leave no observations
+    expect((await post(protobuf(), { 'x-langfuse-ingestion-version': '9' })).status).toBe(400);
+    const observations = server.observations();
+    expect(observations.map((o) => [o.spanName, o.type, o.level])).toEqual([
+      ['agent_session', 'SPAN', 'DEFAULT'],
+      ['llm_request', 'GENERATION', 'ERROR'],
+      ['llm_request', 'GENERATION', 'ERROR'],
+    ]);
+    // no explicit total: LangFuse adds tokens and milliseconds
+    expect(observations[1]).toMatchObject({ model: 'gpt-4o-mini', usageDetails: { input: 10, output_audio_ms: 300, total: 310 }, totalFilledByLangfuse: true, statusMessage: 'cancelled', sessionId: 's1' });
+    const [trace] = server.traces();
+    expect(trace).toMatchObject({ id: spans[0]!.spanContext().traceId, name: 'voice-session', sessionId: 's1', userId: 'u1', events: { root: 1, update: 2, shallow: 0 } });
+    server.reset();
+    expect([server.observations(), server.traces(), server.scores]).toEqual([[], [], []]);
+  });
+
   it('injects failures before any check with failNext', async () => {
     server.failNext(503, 2, { 'Retry-After': '1' });
     expect((await post(protobuf())).status).toBe(503);

@@ -1,5 +1,4 @@
 import { SpanKind, SpanStatusCode, trace, ROOT_CONTEXT, TraceFlags, type Attributes } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 
@@ -41,9 +40,13 @@ export function withIds(span: ReadableSpan, traceId: string, spanId: string): Re
   };
 }
 
+/** The result an exporter reports (`@opentelemetry/core`'s ExportResult, read from the exporter's own type). */
+type ExportResult = Parameters<Parameters<SpanExporter['export']>[1]>[0];
+
 export function exportSpans(exporter: SpanExporter, spans: ReadableSpan[]): Promise<ExportResult> {
   return new Promise((resolve) => exporter.export(spans, resolve));
 }
 
-export const SUCCESS = ExportResultCode.SUCCESS;
-export const FAILED = ExportResultCode.FAILED;
+// ExportResultCode.SUCCESS / FAILED (@opentelemetry/core is not a dependency of this package)
+export const SUCCESS = 0;
+export const FAILED = 1;

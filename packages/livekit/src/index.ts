@@ -4,7 +4,19 @@
  */
 export { setupVoiceTrace, type VoiceTraceOptions, type VoiceTrace } from './setup.js';
 export { createVoiceTraceProcessor, type VoiceTraceProcessorOptions, type VoiceTraceProcessorHandle } from './processors.js';
-export { instrumentSession, parseTraceparent, type InstrumentOptions, type InstrumentedSession } from './instrument.js';
+export { parseTraceparent } from './traceparent.js';
+export { isJobProcess, traceparentOfJob } from './job.js';
+export {
+  instrumentSession,
+  type InstrumentOptions,
+  type InstrumentedSession,
+  type WriteReportOptions,
+  type WrittenReport,
+  type ReportHtmlRenderer,
+} from './instrument.js';
+export { buildSessionReport, type ReportSources } from './report.js';
+export { SessionEventLog, type SessionEventLogOptions } from './event-log.js';
+export type { WarningSink } from './notices.js';
 export { normalizeMetrics } from './normalize.js';
 export { LiveKitSpanFacts } from './span-facts.js';
 export { observeSession } from './observer.js';

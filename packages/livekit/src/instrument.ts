@@ -1,24 +1,54 @@
-import type { voice } from '@livekit/agents';
-import { ROOT_CONTEXT, isSpanContextValid, trace, type Attributes, type SpanContext, type TextMapGetter, type Tracer } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { JobContext, voice } from '@livekit/agents';
+import type { Attributes, Tracer } from '@opentelemetry/api';
 import { SessionEngine, type PriceBook, type SessionSnapshot, type VoiceTraceSpanProcessor } from '@voicetrace/core';
+import type { ArtifactUploader, EgressResult } from '@voicetrace/recording';
+import type { ReportUpload, SessionReportJson } from '@voicetrace/report';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { uploadSpan, writeArtifacts } from './artifacts.js';
+import { SessionEventLog } from './event-log.js';
 import { observeSession } from './observer.js';
+import { currentJob, traceparentOfJob } from './job.js';
+import { recordingOf } from './recording.js';
+import { buildSessionReport } from './report.js';
+import { parseTraceparent } from './traceparent.js';
 import { LiveKitSpanFacts } from './span-facts.js';
 
 /** Per-session options of {@link instrumentSession}. */
 export interface InstrumentOptions {
   /** Session id on every span (default: a new `sess_<uuid>`; use the room name + job id in production). */
-  sessionId?: string;
+  sessionId?: string | undefined;
   /** Remote participant identity, exported as `user.id` when PII is allowed. */
-  userId?: string;
+  userId?: string | undefined;
   /**
    * A W3C `traceparent` (e.g. from job metadata or a participant attribute set by the
    * web app that created the room): it becomes the parent of the session span.
    */
-  traceparent?: string;
+  traceparent?: string | undefined;
   /** Extra attributes for the session span (room, job ...). */
-  attributes?: Attributes;
+  attributes?: Attributes | undefined;
+}
+
+/** Where {@link InstrumentedSession.writeReport} put the report, or why it could not. */
+export interface WrittenReport {
+  /** `<dir>/<session id>/report.json`, when written. */
+  json?: string | undefined;
+  /** `<dir>/<session id>/report.html`, when written. */
+  html?: string | undefined;
+  /** Uploads of the recording and the report (and the egress), when configured. */
+  uploads?: ReportUpload[] | undefined;
+  /** Why writing failed (also logged once); the session is never affected. */
+  error?: Error | undefined;
+}
+
+/** Options of {@link InstrumentedSession.writeReport}. */
+export interface WriteReportOptions {
+  /** Base directory (default: the `report.dir` given to setupVoiceTrace, else `./voicetrace-out`). */
+  dir?: string | undefined;
+  /** The job's context, in a LiveKit job: the SDK's own report (`ctx.makeSessionReport`) is used. */
+  jobContext?: JobContext | undefined;
+  /** Give up after this long (default 3000 ms): a report never holds up shutdown. */
+  timeoutMs?: number | undefined;
 }
 
 /** A session being traced. */
@@ -26,9 +56,29 @@ export interface InstrumentedSession {
   readonly sessionId: string;
   /** The session model so far: turns, replies with their latency breakdown, usage and cost. */
   summary(): SessionSnapshot;
+  /**
+   * The session report: the SDK's fields (as `voice.sessionReportToJSON` writes them) plus
+   * voicetrace's section. Pass the job's context in a LiveKit job.
+   */
+  report(jobContext?: JobContext): SessionReportJson;
+  /**
+   * Writes `report.json` (and `report.html`) atomically under `<dir>/<session id>/`. Call it
+   * from the job's `onSessionEnd`; `vt.shutdown()` does it for sessions not written yet when
+   * `report.dir` was configured. Never throws: failures are returned and logged.
+   */
+  writeReport(options?: WriteReportOptions): Promise<WrittenReport>;
+  /** Whether a report was written for this session. */
+  readonly reportWritten: boolean;
+  /** The outcome of the last `writeReport` (paths, or why it failed). */
+  readonly lastReport: WrittenReport | undefined;
+  /** The LiveKit job the session runs in, when it runs in one. */
+  readonly jobContext: JobContext | undefined;
   /** Stops observing the session's events (spans already started are still completed). */
   detach(): void;
 }
+
+/** Renders a report as one offline HTML page (provided by @voicetrace/report when available). */
+export type ReportHtmlRenderer = (report: SessionReportJson) => string;
 
 /** Shared context of one voicetrace setup. */
 export interface InstrumentContext {
@@ -36,7 +86,20 @@ export interface InstrumentContext {
   tracer: Tracer;
   prices: PriceBook;
   allowPii: boolean;
-  environment?: string;
+  environment?: string | undefined;
+  serviceName?: string | undefined;
+  traceMode: 'session' | 'turn';
+  report: { dir?: string | undefined; html?: ReportHtmlRenderer | undefined; links?: Record<string, string> | undefined };
+  /** Tells the user something once (stderr or their logger). */
+  warn: (key: string, message: string) => void;
+  /** Each instrumented session, so shutdown can write the reports not written yet. */
+  sessions: Set<InstrumentedSession>;
+  /** Exports everything finished (the job's shutdown callback calls it before the process exits). */
+  flush: () => Promise<void>;
+  /** Puts the recording and the report into object storage, when configured. */
+  uploader?: ArtifactUploader | undefined;
+  /** Starts an Egress recording of a room, when configured. */
+  egress?: ((roomName: string) => Promise<EgressResult>) | undefined;
 }
 
 /**
@@ -60,21 +123,81 @@ export function instrumentSession(
     facts: new LiveKitSpanFacts(context.processor.counters),
     counters: context.processor.counters,
     sessionAttributes: options.attributes,
+    recording: () => recordingOf(session),
   });
-  context.processor.attach(engine, { remoteParent: parseTraceparent(options.traceparent) });
-  const detach = observeSession(session, engine);
-  return { sessionId, summary: () => engine.summary(), detach };
+  // in a LiveKit job: the dispatch's traceparent (job metadata) unless one is given
+  const job = currentJob();
+  const traceparent = options.traceparent ?? traceparentOfJob(job);
+  const remoteParent = parseTraceparent(traceparent);
+  if (traceparent && !remoteParent) context.warn(`traceparent:${traceparent}`, `voicetrace: ignoring an invalid traceparent (${traceparent.slice(0, 80)}); the session starts its own trace`);
+  context.processor.attach(engine, { remoteParent });
+  // the job process exits after its shutdown callbacks: export everything before it does
+  job?.addShutdownCallback(async () => {
+    await context.flush().catch(() => {});
+  });
+  // an egress recording of the room, started now and never awaited by the call
+  const egress = job && context.egress ? context.egress(job.room.name ?? '') : undefined;
+  const events = new SessionEventLog();
+  const stopEvents = events.attach(session);
+  const stopObserving = observeSession(session, engine);
+  const sources = {
+    session,
+    engine,
+    events,
+    allowPii: context.allowPii,
+    serviceName: context.serviceName,
+    environment: context.environment,
+    traceMode: context.traceMode,
+    linkTemplates: context.report.links,
+  };
+  let written = false;
+  let lastReport: WrittenReport | undefined;
+  const handle: InstrumentedSession = {
+    sessionId,
+    jobContext: job,
+    summary: () => engine.summary(),
+    report: (jobContext) => buildSessionReport(sources, jobContext),
+    get reportWritten() {
+      return written;
+    },
+    get lastReport() {
+      return lastReport;
+    },
+    writeReport: async (writeOptions = {}) => {
+      const result: WrittenReport = {};
+      try {
+        const written_ = await writeArtifacts({
+          dir: join(writeOptions.dir ?? context.report.dir ?? './voicetrace-out', sanitize(sessionId)),
+          sessionId,
+          build: (uploads) => buildSessionReport({ ...sources, uploads }, writeOptions.jobContext ?? job),
+          html: context.report.html,
+          timeoutMs: writeOptions.timeoutMs ?? 3_000,
+          uploader: context.uploader,
+          egress,
+          trace: (upload) => uploadSpan(context.tracer, engine.liveSessionContext(), sessionId, upload),
+        });
+        Object.assign(result, written_);
+        written = true;
+        const failed = written_.uploads.filter((u) => u.status === 'failed');
+        if (failed.length) context.warn('upload_failed', `voicetrace: ${failed.map((u) => `${u.what}: ${u.error}`).join('; ')} (the report says so too)`);
+      } catch (error) {
+        result.error = error as Error;
+        context.warn('report_write', `voicetrace: the session report of ${sessionId} was not written: ${(error as Error).message}`);
+      }
+      lastReport = result;
+      return result;
+    },
+    detach: () => {
+      stopObserving();
+      stopEvents();
+    },
+  };
+  context.sessions.add(handle);
+  return handle;
 }
 
-const getter: TextMapGetter<Record<string, string>> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => carrier[key],
-};
-
-/** Parses a W3C traceparent into a remote span context, or undefined when it is invalid. */
-export function parseTraceparent(traceparent: string | undefined): SpanContext | undefined {
-  if (!traceparent) return undefined;
-  const context = new W3CTraceContextPropagator().extract(ROOT_CONTEXT, { traceparent }, getter);
-  const spanContext = trace.getSpanContext(context);
-  return spanContext && isSpanContextValid(spanContext) ? spanContext : undefined;
+/** A session id as a directory name: path separators and control characters replaced. */
+function sanitize(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200) || 'session';
 }
+

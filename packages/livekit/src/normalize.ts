@@ -16,7 +16,7 @@ export function normalizeMetrics(raw: unknown, counters: DropCounters, limits?: 
   const m = raw as AgentMetrics & Record<string, unknown>;
   const v = new FieldValidator(counters, limits);
   const at = v.timestamp('timestamp', m.timestamp, 'ms') ?? Date.now() / 1000;
-  const quality = { implausible: v.implausible, truncated: v.truncated };
+  const quality = { implausible: v.implausible, truncated: v.truncated, reasons: v.reasons };
   const model = (meta: { modelProvider?: string; modelName?: string } | undefined, label: unknown) => ({
     provider: meta?.modelProvider && meta.modelProvider !== 'unknown' ? meta.modelProvider : String(label ?? 'unknown'),
     model: meta?.modelName && meta.modelName !== 'unknown' ? meta.modelName : String(label ?? 'unknown'),

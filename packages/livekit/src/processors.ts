@@ -3,16 +3,17 @@ import { trace } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
 import { PriceBook, VoiceTraceSpanProcessor, type PriceTable, type TraceMode } from '@voicetrace/core';
-import { instrumentSession, type InstrumentOptions, type InstrumentedSession } from './instrument.js';
+import { instrumentSession, type InstrumentContext, type InstrumentOptions, type InstrumentedSession } from './instrument.js';
+import { createNotices } from './notices.js';
 
 /** Options of {@link createVoiceTraceProcessor}. */
 export interface VoiceTraceProcessorOptions {
   /** The processors that export (e.g. your BatchSpanProcessor); they receive enriched spans. */
   next: SpanProcessor[];
-  allowPii?: boolean;
-  traceMode?: TraceMode;
-  prices?: PriceTable;
-  environment?: string;
+  allowPii?: boolean | undefined;
+  traceMode?: TraceMode | undefined;
+  prices?: PriceTable | undefined;
+  environment?: string | undefined;
 }
 
 /** A voicetrace processor for a provider you already have. */
@@ -41,7 +42,7 @@ export interface VoiceTraceProcessorHandle {
  */
 export function createVoiceTraceProcessor(options: VoiceTraceProcessorOptions): VoiceTraceProcessorHandle {
   const processor = new VoiceTraceSpanProcessor({ next: options.next, traceMode: options.traceMode });
-  const context = {
+  const context: InstrumentContext = {
     processor,
     get tracer() {
       return trace.getTracer(VOICETRACE_SCOPE);
@@ -49,6 +50,12 @@ export function createVoiceTraceProcessor(options: VoiceTraceProcessorOptions): 
     prices: new PriceBook(options.prices),
     allowPii: options.allowPii ?? true,
     environment: options.environment,
+    traceMode: processor.traceMode,
+    report: {},
+    warn: createNotices(undefined),
+    sessions: new Set<InstrumentedSession>(),
+    // your provider flushes your processors; voicetrace's own flushes its next ones
+    flush: () => processor.forceFlush(),
   };
   return { processor, instrument: (session, instrumentOptions) => instrumentSession(session, context, instrumentOptions) };
 }

@@ -1,59 +1,105 @@
-import { telemetry, type voice } from '@livekit/agents';
+import { telemetry, type JobContext, type voice } from '@livekit/agents';
 import { diag } from '@opentelemetry/api';
-import { resourceFromAttributes, defaultResource, detectResources, envDetector } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type BufferConfig, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { resourceFromAttributes, defaultResource, detectResources, envDetector, type Resource } from '@opentelemetry/resources';
+import type { BufferConfig, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
-import { PriceBook, VoiceTraceSpanProcessor, type DropCounters, type PriceTable, type TraceMode } from '@voicetrace/core';
-import { OtlpJsonLinesFileExporter, ReportingSpanExporter, createOtlpTraceExporter, readExportStats, type ExportStats } from '@voicetrace/exporters';
-import { LangfuseMappingProcessor, createLangfuseSpanExporter, langfuseConfigFromEnv, type LangfuseConfig } from '@voicetrace/langfuse';
-import { instrumentSession, type InstrumentOptions, type InstrumentedSession } from './instrument.js';
+import { PriceBook, RemoteParentIds, SpanJournal, VoiceTraceSpanProcessor, recoverJournals, type DropCounters, type PriceTable, type TraceMode } from '@voicetrace/core';
+import type { ExportStats } from '@voicetrace/exporters';
+import { LangfuseMappingProcessor, langfuseConfigFromEnv, type LangfuseConfig } from '@voicetrace/langfuse';
+import { createS3Uploader, startAudioEgress, type AudioEgressOptions, type S3UploaderOptions } from '@voicetrace/recording';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildDestinations, deliveryReport, describeDestinations, destinationStats } from './exporters.js';
+import { instrumentSession, type InstrumentContext, type InstrumentOptions, type InstrumentedSession, type ReportHtmlRenderer } from './instrument.js';
+import { currentJob, isJobProcess, traceparentOfJob } from './job.js';
+import { defaultLinkTemplates } from './links.js';
+import { createNotices, type WarningSink } from './notices.js';
+import { installSignalFlush } from './signals.js';
+import { parseTraceparent } from './traceparent.js';
 
 /** Options of {@link setupVoiceTrace}. Everything is optional; `OTEL_*` variables are honoured. */
 export interface VoiceTraceOptions {
   /** `service.name` (default: `OTEL_SERVICE_NAME`, else `voice-agent`). */
-  serviceName?: string;
+  serviceName?: string | undefined;
   /** `deployment.environment.name` on every span (default: `VOICETRACE_ENVIRONMENT`). */
-  environment?: string;
+  environment?: string | undefined;
   /**
    * OTLP/HTTP export. Default: on when `OTEL_EXPORTER_OTLP_ENDPOINT` or
    * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (protocol, headers from the OTEL_* variables).
    */
-  otlp?: boolean | { endpoint?: string; headers?: Record<string, string> };
+  otlp?: boolean | { endpoint?: string | undefined; headers?: Record<string, string> | undefined } | undefined;
   /** Also write OTLP/JSON lines (the Collector file exporter format) to this path. */
-  file?: string;
+  file?: string | undefined;
   /**
    * Direct export to LangFuse's OTel endpoint. Default: from `LANGFUSE_PUBLIC_KEY`,
    * `LANGFUSE_SECRET_KEY` and `LANGFUSE_BASE_URL` (or `LANGFUSE_HOST`) when set; half-set
    * variables throw one `LangfuseConfigError` here, at setup. `false` turns it off.
    */
-  langfuse?: LangfuseConfig | false;
+  langfuse?: LangfuseConfig | false | undefined;
   /**
    * Add LangFuse's attributes (observation types, usage/cost details, input/output) to the
    * spans, so they read well in LangFuse directly or through a collector. Default true.
    */
-  langfuseMapping?: boolean;
+  langfuseMapping?: boolean | undefined;
   /** `langfuse.release` on every span (default: `VOICETRACE_RELEASE`). */
-  release?: string;
+  release?: string | undefined;
   /** More exporters (each gets its own BatchSpanProcessor). */
-  exporters?: SpanExporter[];
+  exporters?: SpanExporter[] | undefined;
   /** More processors that receive voicetrace's enriched spans (e.g. a LangFuse mapping). */
-  spanProcessors?: SpanProcessor[];
+  spanProcessors?: SpanProcessor[] | undefined;
   /**
    * Whether transcripts, tool arguments/outputs and other content may leave the
    * process. Default: `LIVEKIT_TELEMETRY_ALLOW_PII` when set, else true (the SDK's default).
    * When false, the SDK strips its PII attributes in-process and voicetrace writes none.
    */
-  allowPii?: boolean;
+  allowPii?: boolean | undefined;
   /** `session` (default) or `turn`: one trace per user turn, linked to the session. */
-  traceMode?: TraceMode;
+  traceMode?: TraceMode | undefined;
   /** Price overrides (`provider/model` -> prices), merged over the defaults. */
-  prices?: PriceTable;
-  /** BatchSpanProcessor settings for every exporter. */
-  batch?: BufferConfig;
-  /** Flush and end open spans on SIGTERM/SIGINT before the process exits (default true). */
-  handleSignals?: boolean;
+  prices?: PriceTable | undefined;
+  /** BatchSpanProcessor settings for every exporter (default: export every second). */
+  batch?: BufferConfig | undefined;
+  /**
+   * Flush and end open spans on SIGTERM/SIGINT before the process exits. Default: true, except in
+   * a LiveKit job process, where the SDK owns the lifecycle (it drains the job and runs its
+   * shutdown callbacks, which is where voicetrace flushes).
+   */
+  handleSignals?: boolean | undefined;
+  /**
+   * Crash safety: a job process journals its open session and turn spans to a file
+   * (`VOICETRACE_JOURNAL_DIR`, default `<tmpdir>/voicetrace-journal`); when a process is killed
+   * outright, another voicetrace process (the worker, or the next job) exports them force-ended
+   * and flagged `voicetrace.recovered`. Default: on in job processes, recovery on everywhere.
+   * `false` turns both off.
+   */
+  journal?: boolean | undefined;
+  /**
+   * Object storage for each session's recording and report (S3 or S3-compatible, with
+   * `@aws-sdk/client-s3` installed), uploaded when the session ends, bounded and retried; the
+   * outcome is in the report and the trace. Default: on when `VOICETRACE_UPLOAD_BUCKET` is set
+   * (`VOICETRACE_UPLOAD_PREFIX`, and the `AWS_*` variables for endpoint, region and credentials).
+   */
+  upload?: S3UploaderOptions | false | undefined;
+  /**
+   * Record each job's room with LiveKit Egress (audio-only OGG to S3, `livekit-server-sdk`
+   * installed), started with the session and never awaited by the call. Off by default.
+   */
+  egress?: Omit<AudioEgressOptions, 'roomName'> | false | undefined;
+  /**
+   * The post-call session report. `dir`: where `vt.shutdown()` writes `<dir>/<session id>/report.json`
+   * (and `report.html`) for sessions whose report was not written yet (default: `VOICETRACE_REPORT_DIR`;
+   * without either, reports are written only when you call `writeReport`). `links`: link templates per
+   * backend (`{trace_id}`, `{session_id}` filled in). `false` turns automatic reports off.
+   */
+  report?: { dir?: string | undefined; html?: boolean | ReportHtmlRenderer | undefined; links?: Record<string, string> | undefined } | false | undefined;
+  /**
+   * One-time setup warnings and failures (a wrong endpoint, a half-set config, a report not
+   * written): printed to stderr by default, or given to this function (e.g. your logger);
+   * `false` silences them (`VOICETRACE_WARNINGS=off` too). They always reach OTel's `diag`.
+   */
+  warnings?: WarningSink | undefined;
 }
 
 /** What {@link setupVoiceTrace} returns. */
@@ -68,9 +114,19 @@ export interface VoiceTrace {
   registerSpanProcessor(processor: SpanProcessor): void;
   /** Traces one `AgentSession`: call it right before `session.start()`. */
   instrument(session: voice.AgentSession, options?: InstrumentOptions): InstrumentedSession;
+  /**
+   * For the job's `onSessionEnd` (`defineAgent({ entry, onSessionEnd: (ctx) => vt.onSessionEnd(ctx) })`):
+   * writes the report of each session of this job (with the SDK's own report, recording path and
+   * offsets) and exports everything finished. Never throws (failures are said once and kept in
+   * each session's `lastReport`).
+   */
+  onSessionEnd(jobContext?: JobContext): Promise<void>;
   /** Exports everything finished so far. */
   forceFlush(): Promise<void>;
-  /** Ends open spans (flagged), flushes and shuts the exporters down. Idempotent. */
+  /**
+   * Writes the reports not written yet (when `report.dir` is set), ends open spans (flagged),
+   * flushes and shuts the exporters down. Idempotent.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -78,36 +134,43 @@ export interface VoiceTrace {
  * One call in the agent: builds a registered OTel SDK 2.x tracer provider,
  * wires it into `@livekit/agents` (`telemetry.setTracerProvider` through the
  * SDK's `FanoutSpanProcessor`, so LiveKit Cloud tracing can still attach), and
- * returns a handle that instruments sessions.
+ * returns a handle that instruments sessions. In a LiveKit agent, call it at
+ * module load of the agent file: the job process imports that file before the
+ * SDK starts the job's first span.
  *
  * @example
  * ```ts
  * const vt = setupVoiceTrace({ serviceName: 'support-agent' });
- * const traced = vt.instrument(session, { sessionId: ctx.room.name });
- * await session.start({ agent, room: ctx.room });
- * ctx.addShutdownCallback(() => vt.shutdown());
+ * export default defineAgent({
+ *   entry: async (ctx) => {
+ *     // ... create the AgentSession
+ *     vt.instrument(session, { sessionId: ctx.room.name });
+ *     await session.start({ agent, room: ctx.room });
+ *   },
+ *   onSessionEnd: (ctx) => vt.onSessionEnd(ctx),
+ * });
  * ```
  */
 export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
   const env = process.env;
-  const allowPii = options.allowPii ?? parseBool(env.LIVEKIT_TELEMETRY_ALLOW_PII) ?? true;
-  // each exporter with the name its counters are reported under
-  const exporters = (options.exporters ?? []).map((exporter, i) => ({ label: `exporter.${i}`, exporter }));
-  const otlpWanted = options.otlp ?? Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT);
-  const add = (label: string, exporter: SpanExporter): void => void exporters.push({ label, exporter });
-  if (otlpWanted) add('otlp', createOtlpTraceExporter(typeof options.otlp === 'object' ? options.otlp : {}));
-  if (options.file) add('file', new ReportingSpanExporter(new OtlpJsonLinesFileExporter(options.file), { target: options.file, what: 'traces file' }));
+  const warn = createNotices(options.warnings, env);
+  const allowPii = options.allowPii ?? parsePiiSwitch(env.LIVEKIT_TELEMETRY_ALLOW_PII, warn) ?? true;
+  const inJobProcess = isJobProcess();
   const langfuse = options.langfuse === false ? undefined : (options.langfuse ?? langfuseConfigFromEnv(env));
-  if (langfuse) add('langfuse', createLangfuseSpanExporter(langfuse));
-  if (exporters.length === 0 && !options.spanProcessors?.length) {
-    diag.warn('voicetrace: no exporter configured (set OTEL_EXPORTER_OTLP_ENDPOINT or pass `file`/`exporters`)');
-  }
-  const batches = exporters.map(({ exporter }) => new BatchSpanProcessor(exporter, options.batch));
+  const destinations = buildDestinations({ otlp: options.otlp, file: options.file, langfuse, exporters: options.exporters, batch: options.batch, env, warn });
+  warn('destinations', describeDestinations(destinations, options.spanProcessors?.length ?? 0));
+  const traceMode: TraceMode = options.traceMode ?? (env.VOICETRACE_TRACE_MODE === 'turn' ? 'turn' : 'session');
   // the mapping runs in onEnding, after voicetrace's own enrichment and before any export
-  const mapping = options.langfuseMapping === false ? [] : [new LangfuseMappingProcessor({ allowPii, release: options.release ?? env.VOICETRACE_RELEASE })];
+  const mapping = options.langfuseMapping === false ? [] : [new LangfuseMappingProcessor({ allowPii, release: options.release ?? env.VOICETRACE_RELEASE, traceMode })];
+  // a job's root spans start in the trace of the traceparent it was dispatched with
+  const remoteParents = new RemoteParentIds(() => parseTraceparent(traceparentOfJob(currentJob())));
+  const journalDir = env.VOICETRACE_JOURNAL_DIR ?? join(tmpdir(), 'voicetrace-journal');
+  const journaling = options.journal !== false;
   const processor = new VoiceTraceSpanProcessor({
-    next: [...mapping, ...batches, ...(options.spanProcessors ?? [])],
-    traceMode: options.traceMode ?? (env.VOICETRACE_TRACE_MODE === 'turn' ? 'turn' : 'session'),
+    next: [...mapping, ...destinations.map((d) => d.processor), ...(options.spanProcessors ?? [])],
+    traceMode,
+    remoteParents,
+    journal: journaling && inJobProcess ? new SpanJournal(journalDir) : undefined,
   });
   const fanout = new telemetry.FanoutSpanProcessor();
   fanout.add(processor);
@@ -115,65 +178,91 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
   const resource = defaultResource()
     .merge(detectResources({ detectors: [envDetector] }))
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }));
-  const provider = new NodeTracerProvider({ resource, spanProcessors: [fanout] });
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [fanout], idGenerator: remoteParents });
   // a global context manager: without it most SDK spans lose their parent
   provider.register();
   telemetry.setTracerProvider(provider, { registerSpanProcessor: (p) => fanout.add(p), allowPii });
 
-  const context = {
+  const reportOptions = options.report === false ? undefined : options.report;
+  const context: InstrumentContext = {
     processor,
     tracer: provider.getTracer(VOICETRACE_SCOPE),
     prices: new PriceBook(options.prices),
     allowPii,
     environment: options.environment ?? env.VOICETRACE_ENVIRONMENT,
+    serviceName,
+    traceMode,
+    report: {
+      dir: reportOptions?.dir ?? env.VOICETRACE_REPORT_DIR,
+      html: typeof reportOptions?.html === 'function' ? reportOptions.html : undefined,
+      links: reportOptions?.links ?? defaultLinkTemplates(env),
+    },
+    warn,
+    sessions: new Set(),
+    flush: () => provider.forceFlush(),
+    uploader: uploaderFrom(options.upload, env),
+    egress: options.egress ? (roomName) => startAudioEgress({ ...(options.egress as Omit<AudioEgressOptions, 'roomName'>), roomName }) : undefined,
   };
+  const autoReports = options.report !== false && context.report.dir !== undefined;
   let shutdownPromise: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
-    shutdownPromise ??= processor.shutdown().then(() => provider.shutdown()).catch((error) => diag.error('voicetrace: shutdown', error));
+    shutdownPromise ??= (async () => {
+      // reports first: they read the session model, which shutdown closes
+      if (autoReports) await Promise.all([...context.sessions].filter((s) => !s.reportWritten).map((s) => s.writeReport()));
+      await processor.shutdown();
+      await provider.shutdown();
+    })().catch((error) => diag.error('voicetrace: shutdown', error));
     return shutdownPromise;
   };
-  if (options.handleSignals ?? true) installSignalFlush(shutdown);
+  if (options.handleSignals ?? !inJobProcess) installSignalFlush({ shutdown, deliveryReport: () => deliveryReport(destinations) });
+  if (journaling) startRecovery(journalDir, resource, processor);
   return {
     provider,
     counters: processor.counters,
     registerSpanProcessor: (p) => fanout.add(p),
-    exportStats: () => {
-      const stats: Record<string, ExportStats> = {};
-      for (const { label, exporter } of exporters) {
-        const read = readExportStats(exporter);
-        if (read) stats[label] = read;
-      }
-      return stats;
-    },
+    exportStats: () => destinationStats(destinations),
     instrument: (session, instrumentOptions) => instrumentSession(session, context, instrumentOptions),
+    onSessionEnd: async (jobContext) => {
+      const job = jobContext ?? currentJob();
+      const mine = [...context.sessions].filter((s) => !job || !s.jobContext || s.jobContext === job);
+      await Promise.all(mine.map((s) => s.writeReport({ jobContext: job })));
+      await provider.forceFlush().catch(() => {});
+    },
     forceFlush: () => provider.forceFlush(),
     shutdown,
   };
 }
 
-function parseBool(value: string | undefined): boolean | undefined {
-  if (value === undefined || value === '') return undefined;
-  return ['1', 'true', 'yes', 'on'].includes(value.toLowerCase());
+/**
+ * Exports what killed processes left open (their span journals), now and
+ * every few seconds, from whichever voicetrace process is alive (the worker
+ * sees its job processes die). The timer never keeps the process alive.
+ */
+function startRecovery(dir: string, resource: Resource, processor: VoiceTraceSpanProcessor): void {
+  const sweep = (): void => {
+    try {
+      recoverJournals(dir, { resource, export: (spans) => spans.forEach((span) => processor.onEnd(span)) });
+    } catch {
+      // recovery is best effort
+    }
+  };
+  setTimeout(sweep, 1_000).unref();
+  setInterval(sweep, Number(process.env.VOICETRACE_JOURNAL_SWEEP_MS ?? 5_000)).unref();
 }
 
-/**
- * On SIGTERM/SIGINT: end open spans and flush, then let the signal do what it
- * would have done (re-raised once our listener is gone), so a killed agent
- * still exports its session span.
- */
-function installSignalFlush(shutdown: () => Promise<void>): void {
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    const onSignal = (): void => {
-      const timer = setTimeout(() => reraise(), 5_000);
-      void shutdown().finally(() => {
-        clearTimeout(timer);
-        reraise();
-      });
-    };
-    const reraise = (): void => {
-      process.removeListener(signal, onSignal);
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    process.once(signal, onSignal);
-  }
+/** The object-storage uploader of the options, else of `VOICETRACE_UPLOAD_BUCKET`, else none. */
+function uploaderFrom(option: S3UploaderOptions | false | undefined, env: NodeJS.ProcessEnv): ReturnType<typeof createS3Uploader> | undefined {
+  if (option === false) return undefined;
+  if (option) return createS3Uploader(option);
+  return env.VOICETRACE_UPLOAD_BUCKET ? createS3Uploader({ bucket: env.VOICETRACE_UPLOAD_BUCKET, prefix: env.VOICETRACE_UPLOAD_PREFIX }) : undefined;
+}
+
+/** The SDK's PII switch; an unreadable value is said once and read as its default. */
+function parsePiiSwitch(value: string | undefined, warn: (key: string, message: string) => void): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  warn('pii', `voicetrace: LIVEKIT_TELEMETRY_ALLOW_PII=${value} is not true or false; content (transcripts, tool arguments) is NOT exported. Set it to true or false.`);
+  return false;
 }

@@ -25,7 +25,9 @@ describe('normalizeMetrics: every bad value has a documented outcome and a count
     expect(m?.kind === 'llm' && m.ttft).toBe(undefined);
     expect(m?.kind === 'llm' && m.duration).toBe(undefined);
     expect(m?.quality?.implausible.sort()).toEqual(['duration', 'output_tokens', 'ttft']);
-    expect(counters.snapshot()).toEqual({ sentinel_value: 1, non_finite_value: 1, negative_value: 1 });
+    expect(m?.quality?.reasons).toEqual({ ttft: 'sentinel_value', duration: 'non_finite_value', output_tokens: 'negative_value' });
+    // -1 is the SDK's "no token came" (a cancelled request): flagged, but not a drop
+    expect(counters.snapshot()).toEqual({ non_finite_value: 1, negative_value: 1 });
   });
 
   it('a TTFT of minutes and an end-of-utterance "delay" that is really a timestamp are implausible', () => {

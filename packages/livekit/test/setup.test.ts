@@ -53,10 +53,14 @@ describe('createVoiceTraceProcessor (bring your own provider)', () => {
     const vt = createVoiceTraceProcessor({ next: [new SimpleSpanProcessor(exporter)], environment: 'staging' });
     const provider = new NodeTracerProvider({ spanProcessors: [vt.processor] });
     provider.register();
-    const traced = vt.instrument(new voice.AgentSession({}), { sessionId: 'mine' });
+    const agentSession = new voice.AgentSession({});
+    const traced = vt.instrument(agentSession, { sessionId: 'mine' });
     const tracer = provider.getTracer('livekit-agents');
     await tracer.startActiveSpan('agent_session', async (session) => {
-      tracer.startSpan('user_turn').end();
+      const turn = tracer.startSpan('user_turn');
+      // the user said something (a user turn where nobody spoke is not counted)
+      agentSession.emit(voice.AgentSessionEventTypes.UserInputTranscribed, { type: 'user_input_transcribed', transcript: 'hello', isFinal: true, language: 'en', createdAt: Date.now(), speakerId: null } as never);
+      turn.end();
       session.end();
     });
     const spans = exporter.getFinishedSpans();

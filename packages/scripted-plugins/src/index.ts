@@ -11,3 +11,12 @@ export { ScriptedLLM, countTokens, type ScriptedLLMOptions, type ScriptedReply }
 export { ScriptedTTS, type ScriptedTTSOptions } from './tts.js';
 export { ScriptedUser, type ScriptedUserOptions } from './user.js';
 export { SeededRandom, type LatencyRange } from './random.js';
+export {
+  ScriptedRealtimeModel,
+  ScriptedRealtimeSession,
+  type ScriptedRealtimeModelOptions,
+  type ServerVadOptions,
+  type InputTranscriptionOptions,
+  type ScriptedRealtimeResponse,
+  type ScriptedTruncation,
+} from './realtime.js';

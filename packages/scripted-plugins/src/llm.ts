@@ -1,5 +1,6 @@
 import { DEFAULT_API_CONNECT_OPTIONS, llm, type APIConnectOptions } from '@livekit/agents';
 import { SeededRandom, drawLatency, sleep, type LatencyRange } from './random.js';
+import { withDefaults } from './options.js';
 
 /** One scripted reply: what the model answers when `when` matches the conversation. */
 export interface ScriptedReply {
@@ -9,23 +10,23 @@ export interface ScriptedReply {
    */
   when: string;
   /** Text streamed back token by token. */
-  text?: string;
+  text?: string | undefined;
   /** Tool calls emitted after the text. */
-  toolCalls?: Array<{ name: string; args: Record<string, unknown> }>;
+  toolCalls?: Array<{ name: string; args: Record<string, unknown> }> | undefined;
 }
 
 /** Options of {@link ScriptedLLM}. */
 export interface ScriptedLLMOptions {
   replies: ScriptedReply[];
   /** Reply when nothing matches. */
-  fallback?: string;
-  provider?: string;
-  model?: string;
+  fallback?: string | undefined;
+  provider?: string | undefined;
+  model?: string | undefined;
   /** Time to first token, in ms. */
-  ttft?: LatencyRange;
+  ttft?: LatencyRange | undefined;
   /** Time between streamed tokens, in ms. */
-  interTokenMs?: LatencyRange;
-  seed?: number;
+  interTokenMs?: LatencyRange | undefined;
+  seed?: number | undefined;
 }
 
 /** Rough token count, as a provider's tokenizer would report (about 4 characters per token). */
@@ -47,15 +48,18 @@ export class ScriptedLLM extends llm.LLM {
 
   constructor(options: ScriptedLLMOptions) {
     super();
-    this.options = {
-      fallback: 'Sorry, could you say that again?',
-      provider: 'openai',
-      model: 'gpt-4o-mini',
-      ttft: { minMs: 250, maxMs: 650 },
-      interTokenMs: { minMs: 8, maxMs: 20 },
-      seed: 11,
-      ...options,
-    };
+    this.options = withDefaults<Required<ScriptedLLMOptions>>(
+      {
+        replies: options.replies,
+        fallback: 'Sorry, could you say that again?',
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        ttft: { minMs: 250, maxMs: 650 },
+        interTokenMs: { minMs: 8, maxMs: 20 },
+        seed: 11,
+      },
+      options,
+    );
     this.random = new SeededRandom(this.options.seed);
   }
 

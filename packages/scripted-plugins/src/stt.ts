@@ -2,25 +2,26 @@ import { stt, type APIConnectOptions, type AudioBuffer, asLanguageCode } from '@
 import type { AudioFrame } from '@livekit/rtc-node';
 import { frameRms } from './audio.js';
 import { SeededRandom, drawLatency, type LatencyRange } from './random.js';
+import { withDefaults } from './options.js';
 
 /** What the scripted user will say next, as the STT provider will transcribe it. */
 export interface ScriptedUtterance {
   transcript: string;
   /** Final-transcript confidence (0..1). */
-  confidence?: number;
+  confidence?: number | undefined;
 }
 
 /** Options of {@link ScriptedSTT}. */
 export interface ScriptedSTTOptions {
-  provider?: string;
-  model?: string;
+  provider?: string | undefined;
+  model?: string | undefined;
   /** Provider transcription lag after the end of speech (final transcript), in ms. */
-  finalDelay?: LatencyRange;
+  finalDelay?: LatencyRange | undefined;
   /** Silence after which the provider declares end of speech, in ms. */
-  endpointingMs?: number;
-  seed?: number;
+  endpointingMs?: number | undefined;
+  seed?: number | undefined;
   /** RMS above which audio counts as speech. */
-  threshold?: number;
+  threshold?: number | undefined;
 }
 
 /**
@@ -39,15 +40,17 @@ export class ScriptedSTT extends stt.STT {
 
   constructor(options: ScriptedSTTOptions = {}) {
     super({ streaming: true, interimResults: true, diarization: false, alignedTranscript: false });
-    this.options = {
-      provider: 'deepgram',
-      model: 'nova-3',
-      finalDelay: { minMs: 120, maxMs: 320 },
-      endpointingMs: 200,
-      seed: 7,
-      threshold: 0.05,
-      ...options,
-    };
+    this.options = withDefaults<Required<ScriptedSTTOptions>>(
+      {
+        provider: 'deepgram',
+        model: 'nova-3',
+        finalDelay: { minMs: 120, maxMs: 320 },
+        endpointingMs: 200,
+        seed: 7,
+        threshold: 0.05,
+      },
+      options,
+    );
     this.random = new SeededRandom(this.options.seed);
   }
 

@@ -2,20 +2,21 @@ import { tts, type APIConnectOptions } from '@livekit/agents';
 import type { AudioFrame } from '@livekit/rtc-node';
 import { FRAME_MS, toneFrame } from './audio.js';
 import { SeededRandom, drawLatency, sleep, type LatencyRange } from './random.js';
+import { withDefaults } from './options.js';
 
 /** Options of {@link ScriptedTTS}. */
 export interface ScriptedTTSOptions {
-  provider?: string;
-  model?: string;
-  voice?: string;
+  provider?: string | undefined;
+  model?: string | undefined;
+  voice?: string | undefined;
   /** Time to first audio byte after text is sent, in ms. */
-  ttfb?: LatencyRange;
+  ttfb?: LatencyRange | undefined;
   /** Spoken rate: milliseconds of audio per character of text. */
-  msPerCharacter?: number;
+  msPerCharacter?: number | undefined;
   /** Synthesis speed: audio is produced this many times faster than real time. */
-  realtimeFactor?: number;
-  seed?: number;
-  sampleRate?: number;
+  realtimeFactor?: number | undefined;
+  seed?: number | undefined;
+  sampleRate?: number | undefined;
 }
 
 
@@ -33,17 +34,19 @@ export class ScriptedTTS extends tts.TTS {
   readonly random: SeededRandom;
 
   constructor(options: ScriptedTTSOptions = {}) {
-    const resolved = {
-      provider: 'cartesia',
-      model: 'sonic-2',
-      voice: 'scripted-voice',
-      ttfb: { minMs: 120, maxMs: 260 },
-      msPerCharacter: 60,
-      realtimeFactor: 8,
-      seed: 13,
-      sampleRate: 24_000,
-      ...options,
-    };
+    const resolved = withDefaults<Required<ScriptedTTSOptions>>(
+      {
+        provider: 'cartesia',
+        model: 'sonic-2',
+        voice: 'scripted-voice',
+        ttfb: { minMs: 120, maxMs: 260 },
+        msPerCharacter: 60,
+        realtimeFactor: 8,
+        seed: 13,
+        sampleRate: 24_000,
+      },
+      options,
+    );
     super(resolved.sampleRate, 1, { streaming: true, alignedTranscript: false });
     this.options = resolved;
     this.random = new SeededRandom(resolved.seed);

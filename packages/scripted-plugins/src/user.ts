@@ -6,7 +6,7 @@ import { sleep } from './random.js';
 export interface ScriptedUserOptions {
   stt: ScriptedSTT;
   /** Speaking rate: milliseconds of speech per word. */
-  msPerWord?: number;
+  msPerWord?: number | undefined;
 }
 
 /**

@@ -1,17 +1,22 @@
 import { VAD, VADEventType, VADStream, type VADEvent } from '@livekit/agents';
 import type { AudioFrame } from '@livekit/rtc-node';
 import { frameRms } from './audio.js';
+import { withDefaults } from './options.js';
 
 /** Options of {@link EnergyVAD}. */
 export interface EnergyVADOptions {
   /** RMS (0..1) above which a frame counts as speech. */
-  threshold?: number;
+  threshold?: number | undefined;
   /** Speech needed before START_OF_SPEECH, in ms. */
-  minSpeechMs?: number;
-  /** Silence needed before END_OF_SPEECH, in ms. */
-  minSilenceMs?: number;
+  minSpeechMs?: number | undefined;
+  /**
+   * Silence needed before END_OF_SPEECH, in ms. Default 250: `@livekit/agents` 1.9 refuses to start a
+   * session whose turn detector (the default one included) is paired with a VAD below 250 ms.
+   * With STT endpointing (`turnDetection: 'stt'`) a shorter value is allowed.
+   */
+  minSilenceMs?: number | undefined;
   /** Simulated model inference time per frame, in ms (a real VAD reports its own). */
-  inferenceMs?: number;
+  inferenceMs?: number | undefined;
 }
 
 /**
@@ -26,7 +31,7 @@ export class EnergyVAD extends VAD {
   constructor(options: EnergyVADOptions = {}) {
     // updateInterval 1000 ms: the SDK then emits vad_metrics once per detected speech start.
     super({ updateInterval: 1000 });
-    this.options = { threshold: 0.05, minSpeechMs: 40, minSilenceMs: 120, inferenceMs: 0.4, ...options };
+    this.options = withDefaults<Required<EnergyVADOptions>>({ threshold: 0.05, minSpeechMs: 40, minSilenceMs: 250, inferenceMs: 0.4 }, options);
   }
 
   override get minSilenceDuration(): number | null {
@@ -87,14 +92,15 @@ class EnergyVADStream extends VADStream {
       type,
       samplesIndex: this.samplesIndex,
       timestamp: Date.now(),
-      speechDuration: this.speechMs / 1000,
-      silenceDuration: this.silenceMs / 1000,
+      // the SDK reads these in milliseconds (its barge-in check compares them with minDuration in ms)
+      speechDuration: this.speechMs,
+      silenceDuration: this.silenceMs,
       frames: [frame],
       probability,
       inferenceDuration: this.options.inferenceMs,
       speaking: this.speaking,
-      rawAccumulatedSilence: this.silenceMs / 1000,
-      rawAccumulatedSpeech: this.speechMs / 1000,
+      rawAccumulatedSilence: this.silenceMs,
+      rawAccumulatedSpeech: this.speechMs,
     });
     this.sendVADEvent(base(VADEventType.INFERENCE_DONE));
     if (!this.speaking && this.speechMs >= this.options.minSpeechMs) {

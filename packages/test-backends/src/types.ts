@@ -1,5 +1,10 @@
-/** A backend the harness knows how to obtain. */
-export type BackendName = 'collector' | 'jaeger' | 'prometheus' | 'tempo';
+/**
+ * A backend the harness knows how to obtain: observability servers (`collector`, `jaeger`,
+ * `prometheus`, `tempo`), a real LiveKit media server (`livekit`), S3-compatible storage (`s3`,
+ * gofakes3), a scripted caller's voice (`speech`: espeak-ng + sox) and a headless browser
+ * (`chromium`: Debian's package, driven by playwright-core for the HTML report's tests).
+ */
+export type BackendName = 'collector' | 'jaeger' | 'prometheus' | 'tempo' | 'livekit' | 's3' | 'speech' | 'chromium';
 
 /** The outcome of {@link ensureBinary}: a path to run, or why there is none. */
 export type BinaryResult =
@@ -155,4 +160,78 @@ export interface PrometheusHandle extends ProcessHandle {
   query(promql: string): Promise<PromSample[]>;
   /** Polls `query` until `predicate` accepts the samples or the timeout (default 20 s) expires; returns the last samples. */
   waitForQuery(promql: string, predicate: (samples: PromSample[]) => boolean, opts?: { timeoutMs?: number }): Promise<PromSample[]>;
+}
+
+export interface LivekitServerOptions {
+  /** Server log level (default `info`; `--dev` alone would log at `debug`). */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /**
+   * Extra livekit-server config, deep-merged over the harness's (e.g. `{ room: { empty_timeout: 10 } }`,
+   * `{ webhook: { api_key: 'devkey', urls: ['http://127.0.0.1:PORT/hook'] } }`). The server rejects unknown
+   * keys. Overriding the ports or `rtc.node_ip` breaks the loopback-only, no-fixed-port guarantees.
+   */
+  config?: Readonly<Record<string, unknown>>;
+  /** Readiness timeout in ms (default 30 000). */
+  readyTimeoutMs?: number;
+}
+
+export interface LivekitServerHandle extends ProcessHandle {
+  readonly ports: {
+    /** Signalling (WebSocket) and Twirp API (RoomService, AgentDispatch, ...): TCP on 127.0.0.1. */
+    readonly http: number;
+    /** ICE/TCP media (`rtc.tcp_port`). livekit-server binds this one on all interfaces (not configurable). */
+    readonly rtcTcp: number;
+    /** ICE/UDP media, one muxed port (`rtc.udp_port`), on 127.0.0.1. */
+    readonly rtcUdp: number;
+  };
+  /** `ws://127.0.0.1:PORT`: for `@livekit/rtc-node`'s `Room.connect` and `LIVEKIT_URL` of an agent worker. */
+  readonly url: string;
+  /** `http://127.0.0.1:PORT`: for `livekit-server-sdk`'s `RoomServiceClient`, `AgentDispatchClient`, ... */
+  readonly httpUrl: string;
+  /** `devkey` (the `--dev` key). */
+  readonly apiKey: string;
+  /** `secret` (the `--dev` secret). */
+  readonly apiSecret: string;
+  /** The generated config file. */
+  readonly configFile: string;
+}
+
+export interface S3Options {
+  /**
+   * `memory` (default): objects live in the process and are lost on stop/restart/kill. `fs`: objects
+   * are files under `<workDir>/data`, kept across restart()/kill()+start().
+   */
+  backend?: 'memory' | 'fs';
+  /** A bucket created at startup. Buckets are also created on first use (`-autobucket`). */
+  initialBucket?: string;
+  /** Readiness timeout in ms (default 15 000). */
+  readyTimeoutMs?: number;
+}
+
+export interface S3Handle extends ProcessHandle {
+  readonly port: number;
+  /** `http://127.0.0.1:PORT`. Use path-style addressing (`forcePathStyle: true`). */
+  readonly endpoint: string;
+  /** `us-east-1` (gofakes3 accepts any region). */
+  readonly region: string;
+  /** Fake credentials (gofakes3 does not check signatures). */
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** Ready to pass to `new S3Client(...)` from `@aws-sdk/client-s3`. */
+  readonly clientConfig: {
+    readonly endpoint: string;
+    readonly region: string;
+    readonly forcePathStyle: true;
+    readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  };
+  /** The environment variables AWS SDKs and tools read (`AWS_ENDPOINT_URL_S3`, `AWS_REGION`, keys, ...). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The binaries of the `speech` backend. */
+export interface SpeechTools {
+  /** espeak-ng: text to speech, WAV at 22,050 Hz mono. */
+  readonly espeakNg: string;
+  /** sox: resampling and measuring audio. */
+  readonly sox: string;
 }

@@ -14,6 +14,7 @@ import type {
   ReplyRecord,
   SessionModelObserver,
   SessionSnapshot,
+  SpanRef,
   SttStep,
   ToolStep,
   TtsStep,
@@ -26,8 +27,11 @@ export interface SessionModelOptions {
   ledger: UsageLedger;
   counters: DropCounters;
   /** Turns kept in full; older ones are folded into the statistics (default 500). */
-  maxTurns?: number;
+  maxTurns?: number | undefined;
 }
+
+/** How long after the agent stopped a barge-in is still attributed to the overlap that stopped it. */
+const BARGE_IN_WINDOW_S = 5;
 
 /** Replies still open at once before the oldest is closed as incomplete (a reply the SDK never finished). */
 const MAX_OPEN_REPLIES = 16;
@@ -69,6 +73,8 @@ export class SessionModel {
   private overlapStart: number | undefined;
   private lastReply: ReplyRecord | undefined;
   private pendingInterruptionMetric: InterruptionMetric | undefined;
+  /** When the agent last stopped speaking. */
+  private agentStoppedAt: number | undefined;
   /** The agent in control (handoffs move it). */
   currentAgent: string | undefined;
 
@@ -128,11 +134,11 @@ export class SessionModel {
   }
 
   /** The SDK opened a user turn. */
-  beginUserTurn(at: number): TurnRecord {
+  beginUserTurn(at: number, span?: SpanRef): TurnRecord {
     this.userTurnCount += 1;
     const turn: TurnRecord = {
       index: this.userTurnCount,
-      user: { startedAt: at, vad: [], stt: [] },
+      user: { startedAt: at, vad: [], stt: [], span },
       replies: [],
       handoffs: [],
       errors: [],
@@ -148,6 +154,12 @@ export class SessionModel {
     if (!turn?.user) return undefined;
     const user = turn.user;
     user.endedAt = at;
+    // the SDK closes an empty user turn when the session ends: nobody spoke, it is no turn
+    if (user.speechStart === undefined && user.transcript === undefined && !user.stt.length && !user.eou && !turn.replies.length && !this.hasOpenReplyIn(turn.index)) {
+      this.turns.pop();
+      this.userTurnCount -= 1;
+      return undefined;
+    }
     user.transcriptionDelay = user.eou?.transcriptionDelay ?? delays.transcriptionDelay;
     user.endOfTurnDelay = user.eou?.eouDelay ?? delays.endOfTurnDelay;
     if (user.eou?.lastSpeakingTime !== undefined) user.speechEnd = user.eou.lastSpeakingTime;
@@ -160,14 +172,22 @@ export class SessionModel {
     if (speaking) {
       if (user && user.endedAt === undefined && user.speechStart === undefined) user.speechStart = at;
       if (this.agentSpeaking && this.overlapStart === undefined) this.overlapStart = at;
-    } else if (user) {
+      return;
+    }
+    if (user) {
       user.speechStoppedAt = at;
       user.speechEnd = user.eou?.lastSpeakingTime ?? at;
     }
+    // the user stopped while the agent kept speaking: an overlap, a barge-in only if the reply ends interrupted
+    if (this.agentSpeaking && this.overlapStart !== undefined) this.recordOverlap(this.overlapStart, at);
   }
 
-  noteAgentSpeaking(speaking: boolean): void {
-    if (!speaking && this.agentSpeaking) this.overlapStart = undefined;
+  noteAgentSpeaking(speaking: boolean, at: number): void {
+    if (!speaking && this.agentSpeaking) {
+      this.agentStoppedAt = at;
+      // the agent stopped while the user spoke over it
+      if (this.overlapStart !== undefined) this.recordOverlap(this.overlapStart, at);
+    }
     this.agentSpeaking = speaking;
   }
 
@@ -341,9 +361,10 @@ export class SessionModel {
    * breakdown is computed now, once, and the reply completes. Without, it
    * completes only when it was interrupted (a tool step's turn stays open).
    */
-  endAgentTurn(speechId: string | undefined, at: number, facts: { e2e?: number; interrupted?: boolean }): ReplyRecord | undefined {
+  endAgentTurn(speechId: string | undefined, at: number, facts: { e2e?: number; interrupted?: boolean }, span?: SpanRef): ReplyRecord | undefined {
     const reply = this.openReply(speechId);
     if (!reply) return undefined;
+    if (span) reply.span = span;
     if (facts.interrupted) reply.interrupted = true;
     if (facts.interrupted) this.recordBargeIn(reply, at);
     if (facts.e2e === undefined) {
@@ -437,6 +458,11 @@ export class SessionModel {
     };
   }
 
+  /** The reply completed last, if any. */
+  lastCompletedReply(): ReplyRecord | undefined {
+    return this.lastReply;
+  }
+
   /** Replies that played, oldest first, from the retained turns. */
   completedReplies(): ReplyRecord[] {
     return this.turns.flatMap((turn) => turn.replies);
@@ -444,20 +470,27 @@ export class SessionModel {
 
   // ---- internals --------------------------------------------------------------------------
 
+  /** The user spoke over the agent from `start` to `end`: not a barge-in until the reply ends interrupted. */
+  private recordOverlap(start: number, end: number): void {
+    this.overlapStart = undefined;
+    const reply = this.newestOpenReply();
+    if (reply && reply.interruptions.length < 50) reply.interruptions.push({ start, end, overlap: Math.max(0, end - start), stoppedAgent: false });
+  }
+
+  /** The reply ended interrupted: the overlap that stopped it is the barge-in (from its start to the agent stopping). */
   private recordBargeIn(reply: ReplyRecord, at: number): void {
     if (reply.interruptions.some((i) => i.stoppedAgent)) return;
-    const start = this.overlapStart;
-    const interruption: InterruptionRecord = {
-      start: start ?? at,
-      end: at,
-      overlap: start !== undefined ? Math.max(0, at - start) : undefined,
-      stoppedAgent: true,
-      metric: this.pendingInterruptionMetric,
-    };
+    const stoppedAt = this.agentStoppedAt !== undefined && at - this.agentStoppedAt < BARGE_IN_WINDOW_S ? this.agentStoppedAt : at;
+    if (this.overlapStart !== undefined) this.recordOverlap(this.overlapStart, stoppedAt);
+    const last = reply.interruptions[reply.interruptions.length - 1];
+    const interruption: InterruptionRecord =
+      last && !last.stoppedAgent && stoppedAt - last.end < BARGE_IN_WINDOW_S ? last : { start: stoppedAt, end: stoppedAt, stoppedAgent: true };
+    if (interruption !== last) reply.interruptions.push(interruption);
+    interruption.stoppedAgent = true;
+    interruption.end = Math.max(interruption.end, stoppedAt);
+    interruption.metric = this.pendingInterruptionMetric;
     this.pendingInterruptionMetric = undefined;
-    reply.interruptions.push(interruption);
     this.interruptionCount += 1;
-    this.notify((o) => o.onInterruption?.(interruption, reply));
   }
 
   private closeReply(reply: ReplyRecord, at: number): void {
@@ -467,7 +500,13 @@ export class SessionModel {
     const turn = this.turn(reply.turnIndex) ?? (reply.turnIndex === 0 ? this.currentTurn() : undefined);
     turn?.replies.push(reply);
     this.lastReply = reply;
+    for (const overlap of reply.interruptions) this.notify((o) => o.onInterruption?.(overlap, reply));
     if (turn && reply.latency) this.notify((o) => o.onReplyComplete?.(reply, turn));
+  }
+
+  private hasOpenReplyIn(turnIndex: number): boolean {
+    for (const reply of this.openReplies.values()) if (reply.turnIndex === turnIndex) return true;
+    return false;
   }
 
   private newestOpenReply(): ReplyRecord | undefined {

@@ -14,6 +14,12 @@ import type { ModelUsage } from '../usage.js';
  * whatever the PII switch says: views decide what leaves the process.
  */
 
+/** Where a record sits in the exported traces (ids as exported, after any trace layout). */
+export interface SpanRef {
+  traceId: string;
+  spanId: string;
+}
+
 /** One STT request of a user turn. */
 export interface SttStep {
   metric: SttMetric;
@@ -46,6 +52,8 @@ export interface UserTurnRecord {
   vad: VadMetric[];
   stt: SttStep[];
   eou?: EouMetric;
+  /** The user turn's span. */
+  span?: SpanRef;
 }
 
 /** One LLM request of a reply. */
@@ -158,6 +166,8 @@ export interface ReplyRecord {
   complete: boolean;
   /** The reply played but a figure its breakdown needs never arrived. */
   dataIncomplete?: boolean;
+  /** The agent turn span that completed the reply. */
+  span?: SpanRef;
 }
 
 /** One conversation turn: what the user said and the agent's replies to it. Turn 0 is before the first user turn. */

@@ -4,7 +4,9 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { LANGFUSE_OTEL_TRACES_PATH } from '../config.js';
 import { checkResourceSpans } from './decode.js';
+import { TraceLedger, toObservation, type IngestedObservation } from './ingestion.js';
 import { decodeExportTraceServiceRequest } from './otlp-proto.js';
+import { LANGFUSE_SCORES_PATH, validateScoreRequest, type ReceivedScore } from './scores.js';
 import type { ContractRequest, LangfuseContractServer, LangfuseContractServerOptions, ReceivedSpan } from './types.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -18,6 +20,7 @@ interface Reply {
   body: Record<string, unknown>;
   headers?: Record<string, string>;
   spans?: ReceivedSpan[];
+  score?: ReceivedScore;
 }
 
 /**
@@ -34,19 +37,28 @@ interface Reply {
  * 8. any span with a malformed trace id (not 16 bytes, or all zero), span id or parent span id (not
  *    8 bytes, or all zero), or a JSON collection that is not an array: the whole batch is rejected, 400;
  * 9. `x-langfuse-ingestion-version` above 4 or not a number: 400;
- * 10. otherwise 200 `{}` and the spans are recorded.
+ * 10. otherwise 200 `{}` and the spans are recorded, and turned into the observations and traces LangFuse
+ *     would store (`observations()`, `traces()`, the rules ported in `ingestion.ts`).
  *
- * Error answers are JSON `{ "error": "..." }`.
+ * It also answers `POST /api/public/scores` as LangFuse's public API does (see `scores.ts`): Basic auth, or
+ * Bearer with the public key; the body validated against LangFuse's `PostScoresBody`; 200 `{ id }` and the
+ * score kept (`scores`), else 400 `{ message, error }`.
+ *
+ * Error answers of the traces endpoint are JSON `{ "error": "..." }`.
  */
 export async function startLangfuseContractServer(options: LangfuseContractServerOptions): Promise<LangfuseContractServer> {
   const expectedAuthorization = `Basic ${Buffer.from(`${options.publicKey}:${options.secretKey}`, 'utf8').toString('base64')}`;
   const requests: ContractRequest[] = [];
   const spans: ReceivedSpan[] = [];
+  const observations: IngestedObservation[] = [];
+  const scores: ReceivedScore[] = [];
+  const ledger = new TraceLedger();
   const faults: Array<{ status: number; remaining: number; headers: Record<string, string> }> = [];
   let rateLimited = 0;
 
   const handle = async (req: IncomingMessage): Promise<Reply> => {
     const path = new URL(req.url ?? '/', 'http://contract.invalid').pathname;
+    if (path === LANGFUSE_SCORES_PATH) return handleScore(req);
     if (path !== LANGFUSE_OTEL_TRACES_PATH) return { status: 404, body: { error: `Not found: ${path}` } };
     if (req.method !== 'POST') return { status: 405, body: { error: `Method ${req.method} not allowed` }, headers: { Allow: 'POST' } };
 
@@ -104,11 +116,29 @@ export async function startLangfuseContractServer(options: LangfuseContractServe
     return { status: 200, body: {}, spans: check.spans };
   };
 
+  const handleScore = async (req: IncomingMessage): Promise<Reply> => {
+    if (req.method !== 'POST') return { status: 405, body: { message: `Method ${req.method} not allowed`, error: 'MethodNotAllowedError' }, headers: { Allow: 'POST' } };
+    const fault = faults[0];
+    if (fault) {
+      if (--fault.remaining <= 0) faults.shift();
+      return { status: fault.status, body: { message: `injected failure ${fault.status}` }, headers: fault.headers };
+    }
+    const body = await readBody(req);
+    if (body === undefined) return { status: 413, body: { message: `Body above ${MAX_BODY_BYTES} bytes` } };
+    const result = validateScoreRequest(req.headers, body, options);
+    return result.ok ? { status: 200, body: { id: result.score.id }, score: result.score } : { status: result.status, body: result.body };
+  };
+
   const server = createServer((req, res) => {
     handle(req)
       .catch((error: unknown): Reply => ({ status: 500, body: { error: `contract server error: ${String(error)}` } }))
       .then((reply) => {
-        spans.push(...(reply.spans ?? []));
+        for (const span of reply.spans ?? []) {
+          spans.push(span);
+          observations.push(toObservation(span));
+          ledger.add(span);
+        }
+        if (reply.score) scores.push(reply.score);
         requests.push(recordOf(req, reply));
         send(req, res, reply);
       });
@@ -125,12 +155,18 @@ export async function startLangfuseContractServer(options: LangfuseContractServe
     tracesUrl: `${baseUrl}${LANGFUSE_OTEL_TRACES_PATH}`,
     requests,
     spans,
+    scores,
+    observations: () => [...observations],
+    traces: () => ledger.list(),
     failNext(status, times = Number.POSITIVE_INFINITY, headers = {}) {
       faults.push({ status, remaining: times, headers });
     },
     reset() {
       requests.length = 0;
       spans.length = 0;
+      observations.length = 0;
+      scores.length = 0;
+      ledger.clear();
       faults.length = 0;
       rateLimited = 0;
     },
@@ -188,6 +224,7 @@ function recordOf(req: IncomingMessage, reply: Reply): ContractRequest {
     if (value !== undefined) record.headers[field] = value;
   }
   if (typeof reply.body.error === 'string') record.error = reply.body.error;
+  else if (reply.status !== 200 && typeof reply.body.message === 'string') record.error = reply.body.message;
   return record;
 }
 

@@ -1,3 +1,6 @@
+import type { IngestedObservation, IngestedTrace } from './ingestion.js';
+import type { ReceivedScore } from './scores.js';
+
 /** An attribute value as the contract server decoded it: OTLP `AnyValue` as plain JavaScript. */
 export type ReceivedValue = string | number | boolean | Uint8Array | null | ReceivedValue[] | { [key: string]: ReceivedValue };
 
@@ -55,9 +58,9 @@ export interface LangfuseContractServerOptions {
   /** The secret key requests must authenticate with. */
   secretKey: string;
   /** Answer the first N authenticated requests with 429 and `Retry-After`. Default 0. */
-  rateLimitFirst?: number;
+  rateLimitFirst?: number | undefined;
   /** The `Retry-After` of those 429s, in seconds. Default 1. */
-  retryAfterSeconds?: number;
+  retryAfterSeconds?: number | undefined;
 }
 
 /** A running contract server; `close()` it when done. */
@@ -70,12 +73,18 @@ export interface LangfuseContractServer {
   readonly requests: readonly ContractRequest[];
   /** Every span accepted, in arrival order. */
   readonly spans: readonly ReceivedSpan[];
+  /** Every score accepted by `POST /api/public/scores`, in arrival order. */
+  readonly scores: readonly ReceivedScore[];
+  /** The accepted spans as the observations LangFuse would store (see `ingestion.ts`), in arrival order. */
+  observations(): IngestedObservation[];
+  /** The traces LangFuse would store after merging every trace event of the accepted spans. */
+  traces(): IngestedTrace[];
   /**
    * Answers the next `times` requests (default: all) with `status` before any check runs, as a proxy
    * or an overloaded LangFuse would: for retry tests.
    */
   failNext(status: number, times?: number, headers?: Record<string, string>): void;
-  /** Forgets requests, spans, pending failures and the rate-limit count. */
+  /** Forgets requests, spans, observations, traces, scores, pending failures and the rate-limit count. */
   reset(): void;
   /** Stops listening and closes open connections. */
   close(): Promise<void>;

@@ -1,0 +1,118 @@
+import { voice } from '@livekit/agents';
+import { ATTR } from '@voicetrace/conventions';
+import { validateReport, writeFileAtomic, type SessionReportJson } from '@voicetrace/report';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runDemo, type DemoResult } from '../src/run-demo.js';
+import { readSpans, type FlatSpan } from './otlp-json.js';
+
+// The demo session's report, written by the handle at the end of a real AgentSession.
+let result: DemoResult;
+let report: SessionReportJson;
+let spans: FlatSpan[];
+let sdkReference: Record<string, unknown>;
+
+beforeAll(async () => {
+  result = await runDemo({
+    out: mkdtempSync(join(tmpdir(), 'voicetrace-report-')),
+    onSession: (session) => {
+      // the SDK's own report builder over the same session, for comparison once it ended
+      session.on(voice.AgentSessionEventTypes.Close, () => {
+        sdkReference = voice.sessionReportToJSON(
+          voice.createSessionReport({ jobId: '', roomId: '', room: '', options: session.sessionOptions as never, events: [], chatHistory: session.history.copy(), modelUsage: session.usage.modelUsage as never }),
+        );
+      });
+    },
+  });
+  report = JSON.parse(readFileSync(result.report.json!, 'utf8')) as SessionReportJson;
+  spans = readSpans(result.tracesPath);
+}, 120_000);
+
+describe('the session report of a real AgentSession', () => {
+  it('is written next to the traces and validates against the shipped schema', () => {
+    expect(result.report.json).toBe(join(result.tracesPath, '..', 'report.json'));
+    expect(validateReport(report)).toEqual([]);
+    expect(report.voicetrace.session_id).toBe(result.sessionId);
+  });
+
+  it('carries the SDK fields as the SDK builds them (events from our own log: the SDK keeps none without recording)', () => {
+    for (const key of ['job_id', 'room_id', 'room', 'audio_recording_path', 'audio_recording_started_at', 'options', 'chat_history', 'enable_user_data_training', 'usage', 'sdk_version']) {
+      expect(report[key as keyof SessionReportJson], key).toEqual(sdkReference[key]);
+    }
+    const types = report.events.map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['user_input_transcribed', 'agent_state_changed', 'conversation_item_added', 'function_tools_executed', 'speech_created']));
+    expect(types).not.toContain('metrics_collected');
+    expect(report.voicetrace.event_log).toEqual({ kept: report.events.length, dropped: 0 });
+  });
+
+  it('has the latency figures, wait slices and cost the agent turn spans carry', () => {
+    const played = spans.filter((s) => s.name === 'agent_turn' && s.attributes[ATTR.LATENCY_E2E] !== undefined);
+    const replies = report.voicetrace.turns.flatMap((t) => t.replies).filter((r) => r.latency?.e2e !== undefined);
+    expect(replies).toHaveLength(played.length);
+    for (const reply of replies) {
+      const span = played.find((s) => s.spanId === reply.trace?.span_id)!;
+      expect(span, reply.speech_id).toBeDefined();
+      expect(reply.latency!.e2e).toBe(span.attributes[ATTR.LATENCY_E2E]);
+      expect(reply.latency!.llm_ttft).toBe(span.attributes[ATTR.LATENCY_LLM_TTFT]);
+      expect(reply.latency!.tts_ttfb).toBe(span.attributes[ATTR.LATENCY_TTS_TTFB]);
+      expect(reply.cost).toBe(span.attributes[ATTR.TURN_COST]);
+      expect(JSON.stringify(reply.wait)).toBe(span.attributes[ATTR.WAIT_BREAKDOWN]);
+      expect(reply.trace!.trace_id).toBe(span.traceId);
+    }
+    const session = spans.find((s) => s.name === 'agent_session')!;
+    expect(report.voicetrace.cost).toBe(session.attributes[ATTR.SESSION_COST]);
+    expect(report.voicetrace.latency.e2e!.p95).toBe(session.attributes['voicetrace.session.latency.e2e.p95']);
+    expect(report.voicetrace.trace.trace_id).toBe(session.traceId);
+    expect(report.voicetrace.trace.links.jaeger).toBe(`http://localhost:16686/trace/${session.traceId}`);
+  });
+
+  it('has every turn with the user words, the reply, tools, the handoff and the interruption in place', () => {
+    const turns = report.voicetrace.turns;
+    expect(turns.filter((t) => t.user).map((t) => t.index)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(turns.find((t) => t.index === 1)!.user!.transcript).toMatch(/weather/);
+    expect(turns.find((t) => t.index === 1)!.replies[0]!.tools.map((t) => t.name)).toEqual(['get_weather']);
+    expect(turns.find((t) => t.index === 1)!.replies[0]!.tools[0]!.output).toMatch(/sunny/);
+    expect(turns.flatMap((t) => t.handoffs).map((h) => h.to_agent)).toContain('billing');
+    const interrupted = turns.flatMap((t) => t.replies).filter((r) => r.interrupted);
+    expect(interrupted).toHaveLength(1);
+    expect(interrupted[0]!.interruptions[0]!.stopped_agent).toBe(true);
+    expect(interrupted[0]!.interruptions[0]!.overlap).toBeGreaterThan(0);
+    expect(report.voicetrace.drops).toEqual({});
+  });
+
+  it('leaves content out when PII is not allowed', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'voicetrace-report-nopii-'));
+    const quiet = await runDemo({ out, voicetrace: { allowPii: false } });
+    const text = readFileSync(quiet.report.json!, 'utf8');
+    expect(validateReport(JSON.parse(text))).toEqual([]);
+    for (const phrase of ['weather like in Paris', 'charged twice', 'sunny in Paris', '\\"billing question\\"']) expect(text).not.toContain(phrase);
+    expect((JSON.parse(text) as SessionReportJson).voicetrace.pii_included).toBe(false);
+  }, 120_000);
+});
+
+describe('writeFileAtomic', () => {
+  it('leaves the old file or none, never a half file, when the writer dies mid-write', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'voicetrace-atomic-'));
+    const target = join(dir, 'report.json');
+    writeFileSync(target, JSON.stringify({ version: 'old' }));
+    // a child process starts writing a 50 MB report and is killed while doing so
+    const script = `
+      const { writeFileAtomic } = await import(${JSON.stringify(new URL('../../../packages/report/dist/index.js', import.meta.url).href)});
+      setTimeout(() => process.kill(process.pid, 'SIGKILL'), 30);
+      await writeFileAtomic(${JSON.stringify(target)}, JSON.stringify({ version: 'new', pad: 'x'.repeat(50e6) }), { timeoutMs: 60000 });`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script]);
+    expect(child.signal).toBe('SIGKILL');
+    expect(JSON.parse(readFileSync(target, 'utf8'))).toEqual({ version: 'old' });
+    expect(readdirSync(dir).filter((f) => f !== 'report.json').every((f) => f.endsWith('.tmp'))).toBe(true);
+  });
+
+  it('gives up within its bound and removes its temporary file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'voicetrace-atomic-'));
+    await expect(writeFileAtomic(join(dir, 'r.json'), 'x'.repeat(200e6), { timeoutMs: 1 })).rejects.toMatchObject({ name: 'ReportWriteError', reason: 'timeout' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(existsSync(join(dir, 'r.json'))).toBe(false);
+  });
+});

@@ -1,0 +1,23 @@
+/**
+ * The agent worker: registers with the LiveKit server (LIVEKIT_URL, LIVEKIT_API_KEY,
+ * LIVEKIT_API_SECRET) and runs each job of the agent in src/agent.ts in its own process.
+ *
+ *   node dist/worker.js start      # production mode (drains jobs on SIGTERM)
+ */
+import { cli, ServerOptions } from '@livekit/agents';
+import { fileURLToPath } from 'node:url';
+// the worker process exports what a killed job process left open (its span journal)
+import './tracing.js';
+
+const lowLoad = Number(process.env.AGENT_REPORTED_LOAD ?? '');
+
+cli.runApp(
+  new ServerOptions({
+    agent: fileURLToPath(new URL('./agent.js', import.meta.url)),
+    // explicit dispatch: the caller's backend asks for this agent by name (and passes job metadata)
+    agentName: process.env.AGENT_NAME ?? 'voicetrace-support',
+    numIdleProcesses: Number(process.env.AGENT_IDLE_PROCESSES ?? 1),
+    // on a busy test machine the default CPU load reads about 1.0 and no job is ever assigned
+    ...(Number.isFinite(lowLoad) && process.env.AGENT_REPORTED_LOAD ? { loadFunc: async () => lowLoad, loadThreshold: 0.99 } : {}),
+  }),
+);

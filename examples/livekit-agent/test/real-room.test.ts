@@ -1,0 +1,278 @@
+// The shape every user runs (issue #8): livekit-server, the agent worker with a job process per
+// call, a caller speaking real audio, voicetrace set up as the README says, the Collector sidecar
+// and Jaeger. Calls: a healthy one, two at once then a third, a hang-up mid-reply, SIGTERM and
+// SIGKILL of the job process mid-call.
+import { ATTR } from '@voicetrace/conventions';
+import { validateReport, type SessionReportJson } from '@voicetrace/report';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { backendsOrSkip, startS3, type JaegerSpan, type JaegerTrace, type S3Handle } from '@voicetrace/test-backends';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallResult } from '../src/caller.js';
+import { oggOpusDuration } from './ogg.js';
+import { call, PhaseClock, startStack, startWorker, SUPPORT_CALL, waitUntil, type Stack, type Worker } from './stack.js';
+
+const bins = await backendsOrSkip('collector', 'jaeger', 'livekit', 'speech', 's3');
+
+const SDK_SPAN_WARNINGS = /Cannot execute the operation on ended Span|You can only call end\(\) on a span once/;
+const spansNamed = (trace: JaegerTrace, name: string): JaegerSpan[] => trace.spans.filter((s) => s.operationName === name);
+const parentOf = (trace: JaegerTrace, span: JaegerSpan): JaegerSpan | undefined => trace.spans.find((s) => s.spanId === span.parentSpanId);
+
+describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
+  const clock = new PhaseClock();
+  let stack: Stack;
+  let worker: Worker;
+  let weather: Server;
+  let s3: S3Handle;
+  const weatherRequests: Array<{ traceparent?: string }> = [];
+
+  beforeAll(async () => {
+    weather = createServer((req, res) => {
+      weatherRequests.push({ traceparent: req.headers.traceparent as string | undefined });
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ city: 'Paris', temperatureC: 18, condition: 'sunny' }));
+    });
+    await new Promise<void>((resolve) => weather.listen(0, '127.0.0.1', resolve));
+    const port = (weather.address() as { port: number }).port;
+    [stack, s3] = await Promise.all([startStack(), startS3()]);
+    clock.mark('servers');
+    // recording on, and each call's recording and report uploaded to the S3-compatible server
+    worker = await startWorker(stack, {
+      WEATHER_URL: `http://127.0.0.1:${port}/weather`,
+      AGENT_RECORD: '1',
+      VOICETRACE_UPLOAD_BUCKET: 'calls',
+      AWS_ENDPOINT_URL: s3.endpoint,
+      AWS_REGION: s3.region,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    });
+    clock.mark('worker');
+  }, 180_000);
+
+  afterAll(async () => {
+    console.log(clock.report('real-room phases'));
+    await worker?.process.stop();
+    await stack?.stop();
+    await s3?.stop();
+    weather?.close();
+  });
+
+  /** The call's trace once it is complete in Jaeger (every span its job exported, plus the caller's). */
+  async function traceOf(result: CallResult, minSpans: number): Promise<JaegerTrace> {
+    return stack.jaeger.waitForTrace(result.traceId, { minSpans, timeoutMs: 45_000 });
+  }
+
+  /** The report.json written for the call's room. */
+  async function reportOf(result: CallResult): Promise<SessionReportJson> {
+    let path: string | undefined;
+    await waitUntil(`the report of ${result.roomName}`, () => Boolean((path = worker.reports().find((p) => p.includes(`${result.roomName}-`)))), 60_000);
+    return JSON.parse(readFileSync(path!, 'utf8')) as SessionReportJson;
+  }
+
+  describe('one call', () => {
+    let result: CallResult;
+    let trace: JaegerTrace;
+    let report: SessionReportJson;
+
+    beforeAll(async () => {
+      result = await call(stack, { roomName: 'call-one', turns: SUPPORT_CALL });
+      clock.mark('call');
+      report = await reportOf(result);
+      trace = await traceOf(result, 60);
+      // everything of the session has arrived once the session root has
+      await waitUntil('the session span', async () => spansNamed((trace = (await stack.jaeger.getTrace(result.traceId))!), 'agent_session').length === 1, 30_000);
+      clock.mark('trace complete');
+
+    }, 240_000);
+
+    it('the caller heard the agent', () => {
+      expect(result.agentVoicedSeconds, 'seconds of agent speech received').toBeGreaterThan(3);
+      expect(result.spoke).toHaveLength(4);
+    });
+
+    it('is one trace under the caller span: job entrypoint > session > turns and every stage', () => {
+      expect(trace.spans.every((s) => s.traceId === result.traceId)).toBe(true);
+      const [callerSpan] = spansNamed(trace, 'caller.call');
+      const [entry] = spansNamed(trace, 'job_entrypoint');
+      const [session] = spansNamed(trace, 'agent_session');
+      expect(entry, 'the job_entrypoint span arrives (voicetrace set up at module load)').toBeDefined();
+      expect(parentOf(trace, entry!)?.spanId).toBe(callerSpan!.spanId);
+      expect(parentOf(trace, session!)?.spanId).toBe(entry!.spanId);
+      expect(spansNamed(trace, 'user_turn').filter((s) => s.tags['lk.pii.user_transcript'])).toHaveLength(4);
+      const replies = spansNamed(trace, 'agent_turn').filter((s) => s.tags[ATTR.LATENCY_E2E] !== undefined);
+      expect(replies.length).toBeGreaterThanOrEqual(4);
+      const stages = new Set(trace.spans.map((s) => s.tags[ATTR.STAGE]).filter(Boolean));
+      for (const stage of ['session', 'user_turn', 'vad', 'stt', 'eou', 'agent_turn', 'llm', 'tts', 'tool', 'handoff']) expect(stages, stage).toContain(stage);
+      expect(trace.spans.filter((s) => s.tags[ATTR.FORCE_ENDED] === true)).toEqual([]);
+      expect(replies.filter((s) => s.tags[ATTR.TURN_INTERRUPTED] === true), 'the barge-in').toHaveLength(1);
+    });
+
+    it('every drop counter reads zero on a healthy call, and the SDK never saw a span ended under it', () => {
+      expect(report.voicetrace.drops).toEqual({});
+      const [session] = spansNamed(trace, 'agent_session');
+      expect(session!.tags[ATTR.SESSION_DROPS]).toBe(0);
+      expect(worker.log()).not.toMatch(SDK_SPAN_WARNINGS);
+    });
+
+    it('an outgoing HTTP call made inside a turn carries the trace id of the exported turn', () => {
+      expect(weatherRequests.length).toBeGreaterThan(0);
+      const [, traceId, spanId] = weatherRequests[0]!.traceparent!.split('-');
+      expect(traceId).toBe(result.traceId);
+      // the SDK runs tools in the agent turn's context: the request's parent is that exported span
+      const parent = trace.spans.find((s) => s.spanId === spanId);
+      expect(parent?.operationName).toBe('agent_turn');
+      expect(parent?.tags[ATTR.TURN_INDEX]).toBe(1);
+    });
+
+    it('writes a valid report whose turns equal the trace', () => {
+      expect(validateReport(report)).toEqual([]);
+      expect(report.job_id).toMatch(/^AJ_/);
+      expect(report.room).toBe('call-one');
+      expect(report.voicetrace.trace.trace_id).toBe(result.traceId);
+      const replies = report.voicetrace.turns.flatMap((t) => t.replies).filter((r) => r.latency?.e2e !== undefined);
+      const spans = spansNamed(trace, 'agent_turn').filter((s) => s.tags[ATTR.LATENCY_E2E] !== undefined);
+      expect(replies.map((r) => r.trace!.span_id).sort()).toEqual(spans.map((s) => s.spanId).sort());
+      for (const reply of replies) {
+        const span = spans.find((s) => s.spanId === reply.trace!.span_id)!;
+        expect(reply.latency!.e2e).toBe(span.tags[ATTR.LATENCY_E2E]);
+        expect(reply.cost).toBe(span.tags[ATTR.TURN_COST]);
+      }
+      expect(report.voicetrace.turns.filter((t) => t.user).map((t) => t.user!.transcript)).toEqual(SUPPORT_CALL.map((t) => t.text));
+    });
+
+    it('links the recording to the trace: path and start on the session, each turn at its offset into the OGG', async () => {
+      const path = report.audio_recording_path!;
+      expect(path).toMatch(/\.ogg$/);
+      expect(existsSync(path)).toBe(true);
+      const seconds = oggOpusDuration(path);
+      const started = report.voicetrace.recording!.started_at!;
+      expect(started).toBeCloseTo(report.audio_recording_started_at! / 1000, 3);
+      // the recording covers the call: from before the first words to after the last reply began
+      const lastReply = report.voicetrace.turns.flatMap((t) => t.replies).filter((r) => r.first_audio_at).at(-1)!;
+      expect(started + seconds).toBeGreaterThan(lastReply.first_audio_at!);
+      const [session] = spansNamed(trace, 'agent_session');
+      expect(session!.tags[ATTR.RECORDING_PATH]).toBe(path);
+      expect(session!.tags[ATTR.RECORDING_STARTED_AT]).toBeCloseTo(started, 3);
+      const turnSpans = trace.spans.filter((s) => (s.operationName === 'user_turn' && s.tags['lk.pii.user_transcript']) || (s.operationName === 'agent_turn' && s.tags[ATTR.LATENCY_E2E] !== undefined));
+      expect(turnSpans.length).toBeGreaterThanOrEqual(8);
+      for (const span of turnSpans) {
+        const offset = span.tags[ATTR.RECORDING_OFFSET] as number;
+        expect(offset, span.operationName).toBeGreaterThan(0);
+        expect(offset).toBeLessThan(seconds);
+      }
+    });
+
+    it('uploads the recording and the report to S3-compatible storage; the URLs are in the report and the trace', async () => {
+      // the local report lists every upload; the uploaded copy says where the recording went
+      const uploads = report.voicetrace.recording!.uploads;
+      expect(uploads.map((u) => `${u.what}:${u.status}`)).toEqual(['recording:uploaded', 'report:uploaded']);
+      const client = new S3Client({ ...s3.clientConfig });
+      const get = async (url: string): Promise<Buffer> => {
+        const key = new URL(url).pathname.split('/').slice(2).map(decodeURIComponent).join('/');
+        const object = await client.send(new GetObjectCommand({ Bucket: 'calls', Key: key }));
+        return Buffer.from(await object.Body!.transformToByteArray());
+      };
+      expect((await get(uploads[0]!.url!)).equals(readFileSync(report.audio_recording_path!))).toBe(true);
+      const uploaded = JSON.parse((await get(uploads[1]!.url!)).toString('utf8')) as SessionReportJson;
+      expect(uploaded.voicetrace.session_id).toBe(report.voicetrace.session_id);
+      expect(uploaded.voicetrace.recording!.uploads.map((u) => `${u.what}:${u.status}`)).toEqual(['recording:uploaded']);
+      const uploadSpans = (await stack.jaeger.getTrace(result.traceId))!.spans.filter((s) => s.operationName === 'artifact_upload');
+      expect(uploadSpans.map((s) => `${s.tags[ATTR.UPLOAD_WHAT]}:${s.tags[ATTR.UPLOAD_STATUS]}`).sort()).toEqual(['recording:uploaded', 'report:uploaded']);
+      client.destroy();
+    });
+  });
+
+  it('two calls at once, then a third: three traces, no span of one call in another, each report complete', async () => {
+    const [a, b] = await Promise.all([
+      call(stack, { roomName: 'call-a', turns: SUPPORT_CALL.slice(0, 2) }),
+      call(stack, { roomName: 'call-b', turns: SUPPORT_CALL.slice(0, 2) }),
+    ]);
+    const c = await call(stack, { roomName: 'call-c', turns: SUPPORT_CALL.slice(0, 1) });
+    clock.mark('three calls');
+    const results = [a, b, c];
+    expect(new Set(results.map((r) => r.traceId)).size).toBe(3);
+    for (const [i, result] of results.entries()) {
+      const report = await reportOf(result);
+      expect(validateReport(report)).toEqual([]);
+      await waitUntil(`the session span of ${result.roomName}`, async () => spansNamed((await stack.jaeger.getTrace(result.traceId)) ?? { spans: [] } as unknown as JaegerTrace, 'agent_session').length === 1, 45_000);
+      const trace = (await stack.jaeger.getTrace(result.traceId))!;
+      const sessionIds = new Set(trace.spans.map((s) => s.tags[ATTR.SESSION_ID]).filter(Boolean));
+      expect([...sessionIds], result.roomName).toEqual([report.voicetrace.session_id]);
+      expect(spansNamed(trace, 'user_turn').filter((s) => s.tags['lk.pii.user_transcript'])).toHaveLength([2, 2, 1][i]!);
+      expect(report.voicetrace.user_turns).toBe([2, 2, 1][i]);
+    }
+  }, 300_000);
+
+  it('the caller hangs up mid-reply: every span arrives ended by the SDK, none force-ended, the report is written', async () => {
+    const result = await call(stack, { roomName: 'call-hangup', turns: SUPPORT_CALL.slice(1, 2), hangUpAfterMs: 1000 });
+    clock.mark('hang-up call');
+    const report = await reportOf(result);
+    expect(validateReport(report)).toEqual([]);
+    await waitUntil('the session span', async () => spansNamed((await stack.jaeger.getTrace(result.traceId)) ?? ({ spans: [] } as unknown as JaegerTrace), 'agent_session').length === 1, 45_000);
+    const trace = (await stack.jaeger.getTrace(result.traceId))!;
+    expect(trace.spans.filter((s) => s.tags[ATTR.FORCE_ENDED] === true)).toEqual([]);
+    expect(report.voicetrace.drops).toEqual({});
+    expect(worker.log()).not.toMatch(SDK_SPAN_WARNINGS);
+  }, 180_000);
+
+  it('SIGTERM to the job process mid-call: the SDK keeps the call going and voicetrace follows it (nothing force-ended, nothing dropped)', async () => {
+    let signalled = 0;
+    const result = await call(stack, {
+      roomName: 'call-sigterm',
+      turns: SUPPORT_CALL.slice(0, 2),
+      onAgentState: (state) => {
+        // the first reply is playing: terminate the job process
+        if (state === 'speaking' && !signalled) for (const pid of worker.jobPids()) (process.kill(pid, 'SIGTERM'), signalled++);
+      },
+    });
+    clock.mark('SIGTERM call');
+    expect(signalled).toBeGreaterThan(0);
+    const report = await reportOf(result);
+    expect(report.voicetrace.user_turns).toBe(2);
+    expect(report.voicetrace.drops).toEqual({});
+    await waitUntil('the session span', async () => spansNamed((await stack.jaeger.getTrace(result.traceId)) ?? ({ spans: [] } as unknown as JaegerTrace), 'agent_session').length === 1, 45_000);
+    const trace = (await stack.jaeger.getTrace(result.traceId))!;
+    expect(trace.spans.filter((s) => s.tags[ATTR.FORCE_ENDED] === true)).toEqual([]);
+    expect(spansNamed(trace, 'agent_turn').filter((s) => s.tags[ATTR.LATENCY_E2E] !== undefined).length).toBeGreaterThanOrEqual(2);
+    expect(worker.log()).not.toMatch(SDK_SPAN_WARNINGS);
+  }, 180_000);
+
+  it('SIGKILL of the job process mid-call: what ended arrives, what was open arrives force-ended and flagged from the journal', async () => {
+    let killed: number[] = [];
+    let replies = 0;
+    const result = await call(stack, {
+      roomName: 'call-sigkill',
+      turns: SUPPORT_CALL.slice(0, 2),
+      hangUpAfterMs: 1500,
+      onAgentState: (state) => {
+        // the second reply is playing: the process dies without a chance to end anything
+        if (state === 'speaking' && ++replies === 2) killed = worker.jobPids().map((pid) => (process.kill(pid, 'SIGKILL'), pid));
+      },
+    }).catch((error: Error) => ({ error }));
+    clock.mark('SIGKILL call');
+    expect(killed.length).toBeGreaterThan(0);
+    const traceId = 'error' in result ? undefined : result.traceId;
+    expect(traceId).toBeDefined();
+    // the worker sweeps the dead process's journal within a second or two
+    await waitUntil('the recovered session span', async () => spansNamed((await stack.jaeger.getTrace(traceId!)) ?? ({ spans: [] } as unknown as JaegerTrace), 'agent_session').length === 1, 45_000);
+    const trace = (await stack.jaeger.getTrace(traceId!))!;
+    const [session] = spansNamed(trace, 'agent_session');
+    expect(session!.tags[ATTR.RECOVERED]).toBe(true);
+    expect(session!.tags[ATTR.FORCE_ENDED]).toBe(true);
+    expect(session!.tags[ATTR.SESSION_ID]).toMatch(/^call-sigkill-/);
+    // the first turn had ended before the kill: it arrived as the process exported it, not recovered
+    const firstReply = spansNamed(trace, 'agent_turn').find((s) => s.tags[ATTR.TURN_INDEX] === 1 && s.tags[ATTR.LATENCY_E2E] !== undefined);
+    expect(firstReply?.tags[ATTR.RECOVERED]).toBeUndefined();
+    const recovered = trace.spans.filter((s) => s.tags[ATTR.RECOVERED] === true);
+    expect(recovered.map((s) => s.operationName)).toEqual(expect.arrayContaining(['agent_session', 'agent_turn']));
+    // every span's parent is in the trace (nothing orphaned by the kill), the caller's excepted
+    const ids = new Set(trace.spans.map((s) => s.spanId));
+    expect(trace.spans.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId) && s.operationName !== 'caller.call').map((s) => s.operationName)).toEqual([]);
+    expect(readdirJournal(worker.journalDir)).toEqual([]);
+  }, 180_000);
+});
+
+function readdirJournal(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir) : [];
+}

@@ -1,0 +1,58 @@
+import { voice } from '@livekit/agents';
+
+/** Options of {@link SessionEventLog}. */
+export interface SessionEventLogOptions {
+  /** Events kept; the oldest are dropped (and counted) beyond it. Default 2000. */
+  maxEvents?: number | undefined;
+}
+
+/**
+ * The session's events as the SDK's report wants them (`AgentEvent`s), kept
+ * by voicetrace because the SDK keeps none unless recording is on. Bounded:
+ * a long call keeps the newest `maxEvents`, and says how many it dropped.
+ * Each event is a shallow copy without the handles that would pin memory
+ * (`speechHandle`, raw audio), which the report leaves out anyway.
+ */
+export class SessionEventLog {
+  private readonly events: voice.AgentEvent[] = [];
+  private readonly max: number;
+  private droppedCount = 0;
+
+  constructor(options: SessionEventLogOptions = {}) {
+    this.max = Math.max(1, options.maxEvents ?? 2000);
+  }
+
+  /** Starts recording `session`'s events; returns a function that stops. */
+  attach(session: voice.AgentSession): () => void {
+    const names = Object.values(voice.AgentSessionEventTypes).filter(
+      // metrics are too noisy for the report (the SDK's serializer drops them too)
+      (name) => name !== voice.AgentSessionEventTypes.MetricsCollected && name !== voice.AgentSessionEventTypes.SessionUsageUpdated,
+    );
+    const listener = (event: voice.AgentEvent): void => this.add(event);
+    for (const name of names) session.on(name as never, listener as never);
+    return () => {
+      for (const name of names) session.off(name as never, listener as never);
+    };
+  }
+
+  add(event: voice.AgentEvent): void {
+    if (!event || typeof event !== 'object') return;
+    const copy = { ...event } as Record<string, unknown>;
+    delete copy.speechHandle;
+    delete copy.speechInput;
+    this.events.push(copy as unknown as voice.AgentEvent);
+    if (this.events.length > this.max) {
+      this.events.shift();
+      this.droppedCount += 1;
+    }
+  }
+
+  /** The kept events, oldest first. */
+  list(): voice.AgentEvent[] {
+    return [...this.events];
+  }
+
+  get dropped(): number {
+    return this.droppedCount;
+  }
+}

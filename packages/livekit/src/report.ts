@@ -1,0 +1,86 @@
+import { voice, type JobContext } from '@livekit/agents';
+import type { SessionEngine } from '@voicetrace/core';
+import { buildVoicetraceSection, type ReportRecording, type SdkReportFields, type SessionReportJson } from '@voicetrace/report';
+import type { SessionEventLog } from './event-log.js';
+
+/** What the report needs from the session being traced. */
+export interface ReportSources {
+  session: voice.AgentSession;
+  engine: SessionEngine;
+  events: SessionEventLog;
+  allowPii: boolean;
+  serviceName?: string | undefined;
+  environment?: string | undefined;
+  traceMode: 'session' | 'turn';
+  linkTemplates?: Record<string, string> | undefined;
+  /** Uploads done for this session so far (recording, report, egress). */
+  uploads?: ReportRecording['uploads'] | undefined;
+}
+
+/** Content keys of the SDK's report (chat items, events) removed when PII is not allowed. */
+const CONTENT_KEYS = new Set(['content', 'transcript', 'arguments', 'output', 'text_content', 'text']);
+
+/**
+ * The session report: the SDK's own report (from `ctx.makeSessionReport()` in
+ * a job, else `voice.createSessionReport`), serialized by
+ * `voice.sessionReportToJSON`, plus voicetrace's section from the session
+ * model. The SDK keeps no events unless recording is on: ours fill `events`
+ * then. With PII not allowed, content is removed from both parts.
+ */
+export function buildSessionReport(sources: ReportSources, jobContext?: JobContext): SessionReportJson {
+  const { session, engine } = sources;
+  const snapshot = engine.summary();
+  const sdkReport = sdkSessionReport(session, jobContext, snapshot.startedAt);
+  if (sdkReport.events.length === 0) sdkReport.events = sources.events.list();
+  const sdk = voice.sessionReportToJSON(sdkReport) as unknown as SdkReportFields;
+  const recordingPath = sdk.audio_recording_path ?? undefined;
+  // the SDK reports the recording start in epoch ms; the section uses seconds
+  const recordingStart = typeof sdk.audio_recording_started_at === 'number' ? sdk.audio_recording_started_at / 1000 : undefined;
+  const recording: ReportRecording | undefined =
+    recordingPath || sources.uploads?.length ? { path: recordingPath, started_at: recordingStart, uploads: sources.uploads ?? [] } : undefined;
+  const session_span = engine.sessionSpan();
+  const section = buildVoicetraceSection(snapshot, {
+    allowPii: sources.allowPii,
+    serviceName: sources.serviceName,
+    environment: sources.environment,
+    traceMode: sources.traceMode,
+    sessionTrace: session_span ? { trace_id: session_span.traceId, span_id: session_span.spanId } : undefined,
+    linkTemplates: sources.linkTemplates,
+    recording,
+    eventLog: { kept: sources.events.list().length, dropped: sources.events.dropped },
+  });
+  const report = { ...sdk, voicetrace: section };
+  return sources.allowPii ? report : { ...report, ...redact({ events: report.events, chat_history: report.chat_history }) };
+}
+
+function sdkSessionReport(session: voice.AgentSession, jobContext: JobContext | undefined, startedAt: number | undefined): voice.SessionReport {
+  if (jobContext) {
+    try {
+      return jobContext.makeSessionReport(session);
+    } catch {
+      // the recorder is still running (the report was asked for before the session ended): build it ourselves
+    }
+  }
+  return voice.createSessionReport({
+    jobId: jobContext?.job.id ?? '',
+    roomId: jobContext?.job.room?.sid ?? '',
+    room: jobContext?.job.room?.name ?? '',
+    options: session.sessionOptions as voice.SessionReportOptions['options'],
+    events: [],
+    chatHistory: session.history.copy(),
+    startedAt: startedAt !== undefined ? startedAt * 1000 : undefined,
+    modelUsage: session.usage.modelUsage as voice.SessionReportOptions["modelUsage"],
+  });
+}
+
+/** The SDK part with content removed (strings replaced, arrays emptied), for PII-off reports. */
+function redact<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(redact) as T;
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    if (CONTENT_KEYS.has(key)) out[key] = Array.isArray(inner) ? [] : typeof inner === 'string' ? '[redacted]' : inner === null ? null : redact(inner);
+    else out[key] = redact(inner);
+  }
+  return out as T;
+}

@@ -1,0 +1,73 @@
+import { basename, extname } from 'node:path';
+import { Budget, positive } from './budget.js';
+import { contentTypeFor } from './content-type.js';
+import type { ReportUploadEntry, SessionArtifactsOptions, UploadResult } from './types.js';
+
+/**
+ * Uploads a session's artifacts: the recording (as `<keyPrefix><sessionId>/recording<.ext>`) and each
+ * report file (as `<keyPrefix><sessionId>/<file name>`), all at once, within one overall bound.
+ *
+ * Results come in a stable order, whatever finishes first: the recording (when `recordingPath` is
+ * given), then the report files in the order given. Never throws: a missing local file, a bad option or
+ * an upload that fails is a `failed` result. Characters of `sessionId` other than letters, digits and
+ * `. _ - = @ +` become `_` so a room name cannot add folders or escape the prefix.
+ *
+ * @example
+ * ```ts
+ * const results = await uploadSessionArtifacts({
+ *   uploader, sessionId: ctx.room.name,
+ *   recordingPath: report.audio_recording_path,
+ *   reportPaths: [`${dir}/report.json`, `${dir}/report.html`],
+ * });
+ * section.recording.uploads.push(...results.map(toReportUpload));
+ * ```
+ */
+export async function uploadSessionArtifacts(options: SessionArtifactsOptions): Promise<UploadResult[]> {
+  const { uploader } = options;
+  const folder = `${normalizePrefix(options.keyPrefix)}${safeSegment(options.sessionId)}/`;
+  const jobs: { path: string; key: string; what: 'recording' | 'report' }[] = [];
+  if (options.recordingPath !== undefined) {
+    jobs.push({ path: options.recordingPath, key: `${folder}recording${extname(String(options.recordingPath)).toLowerCase() || '.ogg'}`, what: 'recording' });
+  }
+  for (const path of Array.isArray(options.reportPaths) ? options.reportPaths : []) {
+    jobs.push({ path, key: `${folder}${safeSegment(basename(String(path)))}`, what: 'report' });
+  }
+  const budget = new Budget(positive(options.timeoutMs, positive(uploader?.timeoutMs, 10_000)), [options.signal]);
+  try {
+    return await Promise.all(
+      jobs.map(async (job): Promise<UploadResult> => {
+        const type = contentTypeFor(String(job.path));
+        try {
+          return await uploader.upload(job.path, job.key, type, { what: job.what, signal: budget.signal, timeoutMs: Math.max(1, budget.remainingMs()) });
+        } catch (e) {
+          // A custom uploader broke its contract; still a result.
+          const message = e instanceof Error ? e.message : String(e);
+          return { what: job.what, status: 'failed', attempts: 0, bucket: '', key: job.key, contentType: type, durationMs: budget.elapsedMs(), error: `upload of ${job.path} threw: ${message}` };
+        }
+      }),
+    );
+  } finally {
+    budget.dispose();
+  }
+}
+
+/**
+ * The entry for the session report's `voicetrace.recording.uploads`: exactly the fields its JSON Schema
+ * allows (`what`, `status`, `url`, `attempts`, `error`).
+ */
+export function toReportUpload(result: ReportUploadEntry): ReportUploadEntry {
+  const entry: ReportUploadEntry = { what: result.what, status: result.status, attempts: result.attempts };
+  if (result.url !== undefined) entry.url = result.url;
+  if (result.error !== undefined) entry.error = result.error;
+  return entry;
+}
+
+function safeSegment(s: string): string {
+  const cleaned = String(s ?? '').replace(/[^\w.\-=@+]/g, '_');
+  return cleaned === '' || cleaned === '.' || cleaned === '..' ? `_${cleaned}` : cleaned;
+}
+
+function normalizePrefix(prefix: string | undefined): string {
+  const p = (prefix ?? '').trim().replace(/^\/+/, '');
+  return p === '' || p.endsWith('/') ? p : `${p}/`;
+}

@@ -1,0 +1,271 @@
+/**
+ * The session report: the SDK's own report (`voice.sessionReportToJSON` of
+ * @livekit/agents 1.9, snake_case) plus a `voicetrace` section. Every duration
+ * is in seconds, every timestamp in epoch seconds, every cost an estimate in USD.
+ * `schema/report.schema.json` describes the same shape; keep them together.
+ */
+
+/** The fields `voice.sessionReportToJSON` writes, as it writes them. */
+export interface SdkReportFields {
+  job_id: string;
+  room_id: string;
+  room: string;
+  events: Array<Record<string, unknown>>;
+  audio_recording_path: string | null;
+  audio_recording_started_at: number | null;
+  options: Record<string, unknown>;
+  chat_history: Record<string, unknown>;
+  enable_user_data_training: boolean;
+  timestamp: number;
+  usage: Array<Record<string, unknown>> | null;
+  sdk_version: string;
+}
+
+/** A session report: the SDK's fields and voicetrace's section. */
+export interface SessionReportJson extends SdkReportFields {
+  voicetrace: VoicetraceSection;
+}
+
+/** A wait slice: consecutive slices of a reply's wait sum exactly to its e2e latency. */
+export interface WaitSlice {
+  key: string;
+  /** Who can act on it: `provider:stt|llm|tts`, `setting:endpointing`, `agent_code`, `pipeline`, `pipeline:unmeasured`. */
+  owner: string;
+  seconds: number;
+}
+
+/** The latency figures of one reply (seconds): the LiveKit docs' breakdown plus e2e. */
+export interface LatencyFigures {
+  transcription_delay?: number;
+  eou_delay?: number;
+  on_user_turn_completed_delay?: number;
+  llm_ttft?: number;
+  tts_ttfb?: number;
+  /** eou_delay + llm_ttft + tts_ttfb (the docs' total latency). */
+  total?: number;
+  /** End of user speech to the agent's first audio (the SDK's e2e_latency). */
+  e2e?: number;
+}
+
+/** Where a record sits in the exported traces. */
+export interface TraceRef {
+  trace_id: string;
+  span_id: string;
+}
+
+export interface ReportSttStep {
+  provider: string;
+  model: string;
+  start: number;
+  end: number;
+  /** End of speech to final transcript, measured. */
+  latency?: number;
+  audio_duration: number;
+  cost?: number;
+}
+
+export interface ReportUserTurn {
+  started_at: number;
+  ended_at?: number;
+  speech_start?: number;
+  speech_end?: number;
+  /** When the SDK declared the user stopped speaking. */
+  speech_stopped_at?: number;
+  final_transcript_at?: number;
+  transcription_delay?: number;
+  end_of_turn_delay?: number;
+  /** What the user said (omitted when PII is not allowed). */
+  transcript?: string;
+  confidence?: number;
+  vad?: { inference_count: number; inference_time_total?: number; idle_time?: number };
+  stt: ReportSttStep[];
+  eou?: { start: number; end: number; delay?: number; transcription_delay?: number; on_user_turn_completed_delay?: number };
+  trace?: TraceRef;
+  /** Seconds into the recording where the user started speaking. */
+  recording_offset?: number;
+}
+
+export interface ReportLlmStep {
+  provider: string;
+  model: string;
+  start: number;
+  end: number;
+  /** When the provider request started (TTFT is measured from here). */
+  request_start: number;
+  first_token_at?: number;
+  ttft?: number;
+  duration?: number;
+  input_tokens: number;
+  cached_input_tokens: number;
+  output_tokens: number;
+  speakable: boolean;
+  cancelled: boolean;
+  cost?: number;
+}
+
+export interface ReportTtsStep {
+  provider: string;
+  model: string;
+  start: number;
+  end: number;
+  /** When text first reached the provider (TTFB is measured from here). */
+  text_sent_at: number;
+  first_audio_at?: number;
+  ttfb?: number;
+  characters: number;
+  audio_duration: number;
+  cancelled: boolean;
+  /** Repeats another request's usage (the SDK's stream adapter): shown, not counted. */
+  duplicate: boolean;
+  cost?: number;
+}
+
+export interface ReportToolStep {
+  name?: string;
+  start: number;
+  end: number;
+  is_error: boolean;
+  /** Omitted when PII is not allowed. */
+  arguments?: string;
+  output?: string;
+}
+
+export interface ReportRealtimeStep {
+  provider: string;
+  model: string;
+  start: number;
+  end: number;
+  ttft?: number;
+  duration?: number;
+  cancelled: boolean;
+  input_tokens: number;
+  output_tokens: number;
+  input_audio_tokens: number;
+  input_text_tokens: number;
+  input_cached_tokens: number;
+  output_audio_tokens: number;
+  output_text_tokens: number;
+  session_duration?: number;
+  cost?: number;
+}
+
+export interface ReportInterruption {
+  start: number;
+  end: number;
+  /** Seconds the user spoke over the agent (absent when the start was not observed). */
+  overlap?: number;
+  /** The agent stopped (a barge-in); false for a sound that did not stop it (a backchannel). */
+  stopped_agent: boolean;
+  detection_delay?: number;
+  prediction_time?: number;
+  round_trip?: number;
+}
+
+export interface ReportReply {
+  speech_id: string;
+  agent?: string;
+  started_at: number;
+  ended_at?: number;
+  first_audio_at?: number;
+  interrupted: boolean;
+  /** What the agent said (omitted when PII is not allowed). */
+  text?: string;
+  latency?: LatencyFigures;
+  wait: WaitSlice[];
+  cost: number;
+  data_incomplete?: boolean;
+  llm: ReportLlmStep[];
+  tts: ReportTtsStep[];
+  tools: ReportToolStep[];
+  realtime: ReportRealtimeStep[];
+  interruptions: ReportInterruption[];
+  trace?: TraceRef;
+  /** Seconds into the recording where the agent's first audio plays. */
+  recording_offset?: number;
+}
+
+export interface ReportLogRecord {
+  at: number;
+  level: string;
+  message: string;
+  trace_id?: string;
+  span_id?: string;
+}
+
+export interface ReportTurn {
+  /** 1-based user turn; 0 is what happened before the first (a greeting). */
+  index: number;
+  user?: ReportUserTurn;
+  replies: ReportReply[];
+  handoffs: Array<{ at: number; from_agent?: string; to_agent: string }>;
+  errors: Array<{ at: number; source: string; message: string; recoverable: boolean }>;
+  /** The agent's warnings and errors logged during the turn. */
+  logs: ReportLogRecord[];
+}
+
+export interface Percentiles {
+  count: number;
+  p50?: number;
+  p95?: number;
+  p99?: number;
+  max?: number;
+}
+
+/** Where the call's recording is, and what happened to its upload. */
+export interface ReportRecording {
+  path?: string;
+  started_at?: number;
+  /** The recording's length (seconds), when measured. */
+  duration?: number;
+  uploads: ReportUpload[];
+}
+
+/** One artifact upload (recording, report) to object storage or Egress. */
+export interface ReportUpload {
+  what: 'recording' | 'report' | 'egress';
+  status: 'uploaded' | 'failed' | 'started';
+  url?: string;
+  attempts: number;
+  error?: string;
+}
+
+/** voicetrace's section of the session report. */
+export interface VoicetraceSection {
+  schema_version: 1;
+  generator: string;
+  session_id: string;
+  service_name?: string;
+  environment?: string;
+  started_at?: number;
+  ended_at?: number;
+  duration?: number;
+  /** Whether content (transcripts, replies, tool arguments) is in this report. */
+  pii_included: boolean;
+  trace: {
+    mode: 'session' | 'turn';
+    /** The session span's trace. */
+    trace_id?: string;
+    session_span_id?: string;
+    /** Links to the trace in the backends the user configured, placeholders filled. */
+    links: Record<string, string>;
+  };
+  recording?: ReportRecording;
+  turns: ReportTurn[];
+  /** Turns left out of `turns` on long calls (still counted in the statistics). */
+  turns_dropped: number;
+  user_turns: number;
+  replies: number;
+  interruptions: number;
+  errors: number;
+  handoffs: Array<{ at: number; turn_index: number; from_agent?: string; to_agent: string }>;
+  /** Usage per provider/model, each unit counted once, with its estimated cost. */
+  usage: Array<Record<string, unknown> & { type: string; provider: string; model: string; cost?: number }>;
+  /** Estimated total cost (USD, list prices). */
+  cost: number;
+  latency: Record<string, Percentiles>;
+  wait: Record<string, Percentiles>;
+  /** voicetrace's own drop/correction counters (zero on a healthy call). */
+  drops: Record<string, number>;
+  /** Events of the session kept by voicetrace when the SDK kept none, and how many were left out. */
+  event_log: { kept: number; dropped: number };
+}
