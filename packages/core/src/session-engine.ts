@@ -3,7 +3,7 @@ import { ATTR, VOICETRACE_SCOPE, type Stage } from '@voicetrace/conventions';
 import { DropCounters } from './counters.js';
 import type { SttMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
 import { SessionModel } from './model/session-model.js';
-import type { ReplyRecord, SessionModelObserver, SessionSnapshot, TurnRecord } from './model/types.js';
+import type { LogRecord, ReplyRecord, SessionModelObserver, SessionSnapshot, TurnRecord } from './model/types.js';
 import { PriceBook } from './prices.js';
 import type { SpanFacts, SpanFactsReader } from './span-facts.js';
 import { StageSpans } from './stage-spans.js';
@@ -85,6 +85,8 @@ export class SessionEngine {
   readonly model: SessionModel;
   private readonly open = new Map<string, OpenSpan>();
   private readonly turnSpans = new Map<number, TurnSpans>();
+  /** The turn of recently started spans, so a log line written in a span finds its turn. */
+  private readonly turnOfSpanId = new Map<string, number>();
   private readonly seenEvents = new WeakSet<object>();
   private sessionContext: SpanContext | undefined;
   private closed = false;
@@ -121,6 +123,20 @@ export class SessionEngine {
   /** The session span as exported, once it started. */
   sessionSpan(): { traceId: string; spanId: string } | undefined {
     return this.sessionContext ? this.spanRef(this.sessionContext) : undefined;
+  }
+
+  /** The turn a span of this session belongs to, if it started recently. */
+  turnOfSpan(spanId: string): number | undefined {
+    return this.turnOfSpanId.get(spanId);
+  }
+
+  /** A warning or error the agent logged (in `spanId`'s turn when known). Never throws. */
+  recordLog(record: LogRecord): void {
+    try {
+      this.model.addLog(record, record.spanId ? this.turnOfSpan(record.spanId) : undefined);
+    } catch (error) {
+      this.counters.count('internal_error', String(error));
+    }
   }
 
   /** Adds a view (metrics, logs) that follows the session model. */
@@ -185,6 +201,8 @@ export class SessionEngine {
         ? (this.model.openReply(speechId)?.turnIndex ?? this.model.turnIndex)
         : stage === 'agent_turn' || stage === 'user_turn' ? this.model.turnIndex : (parent?.turnIndex ?? this.model.turnIndex);
       this.open.set(context.spanId, { span, name, stage, start, speechId, turnIndex, parentId: span.parentSpanContext?.spanId });
+      this.turnOfSpanId.set(context.spanId, turnIndex);
+      if (this.turnOfSpanId.size > 4096) this.turnOfSpanId.delete(this.turnOfSpanId.keys().next().value as string);
       span.setAttributes(this.identity(span, stage, turnIndex));
     } catch (error) {
       this.counters.count('internal_error', String(error));
@@ -230,6 +248,7 @@ export class SessionEngine {
         return this.model.noteTranscript(event.final, event.text, event.at);
       case 'message':
         if (event.role === 'assistant') this.model.noteAssistantText(event.text);
+        else if (event.role === 'user' && event.confidence !== undefined) this.model.noteUserConfidence(event.confidence);
         return;
       case 'tools':
         return this.model.noteToolCalls(event.calls);

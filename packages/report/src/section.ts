@@ -27,8 +27,6 @@ export interface SectionOptions {
    */
   linkTemplates?: Record<string, string> | undefined;
   recording?: ReportRecording | undefined;
-  /** Warnings and errors logged per turn index. */
-  logs?: ReadonlyMap<number, ReportTurn['logs']> | undefined;
   eventLog?: { kept: number; dropped: number } | undefined;
 }
 
@@ -92,7 +90,7 @@ function reportTurn(turn: TurnRecord, options: SectionOptions, offset: (at: numb
     replies: turn.replies.map((reply) => reportReply(reply, options.allowPii, offset)),
     handoffs: turn.handoffs.map((h) => ({ at: h.at, from_agent: h.fromAgent, to_agent: h.toAgent })),
     errors: turn.errors.map((e) => ({ at: e.at, source: e.source, message: options.allowPii ? e.message : e.message.slice(0, 200), recoverable: e.recoverable })),
-    logs: options.logs?.get(turn.index) ?? [],
+    logs: turn.logs.map((l) => ({ at: l.at, level: l.level, message: options.allowPii ? l.message : l.message.slice(0, 200), trace_id: l.traceId, span_id: l.spanId })),
   };
 }
 

@@ -8,6 +8,7 @@ import type {
   ErrorRecord,
   HandoffRecord,
   InterruptionRecord,
+  LogRecord,
   LatencyStage,
   LlmStep,
   RealtimeStep,
@@ -142,6 +143,7 @@ export class SessionModel {
       replies: [],
       handoffs: [],
       errors: [],
+      logs: [],
     };
     this.turns.push(turn);
     this.retain();
@@ -202,6 +204,12 @@ export class SessionModel {
     user.finalTranscriptAt = at;
     user.transcript = text;
     if (confidence !== undefined) user.confidence = confidence;
+  }
+
+  /** The STT's confidence in the user's words (the committed user message's). */
+  noteUserConfidence(confidence: number): void {
+    const user = this.latestUserTurn()?.user;
+    if (user) user.confidence = confidence;
   }
 
   /** A VAD report, placed on the open user turn; returns that turn, or undefined when none is open. */
@@ -428,6 +436,12 @@ export class SessionModel {
     this.notify((o) => o.onError?.(error));
   }
 
+  /** A warning or error the agent logged, placed on its turn (the newest when unknown). */
+  addLog(record: LogRecord, turnIndex?: number): void {
+    const turn = (turnIndex !== undefined ? this.turn(turnIndex) : undefined) ?? this.currentTurn();
+    if (turn.logs.length < 50) turn.logs.push(record);
+  }
+
   // ---- reading ----------------------------------------------------------------------------
 
   /** A copy of the model now. */
@@ -519,7 +533,7 @@ export class SessionModel {
   private currentTurn(): TurnRecord {
     let last = this.turns[this.turns.length - 1];
     if (!last) {
-      last = { index: 0, replies: [], handoffs: [], errors: [] };
+      last = { index: 0, replies: [], handoffs: [], errors: [], logs: [] };
       this.turns.push(last);
     }
     return last;

@@ -170,6 +170,16 @@ export interface ReplyRecord {
   span?: SpanRef;
 }
 
+/** A warning or error the agent logged during a turn. */
+export interface LogRecord {
+  at: number;
+  /** `warn`, `error`, `fatal` ... */
+  level: string;
+  message: string;
+  traceId?: string;
+  spanId?: string;
+}
+
 /** One conversation turn: what the user said and the agent's replies to it. Turn 0 is before the first user turn. */
 export interface TurnRecord {
   index: number;
@@ -177,6 +187,8 @@ export interface TurnRecord {
   replies: ReplyRecord[];
   handoffs: HandoffRecord[];
   errors: ErrorRecord[];
+  /** The agent's warnings and errors logged during the turn (at most 50). */
+  logs: LogRecord[];
 }
 
 /** A percentile summary of one latency figure over a session's turns (seconds). */
