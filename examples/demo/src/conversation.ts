@@ -6,12 +6,16 @@ import {
   ScriptedTTS,
   ScriptedUser,
   SimulatedAudioOutput,
+  type LatencyRange,
+  type ScriptedLLMOptions,
   type ScriptedReply,
+  type ScriptedSTTOptions,
+  type ScriptedTTSOptions,
 } from '@voicetrace/scripted-plugins';
 import { z } from 'zod';
 
 /** What the scripted model answers; matched against the newest user message or tool output. */
-const REPLIES: ScriptedReply[] = [
+export const REPLIES: ScriptedReply[] = [
   { when: 'weather', toolCalls: [{ name: 'get_weather', args: { city: 'Paris' } }] },
   { when: 'tool:get_weather', text: 'It is eighteen degrees and sunny in Paris right now. Anything else?' },
   {
@@ -27,49 +31,111 @@ const REPLIES: ScriptedReply[] = [
     when: 'charged twice',
     text: 'I can see two payments this month. The second one is a pending authorization and will drop off within three days.',
   },
+  { when: 'front desk', toolCalls: [{ name: 'transfer_to_front_desk', args: {} }] },
+  { when: 'tool:transfer_to_front_desk', text: 'Hello again, this is the front desk of Acme. What else can I do for you?' },
   { when: 'that is all', text: 'You are welcome. Have a great day, goodbye!' },
 ];
 
-/** The two agents of the demo call: a front desk that hands billing questions off. */
-export function createAgents(): { frontDesk: voice.Agent; billing: voice.Agent } {
-  const billing = new voice.Agent({
+/** Agent-side delays, to show where the agent's own code spends the wait. */
+export interface AgentDelays {
+  /** Time spent in `onUserTurnCompleted` (e.g. a RAG lookup), in ms. Default 0. */
+  onUserTurnCompletedMs?: number | undefined;
+  /** Time the weather tool takes, in ms. Default 120. */
+  toolMs?: number | undefined;
+}
+
+/** The front desk, which runs the agent's own code on every user turn. */
+class FrontDesk extends voice.Agent {
+  constructor(
+    options: ConstructorParameters<typeof voice.Agent>[0],
+    private readonly turnCompletedMs: number,
+  ) {
+    super(options);
+  }
+
+  override async onUserTurnCompleted(): Promise<void> {
+    if (this.turnCompletedMs > 0) await new Promise((resolve) => setTimeout(resolve, this.turnCompletedMs));
+  }
+}
+
+/** The two agents of the demo call: a front desk that hands billing questions off, and billing, which hands back. */
+export function createAgents(delays: AgentDelays = {}): { frontDesk: voice.Agent; billing: voice.Agent } {
+  const agents: { frontDesk?: voice.Agent; billing?: voice.Agent } = {};
+  agents.billing = new voice.Agent({
     id: 'billing',
     instructions: 'You are the billing specialist. Answer questions about invoices and payments.',
-  });
-  const frontDesk = new voice.Agent({
-    id: 'front_desk',
-    instructions: 'You are the front desk of Acme. Be brief. Hand billing questions to billing.',
     tools: {
-      get_weather: llm.tool({
-        description: 'Current weather for a city.',
-        parameters: z.object({ city: z.string() }),
-        execute: async ({ city }) => {
-          await new Promise((resolve) => setTimeout(resolve, 120));
-          return { city, temperatureC: 18, condition: 'sunny' };
-        },
-      }),
-      transfer_to_billing: llm.tool({
-        description: 'Transfer the caller to the billing specialist.',
-        parameters: z.object({ reason: z.string() }),
-        execute: async () => llm.handoff({ agent: billing, returns: 'Transferred to billing.' }),
+      transfer_to_front_desk: llm.tool({
+        description: 'Transfer the caller back to the front desk.',
+        parameters: z.object({}),
+        execute: async () => llm.handoff({ agent: agents.frontDesk!, returns: 'Transferred to the front desk.' }),
       }),
     },
   });
-  return { frontDesk, billing };
+  agents.frontDesk = new FrontDesk(
+    {
+      id: 'front_desk',
+      instructions: 'You are the front desk of Acme. Be brief. Hand billing questions to billing.',
+      tools: {
+        get_weather: llm.tool({
+          description: 'Current weather for a city.',
+          parameters: z.object({ city: z.string() }),
+          execute: async ({ city }) => {
+            await new Promise((resolve) => setTimeout(resolve, delays.toolMs ?? 120));
+            return { city, temperatureC: 18, condition: 'sunny' };
+          },
+        }),
+        transfer_to_billing: llm.tool({
+          description: 'Transfer the caller to the billing specialist.',
+          parameters: z.object({ reason: z.string() }),
+          execute: async () => llm.handoff({ agent: agents.billing!, returns: 'Transferred to billing.' }),
+        }),
+      },
+    },
+    delays.onUserTurnCompletedMs ?? 0,
+  );
+  return { frontDesk: agents.frontDesk, billing: agents.billing };
 }
 
+/** How to tune the scripted providers (slower, fixed latencies, how the TTS sends text, playout). */
+export interface PluginOptions {
+  seed?: number | undefined;
+  /** Latency multipliers per provider, e.g. `{ llm: 1.5 }` makes the LLM's TTFT and streaming 50% slower. */
+  slow?: { llm?: number | undefined; stt?: number | undefined; tts?: number | undefined } | undefined;
+  llm?: Partial<ScriptedLLMOptions> | undefined;
+  stt?: ScriptedSTTOptions | undefined;
+  tts?: ScriptedTTSOptions | undefined;
+  /** The simulated speaker: how much faster than real time it plays (default 4), and its start delay (ms). */
+  output?: { playbackSpeed?: number | undefined; startDelayMs?: number | undefined } | undefined;
+}
+
+const scale = (range: LatencyRange, factor = 1): LatencyRange => ({ minMs: range.minMs * factor, maxMs: range.maxMs * factor });
+
 /** Scripted providers with seeded, realistic latencies. */
-export function createPlugins(seed = 42) {
-  const stt = new ScriptedSTT({ seed });
+export function createPlugins(options: PluginOptions | number = {}) {
+  const o: PluginOptions = typeof options === 'number' ? { seed: options } : options;
+  const seed = o.seed ?? 42;
+  const slow = o.slow ?? {};
+  const stt = new ScriptedSTT({ seed, finalDelay: scale(o.stt?.finalDelay ?? { minMs: 120, maxMs: 320 }, slow.stt), ...withoutUndefined({ ...o.stt, finalDelay: undefined }) });
   return {
     stt,
     // STT endpointing (turnDetection: 'stt'), no turn detector: the VAD keeps its short 120 ms silence
     vad: new EnergyVAD({ minSilenceMs: 120 }),
-    llm: new ScriptedLLM({ replies: REPLIES, seed: seed + 1 }),
-    tts: new ScriptedTTS({ seed: seed + 2 }),
+    llm: new ScriptedLLM({
+      replies: REPLIES,
+      seed: seed + 1,
+      ...withoutUndefined({ ...o.llm, ttft: undefined, interTokenMs: undefined }),
+      ttft: scale(o.llm?.ttft ?? { minMs: 250, maxMs: 650 }, slow.llm),
+      interTokenMs: scale(o.llm?.interTokenMs ?? { minMs: 8, maxMs: 20 }, slow.llm),
+    }),
+    tts: new ScriptedTTS({ seed: seed + 2, ...withoutUndefined({ ...o.tts, ttfb: undefined }), ttfb: scale(o.tts?.ttfb ?? { minMs: 120, maxMs: 260 }, slow.tts) }),
     user: new ScriptedUser({ stt }),
-    audioOutput: new SimulatedAudioOutput(4),
+    audioOutput: new SimulatedAudioOutput(o.output?.playbackSpeed ?? 4, o.output?.startDelayMs ?? 0),
   };
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Resolves the next time the agent enters `state`. */
@@ -94,29 +160,52 @@ function nextReply(session: voice.AgentSession): Promise<void> {
   return nextAgentState(session, 'speaking').then(() => nextAgentState(session, 'listening'));
 }
 
+/** One thing the caller says; `bargeIn`: said while the agent is still answering the previous one. */
+interface Line {
+  text: string;
+  bargeIn?: boolean;
+}
+
 /**
- * The call: a greeting via `say()`, a tool call, a long answer the user
- * interrupts, a handoff to billing, a billing answer and a goodbye.
+ * The caller's lines for `turns` user turns: the demo's six (a tool call, a long answer, the same
+ * long answer cut off by a barge-in that asks for billing, a billing answer, goodbye), looped for
+ * longer calls: billing hands the caller back to the front desk, which greets again, and the
+ * cycle (tool, barge-in, handoff) repeats. The last line is always the goodbye.
  */
-export async function runConversation(session: voice.AgentSession, user: ScriptedUser): Promise<void> {
-  await session.say('Hello, thanks for calling Acme. How can I help you today?').waitForPlayout();
-  for (const text of ['Hi, what is the weather like in Paris today?', 'Great, and what are your opening hours?']) {
-    const reply = nextReply(session);
-    await user.say(text);
-    await reply;
-  }
-  // the third answer is long: the user cuts in while the agent speaks
-  const speaking = nextAgentState(session, 'speaking');
-  await user.say('And on Sundays, what are your opening hours?');
-  await speaking;
-  await new Promise((resolve) => setTimeout(resolve, 600));
-  const interrupted = nextAgentState(session, 'listening');
-  await user.say('Sorry, actually I have a question about my bill.');
-  await interrupted;
-  await nextReply(session);
-  for (const text of ['Why was I charged twice this month?', 'Okay thanks, that is all.']) {
-    const reply = nextReply(session);
-    await user.say(text);
+export function callerLines(turns = 6): Line[] {
+  const cycle: Line[] = [
+    { text: 'Hi, what is the weather like in Paris today?' },
+    { text: 'Great, and what are your opening hours?' },
+    { text: 'And on Sundays, what are your opening hours?' },
+    { text: 'Sorry, actually I have a question about my bill.', bargeIn: true },
+    { text: 'Why was I charged twice this month?' },
+    { text: 'Thanks, please put me back to the front desk.' },
+  ];
+  const lines: Line[] = [];
+  for (let i = 0; i < Math.max(1, turns); i++) lines.push({ ...cycle[i % cycle.length]! });
+  lines[lines.length - 1] = { text: 'Okay thanks, that is all.' };
+  return lines;
+}
+
+/**
+ * The call: a greeting via `say()`, then the caller's lines (see {@link callerLines}); a line marked
+ * `bargeIn` is said 600 ms into the agent's previous answer.
+ */
+export async function runConversation(session: voice.AgentSession, user: ScriptedUser, options: { turns?: number | undefined; greeting?: boolean | undefined } = {}): Promise<void> {
+  if (options.greeting !== false) await session.say('Hello, thanks for calling Acme. How can I help you today?').waitForPlayout();
+  const lines = callerLines(options.turns);
+  for (const [i, line] of lines.entries()) {
+    const next = lines[i + 1];
+    if (next?.bargeIn) {
+      // this answer is long: the caller cuts in while the agent speaks
+      const speaking = nextAgentState(session, 'speaking');
+      await user.say(line.text);
+      await speaking;
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      continue;
+    }
+    const reply = line.bargeIn ? nextAgentState(session, 'listening').then(() => nextReply(session)) : nextReply(session);
+    await user.say(line.text);
     await reply;
   }
 }

@@ -1,21 +1,82 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { runDemo } from './run-demo.js';
+import { runDemo, runDemos } from './run-demo.js';
 import { latencyTable, usageTable, waitTable } from './table.js';
+
+const HELP = `voicetrace demo: a real LiveKit AgentSession, offline, traced end to end.
+
+  --out DIR            where traces, report.json and report.html go (default ./voicetrace-out)
+  --seed N             the scripted providers' seed (default 42): another seed, another call
+  --turns N            user turns (default 6, the demo's script; more loops it: tool, barge-in,
+                       handoff and back keep happening)
+  --slow P=F           make provider P (llm, stt or tts) F times slower, e.g. --slow llm=1.5
+  --tts-send MODE      sentence (default: like real streaming plugins) or flush (the whole reply
+                       at once, which makes the caller wait for the LLM's last token)
+  --sessions N         run N calls (seeds N.. N+N-1), --concurrency C at a time (default 4);
+                       then compare sets with: voicetrace summarize DIR / voicetrace compare A B
+  --trace-per-turn     one trace per user turn (linked to the session)
+  -h, --help           this text`;
 
 const { values } = parseArgs({
   options: {
     out: { type: 'string', default: './voicetrace-out' },
     seed: { type: 'string', default: '42' },
+    turns: { type: 'string' },
+    slow: { type: 'string', multiple: true },
+    'tts-send': { type: 'string' },
+    sessions: { type: 'string' },
+    concurrency: { type: 'string' },
     'trace-per-turn': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
 
-const result = await runDemo({
+const fail = (message: string): never => {
+  console.error(`demo: ${message}\n\n${HELP}`);
+  process.exit(2);
+};
+const positive = (name: string, raw: string | undefined): number | undefined => {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  return Number.isInteger(n) && n > 0 ? n : fail(`--${name} must be a positive integer, not ${raw}`);
+};
+const slow: Record<string, number> = {};
+for (const entry of values.slow ?? []) {
+  const [provider, factor] = entry.split('=');
+  if (!provider || !['llm', 'stt', 'tts'].includes(provider) || !(Number(factor) > 0)) fail(`--slow takes llm=F, stt=F or tts=F with F > 0, not ${entry}`);
+  slow[provider!] = Number(factor);
+}
+const ttsSend = values['tts-send'];
+if (ttsSend !== undefined && ttsSend !== 'sentence' && ttsSend !== 'flush') fail(`--tts-send is sentence or flush, not ${ttsSend}`);
+
+const common = {
   out: values.out!,
   seed: Number(values.seed),
-  voicetrace: values['trace-per-turn'] ? { traceMode: 'turn' } : {},
-});
+  turns: positive('turns', values.turns),
+  plugins: { slow, tts: ttsSend ? { sendOn: ttsSend as 'sentence' | 'flush' } : undefined },
+  voicetrace: values['trace-per-turn'] ? { traceMode: 'turn' as const } : {},
+};
+
+const sessions = positive('sessions', values.sessions);
+if (sessions !== undefined) {
+  const started = Date.now();
+  const results = await runDemos({
+    ...common,
+    sessions,
+    concurrency: positive('concurrency', values.concurrency),
+    onDone: (done, total) => process.stderr.write(`\rdemo: ${done}/${total} calls`),
+  });
+  process.stderr.write('\n');
+  console.log(`voicetrace demo: ${results.length} calls in ${((Date.now() - started) / 1000).toFixed(1)} s, reports in ${values.out}`);
+  console.log(`summarize them:  npx --yes pnpm@10.34.9 voicetrace summarize ${values.out}`);
+  process.exit(0);
+}
+
+const result = await runDemo(common);
 console.log(`\nvoicetrace demo: session ${result.sessionId} (${result.summary.userTurns} user turns, ${result.summary.replyCount} agent replies, ${result.summary.interruptions} interrupted) in ${result.seconds.toFixed(1)} s\n`);
 console.log('Per-turn latency (ms): stt = transcription delay, eou = end-of-utterance delay, total = eou + ttft + ttfb, e2e = user stops -> agent audio\n');
 console.log(latencyTable(result.summary));
@@ -25,7 +86,7 @@ console.log('\nUsage and estimated cost:\n');
 console.log(usageTable(result.summary));
 console.log(`\ntraces: ${result.tracesPath}`);
 if (result.report.json) console.log(`report: ${result.report.json}`);
-if (result.report.html) console.log(`report (HTML): ${result.report.html}`);
+if (result.report.html) console.log(`report (HTML, opens offline): ${result.report.html}`);
 for (const [name, stats] of Object.entries(result.exports)) {
   if (name !== 'file') console.log(`${name} export: ${stats.exportedSpans} spans delivered, ${stats.failedSpans} failed`);
 }

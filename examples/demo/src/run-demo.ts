@@ -1,20 +1,30 @@
 import { initializeLogger, voice } from '@livekit/agents';
-import { setupVoiceTrace, type VoiceTraceOptions, type WrittenReport } from '@voicetrace/livekit';
+import { setupVoiceTrace, type VoiceTrace, type VoiceTraceOptions, type WrittenReport } from '@voicetrace/livekit';
 import type { SessionSnapshot } from '@voicetrace/core';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { createAgents, createPlugins, runConversation } from './conversation.js';
+import { createAgents, createPlugins, runConversation, type AgentDelays, type PluginOptions } from './conversation.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
-  /** Output directory; the traces land in `<out>/<session id>/traces.jsonl`. */
+  /** Output directory; the traces land in `<out>/<session id>/traces.jsonl`, the report beside them. */
   out: string;
-  seed?: number;
-  sessionId?: string;
+  seed?: number | undefined;
+  sessionId?: string | undefined;
+  /** User turns of the call (default 6: the demo's script; more loops it). */
+  turns?: number | undefined;
+  /** Scripted providers' tuning: slower providers, fixed latencies, how the TTS sends text, playout. */
+  plugins?: Omit<PluginOptions, 'seed'> | undefined;
+  /** The agent's own delays (onUserTurnCompleted, the tool). */
+  agent?: AgentDelays | undefined;
+  /** The SDK's endpointing setting, in ms (default 300..3000). */
+  endpointing?: { minDelay?: number | undefined; maxDelay?: number | undefined } | undefined;
+  /** Start with the greeting (default true). */
+  greeting?: boolean | undefined;
   /** Passed to setupVoiceTrace (e.g. traceMode, allowPii, exporters). */
-  voicetrace?: VoiceTraceOptions;
+  voicetrace?: VoiceTraceOptions | undefined;
   /** Called with the session before it starts (tests observe it here). */
-  onSession?: (session: voice.AgentSession) => void;
+  onSession?: ((session: voice.AgentSession) => void) | undefined;
 }
 
 /** What a demo run produced. */
@@ -31,7 +41,8 @@ export interface DemoResult {
 
 /**
  * Runs the demo call: a real AgentSession of @livekit/agents with offline
- * scripted providers, traced by voicetrace, written as OTLP/JSON lines.
+ * scripted providers, traced by voicetrace, written as OTLP/JSON lines with
+ * its session report (JSON and HTML).
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const started = Date.now();
@@ -39,29 +50,71 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const sessionId = options.sessionId ?? `sess_${randomUUID()}`;
   const tracesPath = join(options.out, sessionId, 'traces.jsonl');
   const vt = setupVoiceTrace({ serviceName: 'voicetrace-demo', environment: 'demo', file: tracesPath, handleSignals: false, report: { dir: options.out }, ...options.voicetrace });
+  const { summary, report } = await runSession(vt, { ...options, sessionId });
+  await vt.shutdown();
+  return { sessionId, tracesPath, report, summary, seconds: (Date.now() - started) / 1000, exports: vt.exportStats() };
+}
 
-  const plugins = createPlugins(options.seed ?? 42);
-  const { frontDesk } = createAgents();
+/** One demo call on a voicetrace setup that may trace other calls too (the SDK has one tracer provider per process). */
+export async function runSession(vt: VoiceTrace, options: Omit<DemoOptions, 'voicetrace'> & { sessionId: string }): Promise<{ summary: SessionSnapshot; report: WrittenReport }> {
+  const plugins = createPlugins({ seed: options.seed ?? 42, ...options.plugins });
+  const { frontDesk } = createAgents(options.agent);
   const session = new voice.AgentSession({
     stt: plugins.stt,
     vad: plugins.vad,
     llm: plugins.llm,
     tts: plugins.tts,
-    turnHandling: { turnDetection: 'stt', endpointing: { minDelay: 300, maxDelay: 3000 } },
+    turnHandling: { turnDetection: 'stt', endpointing: { minDelay: options.endpointing?.minDelay ?? 300, maxDelay: options.endpointing?.maxDelay ?? 3000 } },
   });
   session.input.audio = plugins.user.audioInput;
   session.output.audio = plugins.audioOutput;
-  const traced = vt.instrument(session, { sessionId, userId: 'caller-42', attributes: { 'lk.job_id': 'demo-job', 'lk.pii.room_name': 'demo-room' } });
+  const traced = vt.instrument(session, { sessionId: options.sessionId, userId: 'caller-42', attributes: { 'lk.job_id': 'demo-job', 'lk.pii.room_name': 'demo-room' } });
   options.onSession?.(session);
   plugins.user.start();
   try {
     await session.start({ agent: frontDesk });
-    await runConversation(session, plugins.user);
+    await runConversation(session, plugins.user, { turns: options.turns, greeting: options.greeting });
   } finally {
     await session.close();
     await plugins.user.stop();
   }
-  const report = await traced.writeReport();
-  await vt.shutdown();
-  return { sessionId, tracesPath, report, summary: traced.summary(), seconds: (Date.now() - started) / 1000, exports: vt.exportStats() };
+  const report = await traced.writeReport({ dir: options.out });
+  return { summary: traced.summary(), report };
+}
+
+/** Options of {@link runDemos}. */
+export interface ManyDemosOptions extends Omit<DemoOptions, 'sessionId' | 'onSession'> {
+  /** How many calls (seeds `seed`, `seed + 1`, ...). */
+  sessions: number;
+  /** How many at once (default 4). */
+  concurrency?: number | undefined;
+  /** Called after each call, e.g. for a progress line. */
+  onDone?: ((done: number, total: number) => void) | undefined;
+}
+
+/**
+ * Many demo calls in one process, a few at a time, each with its own seed:
+ * their spans go to `<out>/traces.jsonl`, each report to `<out>/<session id>/`.
+ */
+export async function runDemos(options: ManyDemosOptions): Promise<Array<{ sessionId: string; summary: SessionSnapshot; report: WrittenReport }>> {
+  initializeLogger({ pretty: false, level: 'error' });
+  const vt = setupVoiceTrace({ serviceName: 'voicetrace-demo', environment: 'demo', file: join(options.out, 'traces.jsonl'), handleSignals: false, report: { dir: options.out }, ...options.voicetrace });
+  const results: Array<{ sessionId: string; summary: SessionSnapshot; report: WrittenReport }> = [];
+  const seed = options.seed ?? 42;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < options.sessions) {
+      const i = next++;
+      const sessionId = `sess_${seed + i}_${randomUUID().slice(0, 8)}`;
+      const { summary, report } = await runSession(vt, { ...options, seed: seed + i, sessionId });
+      results.push({ sessionId, summary, report });
+      options.onDone?.(results.length, options.sessions);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, options.sessions)) }, worker));
+  } finally {
+    await vt.shutdown();
+  }
+  return results;
 }

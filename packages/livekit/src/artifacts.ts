@@ -12,7 +12,7 @@ export interface ArtifactPlan {
   sessionId: string;
   /** Builds the report with the uploads known so far. */
   build: (uploads: ReportUpload[]) => SessionReportJson;
-  html?: ((report: SessionReportJson) => string) | undefined;
+  html?: ((report: SessionReportJson, htmlPath: string) => string) | undefined;
   timeoutMs: number;
   uploader?: ArtifactUploader | undefined;
   /** An egress started for the room, if any: its outcome joins the report. */
@@ -45,7 +45,7 @@ export async function writeArtifacts(plan: ArtifactPlan): Promise<WrittenArtifac
   const html = join(plan.dir, 'report.html');
   const write = async (report: SessionReportJson): Promise<void> => {
     await writeFileAtomic(json, `${JSON.stringify(report, null, 2)}\n`, { timeoutMs: plan.timeoutMs });
-    if (plan.html) await writeFileAtomic(html, plan.html(report), { timeoutMs: plan.timeoutMs });
+    if (plan.html) await writeFileAtomic(html, plan.html(report, html), { timeoutMs: plan.timeoutMs });
   };
   let report = plan.build(uploads);
   if (plan.uploader) {

@@ -78,7 +78,7 @@ export interface InstrumentedSession {
 }
 
 /** Renders a report as one offline HTML page (provided by @voicetrace/report when available). */
-export type ReportHtmlRenderer = (report: SessionReportJson) => string;
+export type ReportHtmlRenderer = (report: SessionReportJson, htmlPath: string) => string;
 
 /** Shared context of one voicetrace setup. */
 export interface InstrumentContext {

@@ -7,6 +7,7 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
 import { PriceBook, RemoteParentIds, SpanJournal, VoiceTraceSpanProcessor, recoverJournals, type DropCounters, type PriceTable, type TraceMode } from '@voicetrace/core';
 import type { ExportStats } from '@voicetrace/exporters';
+import { renderReportHtml } from '@voicetrace/report';
 import { LangfuseMappingProcessor, langfuseConfigFromEnv, type LangfuseConfig } from '@voicetrace/langfuse';
 import { createS3Uploader, startAudioEgress, type AudioEgressOptions, type S3UploaderOptions } from '@voicetrace/recording';
 import { tmpdir } from 'node:os';
@@ -194,7 +195,8 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
     traceMode,
     report: {
       dir: reportOptions?.dir ?? env.VOICETRACE_REPORT_DIR,
-      html: typeof reportOptions?.html === 'function' ? reportOptions.html : undefined,
+      // report.html beside report.json unless turned off (or rendered by a function of yours)
+      html: typeof reportOptions?.html === 'function' ? reportOptions.html : reportOptions?.html === false ? undefined : (report, htmlPath) => renderReportHtml(report, { htmlPath }),
       links: reportOptions?.links ?? defaultLinkTemplates(env),
     },
     warn,

@@ -65,7 +65,14 @@ export class SimulatedAudioOutput extends voice.AudioOutput {
   /** Total agent audio played, in seconds (what a recording would hold). */
   playedSeconds = 0;
 
-  constructor(private readonly playbackSpeed = 1) {
+  /**
+   * @param playbackSpeed how much faster than real time a segment plays (its length is still measured in real audio)
+   * @param startDelayMs how long the output takes from the first frame to audible playback (device or network buffering)
+   */
+  constructor(
+    private readonly playbackSpeed = 1,
+    private readonly startDelayMs = 0,
+  ) {
     super(SAMPLE_RATE);
   }
 
@@ -73,6 +80,7 @@ export class SimulatedAudioOutput extends voice.AudioOutput {
     await super.captureFrame(frame);
     if (!this.started) {
       this.started = true;
+      if (this.startDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.startDelayMs));
       this.startedAt = Date.now();
       this.onPlaybackStarted(this.startedAt);
     }

@@ -26,6 +26,8 @@ export interface ScriptedLLMOptions {
   ttft?: LatencyRange | undefined;
   /** Time between streamed tokens, in ms. */
   interTokenMs?: LatencyRange | undefined;
+  /** A stall after the first token of each spoken reply, in ms (a provider hiccup mid-stream). Default 0. */
+  stallAfterFirstTokenMs?: number | undefined;
   seed?: number | undefined;
 }
 
@@ -56,6 +58,7 @@ export class ScriptedLLM extends llm.LLM {
         model: 'gpt-4o-mini',
         ttft: { minMs: 250, maxMs: 650 },
         interTokenMs: { minMs: 8, maxMs: 20 },
+        stallAfterFirstTokenMs: 0,
         seed: 11,
       },
       options,
@@ -137,11 +140,11 @@ class ScriptedLLMStream extends llm.LLMStream {
     await sleep(drawLatency(this.owner.random, this.owner.options.ttft));
     let completionTokens = 0;
     const words = (reply.text ?? '').split(/(?<= )/);
-    for (const word of words) {
+    for (const [i, word] of words.entries()) {
       if (this.abortController.signal.aborted) return;
       this.queue.put({ id, delta: { role: 'assistant', content: word } });
       completionTokens += countTokens(word);
-      await sleep(drawLatency(this.owner.random, this.owner.options.interTokenMs));
+      await sleep(drawLatency(this.owner.random, this.owner.options.interTokenMs) + (i === 0 && word ? this.owner.options.stallAfterFirstTokenMs : 0));
     }
     if (reply.toolCalls?.length) {
       const calls = reply.toolCalls.map((call, index) =>

@@ -17,6 +17,13 @@ export interface ScriptedTTSOptions {
   realtimeFactor?: number | undefined;
   seed?: number | undefined;
   sampleRate?: number | undefined;
+  /**
+   * When text goes to the provider. `sentence` (default), as real streaming plugins do: each
+   * sentence is sent as soon as it is complete, so audio starts while the LLM still streams.
+   * `flush`: only when the SDK flushes (the whole reply), which holds the first audio until the
+   * LLM's last token (the text-aggregation wait a plugin like that causes).
+   */
+  sendOn?: 'sentence' | 'flush' | undefined;
 }
 
 
@@ -44,6 +51,7 @@ export class ScriptedTTS extends tts.TTS {
         realtimeFactor: 8,
         seed: 13,
         sampleRate: 24_000,
+        sendOn: 'sentence',
       },
       options,
     );
@@ -93,28 +101,52 @@ class ScriptedSynthesizeStream extends tts.SynthesizeStream {
   }
 
   protected async run(): Promise<void> {
-    let text = '';
+    let pending = '';
+    // sentences sent to the provider are synthesized in order while more text arrives
+    let synthesizing: Promise<void> = Promise.resolve();
+    let firstOfSegment = true;
+    const send = (text: string, last: boolean): void => {
+      // nothing to say, and nothing said in this segment yet: no request at all
+      if (!text.trim() && (!last || firstOfSegment)) return;
+      if (firstOfSegment) {
+        this.segment += 1;
+        // TTFB is measured from here: the moment text first reaches the provider
+        this.markStarted();
+      }
+      const segmentId = `tts_seg_${this.segment}`;
+      const withTtfb = firstOfSegment;
+      firstOfSegment = last;
+      synthesizing = synthesizing.then(() => this.synthesize(text, segmentId, withTtfb, last));
+    };
     for await (const data of this.input) {
       if (this.abortController.signal.aborted) return;
       if (typeof data === 'symbol') {
-        // a flush: the text so far is one segment
-        await this.synthesizeSegment(text);
-        text = '';
+        // a flush: what is left of the segment goes now, and its audio ends the segment
+        send(pending, true);
+        pending = '';
         continue;
       }
-      text += data;
+      pending += data;
+      if (this.owner.options.sendOn === 'sentence') {
+        let boundary: RegExpExecArray | null;
+        while ((boundary = /[.!?](\s+)/.exec(pending))) {
+          const end = boundary.index + boundary[0].length;
+          send(pending.slice(0, end), false);
+          pending = pending.slice(end);
+        }
+      }
     }
-    if (text) await this.synthesizeSegment(text);
+    if (pending.trim()) send(pending, true);
+    await synthesizing;
     this.queue.put(tts.SynthesizeStream.END_OF_STREAM);
   }
 
-  private async synthesizeSegment(text: string): Promise<void> {
-    if (!text.trim()) return;
-    this.segment += 1;
-    const segmentId = `tts_seg_${this.segment}`;
-    this.markStarted();
-    await sleep(drawLatency(this.owner.random, this.owner.options.ttfb));
-    const frames = this.owner.framesFor(text);
+  /** One piece of text: the provider's first audio after its TTFB (first piece of a segment), then frames faster than real time. */
+  private async synthesize(text: string, segmentId: string, firstOfSegment: boolean, last: boolean): Promise<void> {
+    if (this.abortController.signal.aborted) return;
+    if (firstOfSegment) await sleep(drawLatency(this.owner.random, this.owner.options.ttfb));
+    // the segment's end with no text left still needs a final frame: a 20 ms silence
+    const frames = text.trim() ? this.owner.framesFor(text) : [toneFrame(FRAME_MS, this.owner.options.sampleRate, 180, 0)];
     const pace = this.owner.synthesisTimeMs(1);
     for (let i = 0; i < frames.length; i++) {
       if (this.abortController.signal.aborted) return;
@@ -123,7 +155,8 @@ class ScriptedSynthesizeStream extends tts.SynthesizeStream {
         segmentId,
         frame: frames[i]!,
         deltaText: i === 0 ? text : undefined,
-        final: i === frames.length - 1,
+        // the SDK emits the segment's metrics on its final frame: only the segment's last audio is final
+        final: last && i === frames.length - 1,
       });
       if (i % 10 === 9) await sleep(pace * 10);
     }

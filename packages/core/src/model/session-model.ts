@@ -388,9 +388,11 @@ export class SessionModel {
       transcriptionDelay: eou?.transcriptionDelay,
       eouDelay: eou?.eouDelay,
       onUserTurnCompletedDelay: eou?.onUserTurnCompletedDelay,
-      llmRequests: reply.llm.map((s) => ({ start: s.spanStart, end: s.spanEnd, ttft: s.metric.ttft, speakable: s.speakable })),
+      // anchored where the SDK measured: TTFT from the request's start, TTFB from the text reaching
+      // the provider (markStarted), not from the spans' starts
+      llmRequests: reply.llm.map((s) => ({ start: s.requestStart, end: Math.max(s.requestStart, s.metric.at), ttft: s.metric.ttft, speakable: s.speakable })),
       tools: reply.tools.map((t) => ({ start: t.start, end: t.end })),
-      ttsRequests: reply.tts.filter((t) => !t.duplicate).map((t) => ({ start: t.spanStart, ttfb: t.metric.ttfb })),
+      ttsRequests: reply.tts.filter((t) => !t.duplicate).map((t) => ({ start: t.textSentAt, ttfb: t.metric.ttfb })),
       e2e: facts.e2e,
     });
     if (userSpeechEnd !== undefined) reply.firstAudioAt = userSpeechEnd + facts.e2e;
