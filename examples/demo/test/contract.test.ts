@@ -172,8 +172,17 @@ describe('the demo session covers every row of the trace contract', () => {
     expect(num(realtime, ATTR.USAGE_AUDIO_INPUT)).toBe(100);
     expect(num(realtime, ATTR.USAGE_AUDIO_OUTPUT)).toBe(60);
     expect(num(realtime, ATTR.TIME_TO_FIRST_CHUNK)).toBeCloseTo(0.3, 9);
-    const interruption = byName(SPAN_NAME.interruption)[0]!;
-    expect(num(interruption, ATTR.INTERRUPTION_DETECTION_DELAY)).toBeCloseTo(0.21, 9);
+    // one interruption span per barge-in, under the reply it cut off, with the overlap and the model's figures
+    const bargeIns = byName(SPAN_NAME.interruption).filter((s) => s.attributes[ATTR.INTERRUPTION_STOPPED_AGENT] === true);
+    expect(bargeIns).toHaveLength(1);
+    const [bargeIn] = bargeIns;
+    const interrupted = parentOf(bargeIn!)!;
+    expect(interrupted.name).toBe('agent_turn');
+    expect(interrupted.attributes[ATTR.TURN_INTERRUPTED]).toBe(true);
+    expect(num(bargeIn!, ATTR.TURN_OVERLAP)).toBeGreaterThan(0.3);
+    expect(num(bargeIn!, ATTR.TURN_OVERLAP)).toBeCloseTo(num(interrupted, ATTR.TURN_OVERLAP), 9);
+    expect(bargeIn!.end).toBeLessThanOrEqual(interrupted.end + 0.01);
+    expect(num(bargeIn!, ATTR.INTERRUPTION_DETECTION_DELAY)).toBeCloseTo(0.21, 9);
     const tools = byName('function_tool');
     expect(tools.map((t) => t.attributes['gen_ai.tool.name'])).toEqual(expect.arrayContaining(['get_weather', 'transfer_to_billing']));
     expect(tools.every((t) => t.attributes[ATTR.STAGE] === 'tool' && parentOf(t)?.name === 'agent_turn')).toBe(true);

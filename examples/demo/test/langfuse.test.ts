@@ -56,6 +56,31 @@ afterAll(async () => {
   await viaCollector?.close();
 });
 
+describe('scores: LangFuse users can filter and alert on calls by latency', () => {
+  it('each played reply is scored on its agent_turn observation: wait, target met, interrupted; the session: p95 wait and cost', () => {
+    const replies = result.summary.turns.flatMap((t) => t.replies).filter((r) => r.latency?.e2e !== undefined);
+    const turnScores = direct.scores.filter((s) => s.name?.startsWith('voice.turn.'));
+    expect(turnScores).toHaveLength(replies.length * 3);
+    for (const reply of replies) {
+      const mine = turnScores.filter((s) => s.observationId === reply.span!.spanId);
+      expect(mine.map((s) => s.name).sort()).toEqual(['voice.turn.e2e_latency_s', 'voice.turn.interrupted', 'voice.turn.latency_target_met']);
+      expect(mine.every((s) => s.traceId === reply.span!.traceId)).toBe(true);
+      expect(mine.find((s) => s.name === 'voice.turn.e2e_latency_s')!.value).toBe(reply.latency!.e2e);
+      expect(mine.find((s) => s.name === 'voice.turn.latency_target_met')!.value).toBe(reply.latency!.e2e! <= 1.5 ? 1 : 0);
+      expect(mine.find((s) => s.name === 'voice.turn.interrupted')!.value).toBe(reply.interrupted ? 1 : 0);
+      // the observation the score names is the agent_turn span LangFuse received
+      expect(direct.spans.find((s) => s.spanId === reply.span!.spanId)?.name).toBe('agent_turn');
+    }
+    const session = direct.scores.filter((s) => s.name?.startsWith('voice.session.'));
+    expect(session.map((s) => [s.name, s.sessionId, s.value]).sort()).toEqual(
+      [
+        ['voice.session.cost_usd', result.sessionId, result.summary.totalCost],
+        ['voice.session.p95_wait_s', result.sessionId, result.summary.latency.e2e.p95],
+      ].sort(),
+    );
+  });
+});
+
 describe('direct export: the demo session reads well in LangFuse', () => {
   it('every request was accepted (auth, content type, valid ids) and carried the ingestion header', () => {
     expect(direct.requests.length).toBeGreaterThan(0);
@@ -116,7 +141,7 @@ describe('direct export, as LangFuse stores it (its ingestion rules, ported in t
     for (const o of generations()) expect(o.level, `${o.spanName} ${o.id}`).not.toBe('DEBUG');
     const read = observations().filter((o) => READ_STAGES.has(String(spanOf(o).attributes['voicetrace.stage'])) && spanOf(o).attributes['voicetrace.usage.counted_elsewhere'] !== true);
     expect(new Set(read.map((o) => o.spanName))).toEqual(
-      new Set(['agent_session', 'user_turn', 'vad_inference', 'stt_request', 'eou_detection', 'agent_turn', 'llm_request', 'tts_request', 'function_tool', 'agent_handoff']),
+      new Set(['agent_session', 'user_turn', 'vad_inference', 'stt_request', 'eou_detection', 'agent_turn', 'llm_request', 'tts_request', 'function_tool', 'agent_handoff', 'interruption_detection']),
     );
     for (const o of read) expect(o.level, o.spanName).not.toBe('DEBUG');
     // one interrupted reply, as a warning; nothing failed

@@ -107,6 +107,7 @@ const SPECS = {
   INTERRUPTION_ROUND_TRIP: { key: 'voicetrace.interruption.round_trip', type: 'double', unit: 's', stages: ['interruption'], origin: 'voicetrace', brief: 'Round-trip time of the detection request.' },
   INTERRUPTION_COUNT: { key: 'voicetrace.interruption.interruptions', type: 'int', unit: '1', stages: ['interruption'], origin: 'voicetrace', brief: 'Interruptions detected in this report.' },
   INTERRUPTION_BACKCHANNELS: { key: 'voicetrace.interruption.backchannels', type: 'int', unit: '1', stages: ['interruption'], origin: 'voicetrace', brief: 'Backchannels ("uh-huh") detected in this report.' },
+  INTERRUPTION_STOPPED_AGENT: { key: 'voicetrace.interruption.stopped_agent', type: 'boolean', stages: ['interruption'], origin: 'voicetrace', brief: 'The user\'s speech stopped the agent (a barge-in); false for a sound over the agent that did not (a backchannel), or a model report with no barge-in.' },
   INTERRUPTION_REQUESTS: { key: 'voicetrace.interruption.requests', type: 'int', unit: '1', stages: ['interruption'], origin: 'voicetrace', brief: 'Detection requests in this report.' },
 
   // ---- handoff --------------------------------------------------------------------------------

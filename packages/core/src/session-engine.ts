@@ -85,6 +85,8 @@ export class SessionEngine {
   readonly model: SessionModel;
   private readonly open = new Map<string, OpenSpan>();
   private readonly turnSpans = new Map<number, TurnSpans>();
+  /** The live agent_turn span of each recent reply, the parent of its interruption spans. */
+  private readonly replyContexts = new Map<string, SpanContext>();
   /** The turn of recently started spans, so a log line written in a span finds its turn. */
   private readonly turnOfSpanId = new Map<string, number>();
   private readonly seenEvents = new WeakSet<object>();
@@ -104,6 +106,8 @@ export class SessionEngine {
       allowPii: options.allowPii,
       sessionContext: () => this.sessionContext,
     });
+    // every barge-in (and sound over the agent) becomes a span under the reply it concerned
+    this.model.subscribe({ onInterruption: (record, reply) => this.spans.interruption(record, reply ? this.replyContexts.get(reply.speechId) : undefined) });
   }
 
   get sessionId(): string {
@@ -165,6 +169,8 @@ export class SessionEngine {
     if (this.closed) return;
     this.closed = true;
     this.model.endSession(Date.now() / 1000);
+    const unmatched = this.model.takeUnmatchedInterruptionMetric();
+    if (unmatched) this.spans.interruptionReport(unmatched, undefined);
   }
 
   /** Spans of this session that started and have not ended yet, oldest first. */
@@ -196,7 +202,10 @@ export class SessionEngine {
       }
       if (stage === 'user_turn') this.beginUserTurn(context, start);
       const speechId = facts.speechId ?? parent?.speechId;
-      if (stage === 'agent_turn' && speechId) this.model.reply(speechId, start, facts.agentName);
+      if (stage === 'agent_turn' && speechId) {
+        this.model.reply(speechId, start, facts.agentName);
+        this.rememberReplyContext(speechId, context);
+      }
       const turnIndex = speechId
         ? (this.model.openReply(speechId)?.turnIndex ?? this.model.turnIndex)
         : stage === 'agent_turn' || stage === 'user_turn' ? this.model.turnIndex : (parent?.turnIndex ?? this.model.turnIndex);
@@ -266,9 +275,11 @@ export class SessionEngine {
     switch (metric.kind) {
       case 'stt':
         return this.placeStt(metric);
-      case 'interruption':
-        this.model.addInterruptionMetric(metric);
-        return this.spans.interruption(metric, this.activeAgentTurnContext(), this.model.overlapStartedAt);
+      case 'interruption': {
+        const unmatched = this.model.addInterruptionMetric(metric);
+        if (unmatched) this.spans.interruptionReport(unmatched, this.activeAgentTurnContext());
+        return;
+      }
       case 'realtime': {
         const { step } = this.model.addRealtime(metric);
         return this.spans.realtime(step, this.activeAgentTurnContext(), this.model.latestUserTurn()?.user?.transcript);
@@ -428,6 +439,11 @@ export class SessionEngine {
     return at !== undefined && startedAt !== undefined ? { [ATTR.RECORDING_OFFSET]: Math.max(0, at - startedAt) } : {};
   }
 
+  private rememberReplyContext(speechId: string, context: SpanContext): void {
+    this.replyContexts.set(speechId, context);
+    if (this.replyContexts.size > 32) this.replyContexts.delete(this.replyContexts.keys().next().value as string);
+  }
+
   private spanRef(context: SpanContext): { traceId: string; spanId: string } {
     return { traceId: this.exportedTraceId(context) ?? context.traceId, spanId: context.spanId };
   }
@@ -439,7 +455,10 @@ export class SessionEngine {
       // remember it on the span, so its other descendants do not read its attributes again
       current.speechId ??= this.options.facts.atStart({ name: current.name, scope: scopeOf(current.span), attributes: attributesOf(current.span) }).speechId;
       if (current.speechId) {
-        if (current.stage === 'agent_turn') this.model.reply(current.speechId, current.start);
+        if (current.stage === 'agent_turn') {
+          this.model.reply(current.speechId, current.start);
+          this.rememberReplyContext(current.speechId, current.span.spanContext());
+        }
         return current.speechId;
       }
       current = current.parentId ? this.open.get(current.parentId) : undefined;

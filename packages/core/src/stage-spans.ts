@@ -2,7 +2,7 @@ import { ROOT_CONTEXT, trace, type Attributes, type SpanContext, type Tracer } f
 import { ATTR, SPAN_NAME, type Stage } from '@voicetrace/conventions';
 import type { DropCounters } from './counters.js';
 import type { EouMetric, InputQuality, InterruptionMetric, VadMetric } from './events.js';
-import type { HandoffRecord, RealtimeStep, SttStep, UserTurnRecord } from './model/types.js';
+import type { HandoffRecord, InterruptionRecord, RealtimeStep, SttStep, UserTurnRecord } from './model/types.js';
 import { toHrTime } from './time.js';
 import { defined, eouAttributes, qualityAttributes } from './views/span-attributes.js';
 
@@ -63,10 +63,30 @@ export class StageSpans {
     this.emit(SPAN_NAME.eou, 'eou', parent, start, start + (eou.eouDelay ?? 0), { ...eouAttributes(eou), [ATTR.TURN_INDEX]: turnIndex });
   }
 
-  /** An interruption-model report, under the reply it interrupted. */
-  interruption(metric: InterruptionMetric, parent: SpanContext | undefined, overlapStart: number | undefined): void {
+  /**
+   * The user spoke over the agent: a barge-in (from the user's first sound to the agent
+   * stopping) or a sound that did not stop it, with the interruption model's figures when it ran.
+   */
+  interruption(record: InterruptionRecord, parent: SpanContext | undefined): void {
+    const metric = record.metric;
+    this.emit(SPAN_NAME.interruption, 'interruption', parent, record.start, record.end, {
+      [ATTR.INTERRUPTION_STOPPED_AGENT]: record.stoppedAgent,
+      [ATTR.TURN_OVERLAP]: record.overlap,
+      ...(metric ? this.interruptionMetricAttributes(metric) : {}),
+    }, metric?.quality);
+  }
+
+  /** An interruption-model report that matched no barge-in (e.g. it judged a sound a backchannel). */
+  interruptionReport(metric: InterruptionMetric, parent: SpanContext | undefined): void {
     const start = metric.at - (metric.detectionDelay ?? 0);
     this.emit(SPAN_NAME.interruption, 'interruption', parent, start, metric.at, {
+      [ATTR.INTERRUPTION_STOPPED_AGENT]: false,
+      ...this.interruptionMetricAttributes(metric),
+    }, metric.quality);
+  }
+
+  private interruptionMetricAttributes(metric: InterruptionMetric): Record<string, Attributes[string] | undefined> {
+    return {
       [ATTR.INTERRUPTION_DETECTION_DELAY]: metric.detectionDelay,
       [ATTR.INTERRUPTION_PREDICTION_TIME]: metric.predictionTime,
       [ATTR.INTERRUPTION_ROUND_TRIP]: metric.roundTrip,
@@ -75,8 +95,7 @@ export class StageSpans {
       [ATTR.INTERRUPTION_REQUESTS]: metric.requests,
       [ATTR.PROVIDER_NAME]: metric.provider,
       [ATTR.REQUEST_MODEL]: metric.model,
-      [ATTR.TURN_OVERLAP]: overlapStart !== undefined ? Math.max(0, metric.at - overlapStart) : undefined,
-    }, metric.quality);
+    };
   }
 
   /** A realtime (speech-to-speech) response with usage by modality and the user's words (PII). */

@@ -61,3 +61,31 @@ export class ExportHttpError extends Error {
     this.retryAfterMs = init.retryAfterMs;
   }
 }
+
+/**
+ * The export of a batch went through except for spans that alone exceed the request byte budget
+ * (dropped by `SizeLimitedSpanExporter`): the others were delivered. Passed to the export callback.
+ */
+export class OversizedSpansError extends Error {
+  override readonly name = 'OversizedSpansError';
+
+  /**
+   * @param droppedSpans how many spans of the batch were dropped
+   * @param maxBatchBytes the request budget they exceeded
+   */
+  constructor(
+    readonly droppedSpans: number,
+    readonly maxBatchBytes: number,
+  ) {
+    super(`${droppedSpans} span(s) exceeded the ${maxBatchBytes}-byte request budget and were dropped`);
+  }
+}
+
+/** An export that did not call back within the processor's export timeout. */
+export class ExportTimeoutError extends Error {
+  override readonly name = 'ExportTimeoutError';
+
+  constructor(readonly timeoutMillis: number) {
+    super(`the export timed out: no result within ${timeoutMillis} ms (OTEL_BSP_EXPORT_TIMEOUT)`);
+  }
+}

@@ -9,11 +9,23 @@ export { OTLP_RETRYABLE_STATUSES } from './retrying-transport.js';
 export { adviseOtlpFailure, type OtlpAdviceContext } from './advice.js';
 export { describeExportFailure } from './failure.js';
 export { readExportStats, hasExportStats } from './stats.js';
-export { OtlpConfigError, ExportHttpError } from './errors.js';
+export { OtlpConfigError, ExportHttpError, OversizedSpansError, ExportTimeoutError } from './errors.js';
+export {
+  BoundedBatchSpanProcessor,
+  DEFAULT_MAX_QUEUE_SIZE,
+  DEFAULT_MAX_QUEUE_BYTES,
+  DEFAULT_MAX_EXPORT_BATCH_SIZE,
+  DEFAULT_SCHEDULED_DELAY_MS,
+  DEFAULT_EXPORT_TIMEOUT_MS,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+} from './bounded-batch-processor.js';
+export { isRetryableExportFailure } from './retryable.js';
 export type {
+  BoundedBatchOptions,
   Env,
   ExportFailureInfo,
   ExportLogger,
+  ExportQueueStats,
   ExportStats,
   OtlpCompression,
   OtlpEndpointSource,
@@ -21,6 +33,7 @@ export type {
   OtlpHttpSpanExporterOptions,
   OtlpTraceExporterOptions,
   OtlpTracesEndpointOptions,
+  QueueDropReason,
   ReportingOptions,
   ResolvedOtlpTracesEndpoint,
   RetryOptions,

@@ -3,6 +3,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { positiveIntSetting } from './env.js';
+import { OversizedSpansError } from './errors.js';
 import { SizeEstimator } from './size-estimate.js';
 import { addExportStats, emptyExportStats, readExportStats } from './stats.js';
 import { TRUNCATED_ATTRIBUTES_KEY, truncateSpanAttributes } from './truncate.js';
@@ -18,7 +19,8 @@ export const DEFAULT_MAX_ATTRIBUTE_LENGTH = 65_536;
  * `maxAttributeLength` (listing the cut keys in `voicetrace.truncated`), then it splits the
  * batch into requests whose estimated size fits `maxBatchBytes`, exported one after the other. A span
  * that alone exceeds the budget is dropped (counted, warned once). The result is `FAILED` (with the
- * first error) if any part failed or any span was dropped. Never throws.
+ * first error) if any part failed or any span was dropped; when only drops happened the error is an
+ * {@link OversizedSpansError}, which says how many (the other spans were delivered). Never throws.
  *
  * The estimate is an upper bound for the stock protobuf and JSON serializers, computed without
  * serializing: the wrapped exporter serializes once, as it would without this decorator.
@@ -63,7 +65,7 @@ export class SizeLimitedSpanExporter implements StatsSpanExporter {
     }
     if (parts.length > 1) this.own.splitBatches++;
     const work = this.exportParts(parts).then((failure) => {
-      const error = failure ?? (dropped > 0 ? new Error(`${dropped} span(s) exceeded the ${this.maxBatchBytes}-byte request budget and were dropped`) : undefined);
+      const error = failure ?? (dropped > 0 ? new OversizedSpansError(dropped, this.maxBatchBytes) : undefined);
       try {
         resultCallback(error ? { code: ExportResultCode.FAILED, error } : { code: ExportResultCode.SUCCESS });
       } catch (callbackError) {

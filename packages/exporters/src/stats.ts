@@ -38,6 +38,8 @@ export function addExportStats(own: ExportStats, inner: ExportStats | undefined)
   };
   const lastFailure = own.lastFailure ?? inner.lastFailure;
   if (lastFailure) sum.lastFailure = lastFailure;
+  const queue = own.queue ?? inner.queue;
+  if (queue) sum.queue = queue;
   return sum;
 }
 
@@ -46,7 +48,7 @@ export function addExportStats(own: ExportStats, inner: ExportStats | undefined)
  * last failure): what a decorator that counts outcomes itself adds from the exporter it wraps.
  */
 export function withoutOutcomes(stats: ExportStats): ExportStats {
-  const { lastFailure: _lastFailure, ...rest } = stats;
+  const { lastFailure: _lastFailure, queue: _queue, ...rest } = stats;
   return { ...rest, exportedSpans: 0, failedSpans: 0, successfulExports: 0, failedExports: 0, failuresByReason: {} };
 }
 

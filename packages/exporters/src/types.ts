@@ -120,6 +120,93 @@ export interface ExportStats {
   failuresByReason: Record<string, number>;
   /** The most recent failure, if any. */
   lastFailure?: ExportFailureInfo;
+  /**
+   * The bounded export queue in front of the exporter, when there is one ({@link BoundedBatchOptions},
+   * `BoundedBatchSpanProcessor.stats()`). Its `exportedSpans` and `failedSpans` are then the queue's
+   * outcomes: each span is counted once, however many export attempts it took.
+   */
+  queue?: ExportQueueStats;
+}
+
+/**
+ * Why the bounded export queue lost a span (`ExportQueueStats.droppedByReason`):
+ * - `queue_full`: the span bound (`maxQueueSize`) was reached; the oldest queued span was evicted.
+ * - `queue_bytes_full`: the byte bound (`maxQueueBytes`) was reached; the oldest queued span was evicted.
+ * - `oversized`: one span larger than the byte bound, or than the exporter's request budget.
+ * - `export_failed`: the backend refused the batch for good (a non-retryable answer such as 400, 401,
+ *   413, or an exporter error that says nothing about retrying).
+ * - `shutdown`: still queued or in flight when `shutdown()`'s deadline passed: never delivered.
+ * - `after_shutdown`: the span ended after `shutdown()` was called.
+ */
+export type QueueDropReason = 'queue_full' | 'queue_bytes_full' | 'oversized' | 'export_failed' | 'shutdown' | 'after_shutdown';
+
+/**
+ * Counters of a bounded export queue. At every moment
+ * `handedOverSpans = deliveredSpans + droppedSpans + queuedSpans + inFlightSpans`.
+ */
+export interface ExportQueueStats {
+  /** Sampled spans the processor was given (its `onEnd`), dropped ones included. */
+  handedOverSpans: number;
+  /** Spans in exports that succeeded (each counted once). */
+  deliveredSpans: number;
+  /** Spans waiting in the queue now. */
+  queuedSpans: number;
+  /** Their estimated encoded size now, in bytes. */
+  queuedBytes: number;
+  /** Spans in the export in flight now. */
+  inFlightSpans: number;
+  /** Spans put back in the queue after a retryable failure (counted at each failure). */
+  requeuedSpans: number;
+  /** Export attempts that failed with a retryable error (the batch was put back). */
+  retriedExports: number;
+  /** Spans lost, all reasons. */
+  droppedSpans: number;
+  /** Spans lost, by reason. */
+  droppedByReason: Record<QueueDropReason, number>;
+  /** The most spans queued at once (in flight included). */
+  peakQueuedSpans: number;
+  /** The most estimated bytes queued at once (in flight included). */
+  peakQueuedBytes: number;
+  /** The span bound in force. */
+  maxQueueSize: number;
+  /** The byte bound in force. */
+  maxQueueBytes: number;
+}
+
+/**
+ * Options of the bounded batch span processor. Each one, when given, wins over its environment
+ * variable; bad values fall back to the default with one warning.
+ */
+export interface BoundedBatchOptions {
+  /** Most spans held (queued and in flight). Default `OTEL_BSP_MAX_QUEUE_SIZE`, else 2048. */
+  maxQueueSize?: number | undefined;
+  /**
+   * Most estimated encoded bytes held (queued and in flight). Default `VOICETRACE_BSP_MAX_QUEUE_BYTES`,
+   * else 8 MiB (8,388,608). The estimate is the OTLP request size of each span (an upper bound, see
+   * `SizeLimitedSpanExporter`); the in-memory footprint of the same spans is a few times larger.
+   */
+  maxQueueBytes?: number | undefined;
+  /** Most spans per export. Default `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, else 512 (never above `maxQueueSize`). */
+  maxExportBatchSize?: number | undefined;
+  /** Delay between exports, in ms. Default `OTEL_BSP_SCHEDULE_DELAY`, else 5000. */
+  scheduledDelayMillis?: number | undefined;
+  /** How long one export may take before it counts as failed (and retryable), in ms. Default `OTEL_BSP_EXPORT_TIMEOUT`, else 30000. */
+  exportTimeoutMillis?: number | undefined;
+  /**
+   * The whole of `shutdown()`: last exports and the exporter's own shutdown, in ms. Default
+   * `VOICETRACE_BSP_SHUTDOWN_TIMEOUT`, else 3000. What is not delivered by then is counted (`shutdown`).
+   */
+  shutdownTimeoutMillis?: number | undefined;
+  /**
+   * After a retryable failure (no connection, timeout, HTTP 429/502/503/504) the batch goes back to the
+   * head of the queue and the next export waits an exponential backoff (±20 % jitter). `false`: a
+   * failed batch is dropped and counted, as the stock BatchSpanProcessor does.
+   */
+  retry?: { initialBackoffMs?: number | undefined; maxBackoffMs?: number | undefined } | false | undefined;
+  /** The encoding the byte estimate is tuned for. Default `http/protobuf`. */
+  protocol?: OtlpHttpProtocol | undefined;
+  /** Environment to read; default `process.env`. */
+  env?: Env | undefined;
 }
 
 /** A span exporter whose counters can be read. */

@@ -1,6 +1,14 @@
-import type { Context } from '@opentelemetry/api';
-import { BatchSpanProcessor, type BufferConfig, type ReadableSpan, type Span, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { OtlpJsonLinesFileExporter, ReportingSpanExporter, createOtlpTraceExporter, readExportStats, resolveOtlpTracesEndpoint, type ExportStats } from '@voicetrace/exporters';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import {
+  BoundedBatchSpanProcessor,
+  OtlpJsonLinesFileExporter,
+  ReportingSpanExporter,
+  createOtlpTraceExporter,
+  resolveOtlpTracesEndpoint,
+  type BoundedBatchOptions,
+  type ExportStats,
+  type OtlpHttpProtocol,
+} from '@voicetrace/exporters';
 import { createLangfuseSpanExporter, langfuseTracesUrl, type LangfuseConfig } from '@voicetrace/langfuse';
 
 /** One configured destination of spans. */
@@ -10,8 +18,8 @@ export interface Destination {
   /** Where it sends, for people: a URL or a path. */
   target: string;
   exporter: SpanExporter;
-  /** The batch processor in front of it, counting what it was handed. */
-  processor: CountingBatchProcessor;
+  /** The bounded export queue in front of it: batches, holds spans through an outage, counts every drop. */
+  processor: BoundedBatchSpanProcessor;
 }
 
 /** What {@link buildDestinations} needs. */
@@ -20,26 +28,35 @@ export interface DestinationOptions {
   file?: string | undefined;
   langfuse?: LangfuseConfig | undefined;
   exporters?: SpanExporter[] | undefined;
-  batch?: BufferConfig | undefined;
+  /** Queue and batching settings for every destination (each one wins over its `OTEL_BSP_*` variable). */
+  batch?: BoundedBatchOptions | undefined;
   env: NodeJS.ProcessEnv;
   warn: (key: string, message: string) => void;
 }
 
-/** Batching for a voice call: a short delay so a turn is visible (and survives a crash) within about a second. */
-const DEFAULT_BATCH: BufferConfig = { scheduledDelayMillis: 1_000 };
+/**
+ * Batching for a voice call: a short delay so a turn is visible (and survives a crash) within about a
+ * second. A default only: `OTEL_BSP_SCHEDULE_DELAY` and the `batch` option win over it.
+ */
+const DEFAULT_SCHEDULED_DELAY_MS = 1_000;
 
 /**
- * The exporters of a setup, each behind its own batch processor, with the
- * OTLP rules of the OTel spec: OTLP is on when an endpoint variable is set,
- * `OTEL_TRACES_EXPORTER` includes `otlp`, or the `otlp` option asks for it.
- * Setup warnings (a wrong endpoint, a bad header) are said once.
+ * The exporters of a setup, each behind its own bounded export queue
+ * ({@link BoundedBatchSpanProcessor}), with the OTLP rules of the OTel spec:
+ * OTLP is on when an endpoint variable is set, `OTEL_TRACES_EXPORTER`
+ * includes `otlp`, or the `otlp` option asks for it. Setup warnings (a wrong
+ * endpoint, a bad header) are said once.
  */
 export function buildDestinations(options: DestinationOptions): Destination[] {
   const { env, warn } = options;
-  const batch = { ...DEFAULT_BATCH, ...options.batch };
+  const batch: BoundedBatchOptions = {
+    ...(env.OTEL_BSP_SCHEDULE_DELAY?.trim() ? {} : { scheduledDelayMillis: DEFAULT_SCHEDULED_DELAY_MS }),
+    ...options.batch,
+    env: options.batch?.env ?? env,
+  };
   const destinations: Destination[] = [];
-  const add = (label: string, target: string, exporter: SpanExporter): void => {
-    destinations.push({ label, target, exporter, processor: new CountingBatchProcessor(exporter, batch) });
+  const add = (label: string, target: string, exporter: SpanExporter, protocol?: OtlpHttpProtocol): void => {
+    destinations.push({ label, target, exporter, processor: new BoundedBatchSpanProcessor(exporter, { ...batch, protocol: protocol ?? batch.protocol }) });
   };
   (options.exporters ?? []).forEach((exporter, i) => add(`exporter.${i}`, exporter.constructor.name, exporter));
   const tracesExporter = (env.OTEL_TRACES_EXPORTER ?? '').toLowerCase().split(',').map((s) => s.trim());
@@ -49,7 +66,7 @@ export function buildDestinations(options: DestinationOptions): Destination[] {
     const otlpOptions = typeof options.otlp === 'object' ? options.otlp : {};
     const resolved = resolveOtlpTracesEndpoint({ ...otlpOptions, env });
     for (const warning of resolved.warnings) warn(`otlp:${warning}`, `voicetrace: ${warning}`);
-    add('otlp', `${resolved.url} (OTLP ${resolved.protocol})`, createOtlpTraceExporter({ ...otlpOptions, env }));
+    add('otlp', `${resolved.url} (OTLP ${resolved.protocol})`, createOtlpTraceExporter({ ...otlpOptions, env }), resolved.protocol);
   }
   if (options.file) add('file', options.file, new ReportingSpanExporter(new OtlpJsonLinesFileExporter(options.file), { target: options.file, what: 'traces file' }));
   if (options.langfuse) add('langfuse', langfuseTracesUrl(options.langfuse.baseUrl), createLangfuseSpanExporter(options.langfuse));
@@ -66,58 +83,52 @@ export function describeDestinations(destinations: readonly Destination[], extra
   return `voicetrace: spans go to ${parts.join('; ')}`;
 }
 
-/** Per destination: spans delivered, failed, and still waiting (handed over but not exported yet). */
+/**
+ * Per destination, one line: spans handed over, delivered, failed (refused by the backend for
+ * good), dropped (by the full queue, oversized, after shutdown) and never sent (still queued or in
+ * flight when the process left), with the last failure's cause.
+ */
 export function deliveryReport(destinations: readonly Destination[]): string[] {
   return destinations.map((d) => {
-    const stats: ExportStats | undefined = readExportStats(d.exporter);
-    const delivered = stats?.exportedSpans ?? 0;
-    const failed = stats?.failedSpans ?? 0;
-    const waiting = Math.max(0, d.processor.handedOver - delivered - failed - d.processor.dropped);
-    const lost = failed + waiting + d.processor.dropped;
-    const verdict = lost ? `${lost} NOT delivered (${failed} failed, ${waiting} never sent, ${d.processor.dropped} dropped by a full queue)` : 'nothing lost';
-    const cause = stats?.lastFailure ? `; last failure: ${stats.lastFailure.message}` : '';
-    return `voicetrace: ${d.label} (${d.target}): ${delivered} spans delivered, ${verdict}${cause}`;
+    const stats = d.processor.stats();
+    const q = stats.queue!;
+    const by = q.droppedByReason;
+    const failed = by.export_failed;
+    const full = by.queue_full + by.queue_bytes_full;
+    const dropped = full + by.oversized + by.after_shutdown;
+    const neverSent = by.shutdown + q.queuedSpans + q.inFlightSpans;
+    const lost = failed + dropped + neverSent;
+    let verdict = 'nothing lost';
+    if (lost) {
+      const parts = [`${failed} failed`];
+      parts.push(`${dropped} dropped${dropped ? ` (${describeDrops({ 'queue full': full, oversized: by.oversized, 'after shutdown': by.after_shutdown })})` : ''}`);
+      parts.push(`${neverSent} never sent`);
+      verdict = `${lost} NOT delivered (${parts.join(', ')})`;
+    }
+    const cause = lost && stats.lastFailure ? `; last failure: ${stats.lastFailure.message}` : '';
+    return `voicetrace: ${d.label} (${d.target}): ${q.handedOverSpans} spans handed over, ${q.deliveredSpans} delivered, ${verdict}${cause}`;
   });
 }
 
-/** Export counters per destination. */
-export function destinationStats(destinations: readonly Destination[]): Record<string, ExportStats> {
-  const stats: Record<string, ExportStats> = {};
-  for (const { label, exporter } of destinations) {
-    const read = readExportStats(exporter);
-    if (read) stats[label] = read;
-  }
-  return stats;
+function describeDrops(counts: Record<string, number>): string {
+  return Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${n} ${reason}`)
+    .join(', ');
 }
 
 /**
- * A BatchSpanProcessor that counts the spans handed to it, so what never left
- * the process (a backend down at exit) can be told apart from what failed.
+ * Export counters per destination: the exporter's counters with the queue's outcomes
+ * (`exportedSpans` delivered and `failedSpans` refused for good, each span once) and `queue`.
  */
-export class CountingBatchProcessor implements SpanProcessor {
-  private readonly inner: BatchSpanProcessor;
-  handedOver = 0;
-  /** Spans refused by a full queue (not counted yet: the stock processor only logs them). */
-  readonly dropped = 0;
-
-  constructor(exporter: SpanExporter, config: BufferConfig) {
-    this.inner = new BatchSpanProcessor(exporter, config);
+export function destinationStats(destinations: readonly Destination[]): Record<string, ExportStats> {
+  const stats: Record<string, ExportStats> = {};
+  for (const { label, processor } of destinations) {
+    try {
+      stats[label] = processor.stats();
+    } catch {
+      // counters must never break the caller
+    }
   }
-
-  onStart(span: Span, parentContext: Context): void {
-    this.inner.onStart(span, parentContext);
-  }
-
-  onEnd(span: ReadableSpan): void {
-    this.handedOver += 1;
-    this.inner.onEnd(span);
-  }
-
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush();
-  }
-
-  shutdown(): Promise<void> {
-    return this.inner.shutdown();
-  }
+  return stats;
 }

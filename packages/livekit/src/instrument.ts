@@ -5,7 +5,9 @@ import type { ArtifactUploader, EgressResult } from '@voicetrace/recording';
 import type { ReportUpload, SessionReportJson } from '@voicetrace/report';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import type { LangfuseScores } from '@voicetrace/langfuse';
 import { uploadSpan, writeArtifacts } from './artifacts.js';
+import { scoreSession } from './scores.js';
 import { SessionEventLog } from './event-log.js';
 import { observeSession } from './observer.js';
 import { currentJob, traceparentOfJob } from './job.js';
@@ -100,6 +102,8 @@ export interface InstrumentContext {
   uploader?: ArtifactUploader | undefined;
   /** Starts an Egress recording of a room, when configured. */
   egress?: ((roomName: string) => Promise<EgressResult>) | undefined;
+  /** LangFuse scores per turn and session, when LangFuse is configured. */
+  scores?: { scores: LangfuseScores; latencyTargetSeconds: number } | undefined;
 }
 
 /**
@@ -131,9 +135,10 @@ export function instrumentSession(
   const remoteParent = parseTraceparent(traceparent);
   if (traceparent && !remoteParent) context.warn(`traceparent:${traceparent}`, `voicetrace: ignoring an invalid traceparent (${traceparent.slice(0, 80)}); the session starts its own trace`);
   context.processor.attach(engine, { remoteParent });
+  if (context.scores) scoreSession(engine, context.scores.scores, context.scores.latencyTargetSeconds);
   // the job process exits after its shutdown callbacks: export everything before it does
   job?.addShutdownCallback(async () => {
-    await context.flush().catch(() => {});
+    await Promise.all([context.flush().catch(() => {}), context.scores?.scores.flush()]);
   });
   // an egress recording of the room, started now and never awaited by the call
   const egress = job && context.egress ? context.egress(job.room.name ?? '') : undefined;

@@ -8,7 +8,7 @@ import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
 import { PriceBook, RemoteParentIds, SpanJournal, VoiceTraceSpanProcessor, recoverJournals, type DropCounters, type PriceTable, type TraceMode } from '@voicetrace/core';
 import type { ExportStats } from '@voicetrace/exporters';
 import { renderReportHtml } from '@voicetrace/report';
-import { LangfuseMappingProcessor, langfuseConfigFromEnv, type LangfuseConfig } from '@voicetrace/langfuse';
+import { LangfuseMappingProcessor, LangfuseScores, langfuseConfigFromEnv, type LangfuseConfig } from '@voicetrace/langfuse';
 import { createS3Uploader, startAudioEgress, type AudioEgressOptions, type S3UploaderOptions } from '@voicetrace/recording';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +88,12 @@ export interface VoiceTraceOptions {
    * installed), started with the session and never awaited by the call. Off by default.
    */
   egress?: Omit<AudioEgressOptions, 'roomName'> | false | undefined;
+  /**
+   * LangFuse scores per turn (the wait in seconds, whether it met `latencyTargetSeconds`,
+   * interrupted) and per session (p95 wait, cost), posted with `@langfuse/client` when LangFuse is
+   * configured. Target default: `VOICETRACE_LATENCY_TARGET_SECONDS`, else 1.5 s. `false` turns them off.
+   */
+  langfuseScores?: { latencyTargetSeconds?: number | undefined } | false | undefined;
   /**
    * The post-call session report. `dir`: where `vt.shutdown()` writes `<dir>/<session id>/report.json`
    * (and `report.html`) for sessions whose report was not written yet (default: `VOICETRACE_REPORT_DIR`;
@@ -203,6 +209,13 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
     sessions: new Set(),
     flush: () => provider.forceFlush(),
     uploader: uploaderFrom(options.upload, env),
+    scores:
+      langfuse && options.langfuseScores !== false
+        ? {
+            scores: new LangfuseScores(langfuse, { environment: options.environment ?? env.VOICETRACE_ENVIRONMENT }),
+            latencyTargetSeconds: options.langfuseScores?.latencyTargetSeconds ?? (Number(env.VOICETRACE_LATENCY_TARGET_SECONDS) || 1.5),
+          }
+        : undefined,
     egress: options.egress ? (roomName) => startAudioEgress({ ...(options.egress as Omit<AudioEgressOptions, 'roomName'>), roomName }) : undefined,
   };
   const autoReports = options.report !== false && context.report.dir !== undefined;
@@ -212,7 +225,7 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
       // reports first: they read the session model, which shutdown closes
       if (autoReports) await Promise.all([...context.sessions].filter((s) => !s.reportWritten).map((s) => s.writeReport()));
       await processor.shutdown();
-      await provider.shutdown();
+      await Promise.all([provider.shutdown(), context.scores?.scores.flush()]);
     })().catch((error) => diag.error('voicetrace: shutdown', error));
     return shutdownPromise;
   };
@@ -228,7 +241,7 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
       const job = jobContext ?? currentJob();
       const mine = [...context.sessions].filter((s) => !job || !s.jobContext || s.jobContext === job);
       await Promise.all(mine.map((s) => s.writeReport({ jobContext: job })));
-      await provider.forceFlush().catch(() => {});
+      await Promise.all([provider.forceFlush().catch(() => {}), context.scores?.scores.flush()]);
     },
     forceFlush: () => provider.forceFlush(),
     shutdown,

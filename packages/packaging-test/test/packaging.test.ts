@@ -122,7 +122,10 @@ async function packAll(): Promise<{ dir: string; tarballs: Map<string, string> }
   const dir = join(tmpdir(), `voicetrace-pack-${process.pid}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   const packed = await command('npx', ['--yes', `pnpm@${pnpmVersion}`, '-r', 'pack', '--pack-destination', dir], { cwd: repoRoot, timeoutMs: 180_000 });
-  if (packed.code !== 0) throw new Error(`pnpm pack failed (${packed.code}):\n${packed.stdout.slice(-4000)}\n${packed.stderr.slice(-4000)}`);
+  if (packed.code !== 0) {
+    const output = `${packed.stdout.slice(-4000)}\n${packed.stderr.slice(-4000)}`;
+    throw Object.assign(new Error(`pnpm pack failed (${packed.code}):\n${output}`), { offline: looksOffline(output) && !isCI() });
+  }
   const tarballs = new Map<string, string>();
   for (const { pkg } of all) {
     const file = join(dir, `${pkg.name.replace(/^@/, '').replace('/', '-')}-${pkg.version}.tgz`);
@@ -133,34 +136,54 @@ async function packAll(): Promise<{ dir: string; tarballs: Map<string, string> }
 }
 
 /**
+ * Each cached tree is about 300 MB: drops the ones no run has used for 15 minutes (a run takes under
+ * 3), and all but the 3 newest, except the trees this run uses.
+ */
+function pruneCache(keep: string[]): void {
+  if (!existsSync(cacheRoot)) return;
+  const lastUse = (dir: string): number => {
+    try {
+      const marker = join(dir, '.voicetrace-installed');
+      return existsSync(marker) ? statSync(marker).mtimeMs : statSync(dir).mtimeMs;
+    } catch {
+      return 0;
+    }
+  };
+  const others = readdirSync(cacheRoot)
+    .map((name) => join(cacheRoot, name))
+    .filter((dir) => !keep.some((kept) => dir === kept || dir.startsWith(`${kept}.tmp-`)))
+    .sort((a, b) => lastUse(b) - lastUse(a));
+  for (const [index, old] of others.entries()) {
+    if (index >= 3 || Date.now() - lastUse(old) > 15 * 60_000) rmSync(old, { recursive: true, force: true });
+  }
+}
+
+/** Where the npm project for these tarballs (and overrides) is cached. */
+function projectDir(tarballs: Map<string, string>, overrides?: Record<string, string>): string {
+  const manifests = publishable
+    .map(({ pkg }) => pkg.name)
+    .sort()
+    .map((name) => {
+      const pkg = JSON.parse(tarballEntries(tarballs.get(name)!).get('package.json')!.toString('utf8')) as PackageJson;
+      return { name, dependencies: pkg.dependencies, peerDependencies: pkg.peerDependencies };
+    });
+  // the day too: a user resolves against today's registry, so a tree is rebuilt at least daily
+  const day = new Date().toISOString().slice(0, 10);
+  return join(cacheRoot, createHash('sha256').update(JSON.stringify({ USER_DEPENDENCIES, manifests, overrides, day })).digest('hex').slice(0, 16));
+}
+
+/**
  * The npm project with the tarballs installed. Cached per dependency set (the tarballs' manifests, the
  * user's dependencies, the overrides) and day: a cached project only gets the changed tarballs
  * reinstalled, which leaves the tree as a fresh install would build it, since no range changed.
  */
 async function installProject(tarballs: Map<string, string>, overrides?: Record<string, string>): Promise<string> {
   const published = publishable.map(({ pkg }) => pkg.name).sort();
-  const manifests = published.map((name) => {
-    const pkg = JSON.parse(tarballEntries(tarballs.get(name)!).get('package.json')!.toString('utf8')) as PackageJson;
-    return { name, dependencies: pkg.dependencies, peerDependencies: pkg.peerDependencies };
-  });
-  // the day too: a user resolves against today's registry, so a tree is rebuilt at least daily
-  const day = new Date().toISOString().slice(0, 10);
-  const treeKey = createHash('sha256').update(JSON.stringify({ USER_DEPENDENCIES, manifests, overrides, day })).digest('hex').slice(0, 16);
   const contentKey = createHash('sha256').update(published.map((name) => `${name}:${tarballContentHash(tarballs.get(name)!)}`).join('\n')).digest('hex');
   mkdirSync(cacheRoot, { recursive: true });
-  const project = join(cacheRoot, treeKey);
+  const project = projectDir(tarballs, overrides);
   const complete = join(project, '.voicetrace-installed');
   if (existsSync(project) && !existsSync(complete)) rmSync(project, { recursive: true, force: true });
-  // each tree is about 300 MB: drop the ones no run has used for an hour (another checkout may be using the rest)
-  for (const old of readdirSync(cacheRoot).map((name) => join(cacheRoot, name))) {
-    try {
-      const marker = join(old, '.voicetrace-installed');
-      const age = Date.now() - (existsSync(marker) ? statSync(marker).mtimeMs : statSync(old).mtimeMs);
-      if (old !== project && age > 3_600_000) rmSync(old, { recursive: true, force: true });
-    } catch {
-      // another run removed it first
-    }
-  }
 
   const copyTarballs = (into: string): string[] =>
     published.map((name) => {
@@ -200,20 +223,27 @@ async function installProject(tarballs: Map<string, string>, overrides?: Record<
   return project;
 }
 
-beforeAll(async () => {
-  const pack = await packAll();
-  packDir = pack.dir;
-  tarballs = pack.tarballs;
+let packing: Promise<{ dir: string; tarballs: Map<string, string> }> | undefined;
+
+/** Packs once for both groups below; without network (outside CI) the tests that need it skip loudly. */
+async function prepare(install: boolean): Promise<void> {
   try {
-    const [project, withOverrides] = await Promise.all([installProject(pack.tarballs), installProject(pack.tarballs, readmeOverrides())]);
+    const pack = await (packing ??= packAll());
+    packDir = pack.dir;
+    tarballs = pack.tarballs;
+    if (!install || installed) return;
+    const overrides = readmeOverrides();
+    pruneCache([projectDir(pack.tarballs), projectDir(pack.tarballs, overrides)]);
+    const [project, withOverrides] = await Promise.all([installProject(pack.tarballs), installProject(pack.tarballs, overrides)]);
     installed = { project: project!, withOverrides: withOverrides! };
   } catch (error) {
     if (!(error as { offline?: boolean }).offline) throw error;
+    if (skipReason) return;
     skipReason = (error as Error).message;
     const banner = '='.repeat(100);
-    console.warn(`\n${banner}\nSKIPPED: the npm install tests of the packaging test (no network; under CI=true this fails).\n${skipReason}\n${banner}\n`);
+    console.warn(`\n${banner}\nSKIPPED: the packaging tests that pack and install (no network; under CI=true they fail).\n${skipReason}\n${banner}\n`);
   }
-}, 600_000);
+}
 
 afterAll(() => {
   if (packDir) rmSync(packDir, { recursive: true, force: true });
@@ -235,8 +265,15 @@ function needsInstall(ctx: { skip: (note?: string) => void }): Installed {
   return installed!;
 }
 
+function needsPack(ctx: { skip: (note?: string) => void }): void {
+  if (!tarballs.size) ctx.skip(skipReason ?? 'not packed');
+}
+
 describe('tarballs', () => {
-  it('publishable tarballs hold dist (ESM, CommonJS, declarations for both, maps), src, README, LICENSE, package.json; every map resolves inside the tarball', () => {
+  beforeAll(() => prepare(false), 300_000);
+
+  it('publishable tarballs hold dist (ESM, CommonJS, declarations for both, maps), src, README, LICENSE, package.json; every map resolves inside the tarball', (ctx) => {
+    needsPack(ctx);
     const sizes: string[] = [];
     for (const { pkg } of publishable) {
       const file = tarballs.get(pkg.name)!;
@@ -266,7 +303,8 @@ describe('tarballs', () => {
     console.info(`tarballs:\n${sizes.join('\n')}`);
   });
 
-  it('private packages pack no tests and no build logs', () => {
+  it('private packages pack no tests and no build logs', (ctx) => {
+    needsPack(ctx);
     for (const { pkg } of privates) {
       const names = [...tarballEntries(tarballs.get(pkg.name)!).keys()];
       expect(names.filter((name) => /(^|\/)(test|tests|__tests__|fixtures)\/|\.(test|spec)\.|\.log$|(^|\/)\.turbo\/|\.tsbuildinfo$/.test(name)), pkg.name).toEqual([]);
@@ -275,6 +313,8 @@ describe('tarballs', () => {
 });
 
 describe('installed with npm next to @livekit/agents 1.9.0', () => {
+  beforeAll(() => prepare(true), 600_000);
+
   it('every README ts snippet type-checks as .mts and as .cts under tsc --init defaults (strict, exactOptionalPropertyTypes, noUncheckedIndexedAccess, NodeNext)', async (ctx) => {
     const { project } = needsInstall(ctx);
     const dir = runDir('snippets');

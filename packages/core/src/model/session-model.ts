@@ -409,15 +409,21 @@ export class SessionModel {
   }
 
   /**
-   * The interruption model reported: its figures go on the barge-in they
-   * measured (already recorded, or the next one). Returns the reply it concerns.
+   * The interruption model reported: its figures go on the next barge-in (the
+   * SDK reports before the agent stops). A report still waiting when another
+   * arrives matched no barge-in: it is returned, to be shown on its own.
    */
-  addInterruptionMetric(metric: InterruptionMetric): ReplyRecord | undefined {
-    const reply = this.newestOpenReply() ?? this.lastReply;
-    const measured = reply?.interruptions.find((i) => i.stoppedAgent && !i.metric);
-    if (measured) measured.metric = metric;
-    else this.pendingInterruptionMetric = metric;
-    return reply;
+  addInterruptionMetric(metric: InterruptionMetric): InterruptionMetric | undefined {
+    const unmatched = this.pendingInterruptionMetric;
+    this.pendingInterruptionMetric = metric;
+    return unmatched;
+  }
+
+  /** The interruption report that never matched a barge-in, taken (at the end of a session). */
+  takeUnmatchedInterruptionMetric(): InterruptionMetric | undefined {
+    const metric = this.pendingInterruptionMetric;
+    this.pendingInterruptionMetric = undefined;
+    return metric;
   }
 
   addHandoff(at: number, fromAgent: string | undefined, toAgent: string): HandoffRecord {
@@ -504,8 +510,10 @@ export class SessionModel {
     if (interruption !== last) reply.interruptions.push(interruption);
     interruption.stoppedAgent = true;
     interruption.end = Math.max(interruption.end, stoppedAt);
-    interruption.metric = this.pendingInterruptionMetric;
-    this.pendingInterruptionMetric = undefined;
+    if (this.pendingInterruptionMetric && stoppedAt - this.pendingInterruptionMetric.at < BARGE_IN_WINDOW_S) {
+      interruption.metric = this.pendingInterruptionMetric;
+      this.pendingInterruptionMetric = undefined;
+    }
     this.interruptionCount += 1;
   }
 

@@ -1,0 +1,12 @@
+import { initializeLogger, log } from '@livekit/agents';
+import { logs } from '@opentelemetry/api-logs';
+import { LoggerProvider, SimpleLogRecordProcessor, InMemoryLogRecordExporter } from '@opentelemetry/sdk-logs';
+import { trace, context } from '@opentelemetry/api';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+const exp = new InMemoryLogRecordExporter();
+logs.setGlobalLoggerProvider(new LoggerProvider({ processors: [new SimpleLogRecordProcessor(exp)] }));
+const tp = new NodeTracerProvider(); tp.register();
+initializeLogger({ pretty: false, level: 'info' });
+trace.getTracer('x').startActiveSpan('turn', (span) => { log().warn({ a: 1 }, 'inside a turn'); span.end(); console.error('span', span.spanContext().traceId, span.spanContext().spanId); });
+log().info('outside');
+setTimeout(() => { for (const r of exp.getFinishedLogRecords()) console.error('OTEL', r.severityText, r.body, r.spanContext?.traceId, r.spanContext?.spanId, JSON.stringify(r.attributes)); }, 100);

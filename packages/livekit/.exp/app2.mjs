@@ -1,0 +1,14 @@
+import { initializeLogger, log } from '@livekit/agents';
+import { logs } from '@opentelemetry/api-logs';
+import { LoggerProvider, SimpleLogRecordProcessor, InMemoryLogRecordExporter, ConsoleLogRecordExporter } from '@opentelemetry/sdk-logs';
+import { trace } from '@opentelemetry/api';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+const exp = new InMemoryLogRecordExporter();
+const lp = new LoggerProvider({ processors: [new SimpleLogRecordProcessor(exp), { onEmit: (r) => console.error('EMIT', r.body, r.spanContext?.spanId), forceFlush: async () => {}, shutdown: async () => {} }] });
+console.error('set', logs.setGlobalLoggerProvider(lp) === lp);
+const tp = new NodeTracerProvider(); tp.register();
+initializeLogger({ pretty: false, level: 'info' });
+trace.getTracer('x').startActiveSpan('turn', (span) => { log().warn({ a: 1 }, 'inside a turn'); span.end(); console.error('span', span.spanContext().spanId); });
+log().info('outside');
+await new Promise((r) => setTimeout(r, 200));
+console.error('records', exp.getFinishedLogRecords().length);

@@ -1,0 +1,10 @@
+const { initializeLogger, log } = require('@livekit/agents');
+const { logs } = require('@opentelemetry/api-logs');
+const { LoggerProvider } = require('@opentelemetry/sdk-logs');
+const { trace } = require('@opentelemetry/api');
+const { NodeTracerProvider } = require('@opentelemetry/sdk-trace-node');
+const lp = new LoggerProvider({ processors: [{ onEmit: (r) => console.error('EMIT', r.body, r.spanContext?.spanId), forceFlush: async () => {}, shutdown: async () => {} }] });
+logs.setGlobalLoggerProvider(lp);
+const tp = new NodeTracerProvider(); tp.register();
+initializeLogger({ pretty: false, level: 'info' });
+trace.getTracer('x').startActiveSpan('turn', (span) => { log().warn({ a: 1 }, 'inside a turn'); span.end(); console.error('span', span.spanContext().spanId); });
