@@ -125,6 +125,34 @@ describe('direct export: the demo session reads well in LangFuse', () => {
   });
 });
 
+describe('agent turns and generations read whole in LangFuse', () => {
+  it('every agent turn has an input and an output a reader understands; a tool step shows the calls it made', () => {
+    const turns = of(direct, 'agent_turn').filter((s) => (s.attributes['voicetrace.turn.index'] as number) > 0);
+    expect(turns.length).toBeGreaterThanOrEqual(8);
+    for (const turn of turns) {
+      expect(turn.attributes['langfuse.observation.input'], turn.spanId).toBeTruthy();
+      expect(turn.attributes['langfuse.observation.output'], turn.spanId).toBeTruthy();
+    }
+    const toolSteps = turns.filter((t) => String(t.attributes['langfuse.observation.output']).startsWith('[{"name"'));
+    expect(toolSteps.map((t) => JSON.parse(String(t.attributes['langfuse.observation.output']))[0].name).sort()).toEqual(['get_weather', 'transfer_to_billing']);
+    expect(JSON.parse(String(toolSteps.find((t) => String(t.attributes['langfuse.observation.output']).includes('get_weather'))!.attributes['langfuse.observation.output']))[0].arguments).toEqual({ city: 'Paris' });
+  });
+
+  it('every LLM generation carries the conversation as chat messages: objects, system first, tool calls with object arguments', () => {
+    for (const span of of(direct, 'llm_request')) {
+      const input = JSON.parse(String(span.attributes['langfuse.observation.input'])) as Array<Record<string, unknown>>;
+      expect(input[0]).toMatchObject({ role: 'system' });
+      expect(input.every((m) => typeof m === 'object' && typeof m.role === 'string')).toBe(true);
+      const output = JSON.parse(String(span.attributes['langfuse.observation.output'])) as Array<Record<string, unknown>>;
+      expect(output[0]).toMatchObject({ role: 'assistant' });
+    }
+    const withTool = of(direct, 'llm_request').map((s) => JSON.parse(String(s.attributes['langfuse.observation.input'])) as Array<Record<string, unknown>>).find((m) => m.some((x) => x.role === 'tool'))!;
+    const call = withTool.find((m) => Array.isArray(m.tool_calls))!.tool_calls as Array<{ function: { name: string; arguments: unknown } }>;
+    expect(call[0]!.function).toEqual({ name: 'get_weather', arguments: { city: 'Paris' } });
+    expect(withTool.find((m) => m.role === 'tool')!.content).toEqual({ city: 'Paris', temperatureC: 18, condition: 'sunny' });
+  });
+});
+
 describe('direct export, as LangFuse stores it (its ingestion rules, ported in the contract server)', () => {
   const observations = () => direct.observations();
   const generations = () => observations().filter((o) => o.type === 'GENERATION');
@@ -192,23 +220,25 @@ describe('direct export, as LangFuse stores it (its ingestion rules, ported in t
     for (const o of tools) expect([o.type, o.name]).toEqual(['TOOL', spanOf(o).attributes['gen_ai.tool.name']]);
   });
 
-  it('one trace named by its root, with session, user, tags and conversation; every observation in the session', () => {
+  it('one trace per user turn (plus the call\'s own), each named by its root, all in one session with its user', () => {
     const traces = direct.traces();
-    expect(traces).toHaveLength(1);
-    expect(traces[0]).toMatchObject({
-      name: 'voice-session',
-      sessionId: result.sessionId,
-      userId: 'caller-42',
-      tags: ['voice'],
-      release: 'demo-1',
-      environment: 'demo',
-      input: 'Hi, what is the weather like in Paris today?',
-    });
-    expect(traces[0]!.events.root).toBe(1);
+    const turns = result.summary.userTurns;
+    expect(traces).toHaveLength(turns + 1);
+    const call = traces.filter((t) => t.name === 'voice-session');
+    expect(call).toHaveLength(1);
+    expect(call[0]).toMatchObject({ sessionId: result.sessionId, userId: 'caller-42', tags: ['voice'], release: 'demo-1', environment: 'demo', input: 'Hi, what is the weather like in Paris today?' });
+    const turnTraces = traces.filter((t) => t.name === 'voice-turn');
+    expect(turnTraces).toHaveLength(turns);
+    for (const t of turnTraces) expect(t).toMatchObject({ sessionId: result.sessionId, userId: 'caller-42', tags: ['voice'] });
+    expect(turnTraces.map((t) => t.input)).toContain('Why was I charged twice this month?');
+    expect(traces.every((t) => t.events.root === 1)).toBe(true);
     // LangFuse's v4 model groups sessions and users by each observation's own ids: every one carries both
     expect(observations().every((o) => o.sessionId === result.sessionId && o.userId === 'caller-42')).toBe(true);
-    // trace attributes (name, tags, metadata, input/output) only on the root
-    expect(direct.spans.filter((s) => Object.keys(s.attributes).some((k) => k.startsWith('langfuse.trace.'))).map((s) => s.name)).toEqual(['agent_session']);
+    // trace attributes (name, tags, metadata, input/output) only on the roots
+    expect([...new Set(direct.spans.filter((s) => Object.keys(s.attributes).some((k) => k.startsWith('langfuse.trace.'))).map((s) => s.name))].sort()).toEqual(['agent_session', 'user_turn']);
+    const perTrace = new Map<string, number>();
+    for (const o of observations()) perTrace.set(o.traceId, (perTrace.get(o.traceId) ?? 0) + 1);
+    console.log(`[langfuse] ${turns}-turn demo: observations per LangFuse trace ${JSON.stringify([...perTrace.values()])}`);
   });
 });
 

@@ -115,8 +115,9 @@ const SPECS = {
   HANDOFF_TO: { key: 'voicetrace.handoff.to_agent', type: 'string', stages: ['handoff'], origin: 'voicetrace', brief: 'Agent receiving the call.' },
 
   // ---- content (PII) --------------------------------------------------------------------------
-  PII_USER_TRANSCRIPT: { key: 'voicetrace.pii.user_transcript', type: 'string', stages: ['realtime', 'stt'], origin: 'voicetrace', pii: true, brief: 'What the user said (realtime and STT spans; the SDK writes lk.pii.user_transcript on user turns).' },
-  PII_RESPONSE_TEXT: { key: 'voicetrace.pii.response_text', type: 'string', stages: ['realtime', 'tts'], origin: 'voicetrace', pii: true, brief: 'What the agent said.' },
+  PII_USER_TRANSCRIPT: { key: 'voicetrace.pii.user_transcript', type: 'string', stages: ['realtime', 'stt', 'agent_turn'], origin: 'voicetrace', pii: true, brief: 'What the user said (realtime and STT spans; the SDK writes lk.pii.user_transcript on user turns).' },
+  PII_TOOL_CALLS: { key: 'voicetrace.pii.tool_calls', type: 'string', stages: ['agent_turn'], origin: 'voicetrace', pii: true, brief: 'On the agent turn of a tool step (a reply that called tools before speaking): JSON array of the calls made, `{name, arguments}`.' },
+  PII_RESPONSE_TEXT: { key: 'voicetrace.pii.response_text', type: 'string', stages: ['realtime', 'tts', 'agent_turn'], origin: 'voicetrace', pii: true, brief: 'What the agent said.' },
 
   // ---- data quality ---------------------------------------------------------------------------
   IMPLAUSIBLE: { key: 'voicetrace.implausible', type: 'string[]', stages: ['all'], origin: 'voicetrace', brief: 'Metric fields left out because their value was impossible (NaN, negative, -1 for "none", or outside what the turn\'s own timestamps allow).' },

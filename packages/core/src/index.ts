@@ -8,6 +8,7 @@ export { SessionModel, type SessionModelOptions } from './model/session-model.js
 export type * from './model/types.js';
 export { QuantileSketch, quantile } from './model/stats.js';
 export * as spanViews from './views/span-attributes.js';
+export { SessionMetrics, observeVoiceTraceCounters, type SessionMetricsOptions, type VoiceTraceCountersOptions } from './views/metrics.js';
 export { VoiceTraceSpanProcessor, type VoiceTraceSpanProcessorOptions } from './processor.js';
 export { TraceLayout, type TraceMode } from './trace-layout.js';
 export { RemoteParentIds } from './remote-parents.js';

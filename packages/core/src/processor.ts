@@ -12,6 +12,11 @@ import { TraceLayout, type TraceMode } from './trace-layout.js';
 export interface VoiceTraceSpanProcessorOptions {
   /** Where finished spans go (usually BatchSpanProcessors around exporters). */
   next: SpanProcessor[];
+  /**
+   * Destinations that get one trace per user turn whatever `traceMode` says (e.g. LangFuse, whose
+   * trace view struggles past ~150 observations, while Jaeger keeps one trace per call).
+   */
+  nextPerTurn?: SpanProcessor[] | undefined;
   /** `session` (default): one trace per session. `turn`: one trace per user turn, linked to the session. */
   traceMode?: TraceMode | undefined;
   counters?: DropCounters | undefined;
@@ -24,6 +29,8 @@ export interface VoiceTraceSpanProcessorOptions {
 interface BoundSession {
   engine: SessionEngine;
   layout: TraceLayout;
+  /** The per-turn layout of the `nextPerTurn` destinations, when they differ from `layout`. */
+  turnLayout?: TraceLayout | undefined;
 }
 
 
@@ -41,6 +48,8 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
   /** One trace per session or per turn. */
   readonly traceMode: TraceMode;
   private readonly next: SpanProcessor[];
+  private readonly nextPerTurn: SpanProcessor[];
+  private readonly all: SpanProcessor[];
   private readonly pending: BoundSession[] = [];
   private readonly byTrace = new Map<string, BoundSession>();
   private readonly remoteParents: RemoteParentIds | undefined;
@@ -50,6 +59,10 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
   constructor(options: VoiceTraceSpanProcessorOptions) {
     this.next = options.next;
     this.traceMode = options.traceMode ?? 'session';
+    // in turn mode every destination already gets turn traces
+    this.nextPerTurn = this.traceMode === 'turn' ? [] : (options.nextPerTurn ?? []);
+    if (this.traceMode === 'turn') this.next = [...options.next, ...(options.nextPerTurn ?? [])];
+    this.all = [...this.next, ...this.nextPerTurn];
     this.counters = options.counters ?? new DropCounters();
     this.remoteParents = options.remoteParents;
     this.journal = options.journal;
@@ -65,7 +78,8 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
     const layout = new TraceLayout(this.traceMode, options.remoteParent);
     engine.locateTraces((context) => layout.exportedTraceId(context));
     if (options.remoteParent) this.remoteParents?.armNextRoot(options.remoteParent);
-    this.pending.push({ engine, layout });
+    const turnLayout = this.nextPerTurn.length ? new TraceLayout('turn', options.remoteParent) : undefined;
+    this.pending.push({ engine, layout, turnLayout });
   }
 
   onStart(span: Span, parentContext: Context): void {
@@ -81,6 +95,7 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
         }
         if (session) {
           session.layout.onStart(span);
+          session.turnLayout?.onStart(span);
           session.engine.onSpanStart(span);
         }
         if (this.journal) this.journalStart(span, session);
@@ -88,22 +103,27 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
         this.counters.count('internal_error', String(error));
       }
     }
-    for (const next of this.next) safely(() => next.onStart(span, parentContext), this.counters);
+    for (const next of this.all) safely(() => next.onStart(span, parentContext), this.counters);
   }
 
   onEnding(span: Span): void {
     const session = this.byTrace.get(span.spanContext().traceId);
     if (session) session.engine.onSpanEnding(span);
-    for (const next of this.next) safely(() => next.onEnding?.(span), this.counters);
+    for (const next of this.all) safely(() => next.onEnding?.(span), this.counters);
   }
 
   onEnd(span: ReadableSpan): void {
     const traceId = span.spanContext().traceId;
     const session = this.byTrace.get(traceId);
     let exported = span;
+    let perTurn = span;
     try {
       const changes = this.exportChanges(span, session);
       if (changes) exported = copySpan(span, changes);
+      if (this.nextPerTurn.length) {
+        const turnChanges = this.exportChanges(span, session, session?.turnLayout);
+        perTurn = turnChanges ? copySpan(span, turnChanges) : span;
+      }
       this.journal?.ended(span.spanContext().spanId);
     } catch (error) {
       this.counters.count('internal_error', String(error));
@@ -116,10 +136,11 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
       }, 5_000).unref();
     }
     for (const next of this.next) safely(() => next.onEnd(exported), this.counters);
+    for (const next of this.nextPerTurn) safely(() => next.onEnd(perTurn), this.counters);
   }
 
   async forceFlush(): Promise<void> {
-    await Promise.all(this.next.map((next) => next.forceFlush().catch((error) => diag.error('voicetrace: flush failed', error))));
+    await Promise.all(this.all.map((next) => next.forceFlush().catch((error) => diag.error('voicetrace: flush failed', error))));
   }
 
   /**
@@ -138,15 +159,15 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
           span.end();
         }, this.counters);
       }
-      await Promise.all(this.next.map((next) => next.shutdown().catch((error) => diag.error('voicetrace: shutdown failed', error))));
+      await Promise.all(this.all.map((next) => next.shutdown().catch((error) => diag.error('voicetrace: shutdown failed', error))));
       this.journal?.close();
     })();
     return this.shutdownPromise;
   }
 
   /** What the exported copy of `span` changes: its session's layout, or the remote parent of a root. */
-  private exportChanges(span: ReadableSpan | Span, session: BoundSession | undefined): SpanChanges | undefined {
-    const changes = session?.layout.changesFor(span as ReadableSpan);
+  private exportChanges(span: ReadableSpan | Span, session: BoundSession | undefined, layout = session?.layout): SpanChanges | undefined {
+    const changes = layout?.changesFor(span as ReadableSpan);
     if (changes || span.parentSpanContext) return changes;
     const remote = this.remoteParents?.parentOf(span.spanContext().traceId);
     return remote && remote.spanId !== span.spanContext().spanId ? { parent: remote } : undefined;

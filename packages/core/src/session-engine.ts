@@ -343,7 +343,7 @@ export class SessionEngine {
         return ttsSpanAttributes(this.model.addTtsStep(info.speechId, { metric, spanStart: info.start, spanEnd: end, duplicate: info.ttsDescendant === true }));
       }
       case 'tool':
-        this.model.addToolStep(info.speechId, { name: facts.toolName, start: info.start, end, isError: facts.toolError === true });
+        this.model.addToolStep(info.speechId, { name: facts.toolName, start: info.start, end, isError: facts.toolError === true, arguments: facts.toolArguments });
         return facts.toolError ? { 'error.type': 'tool_error' } : {};
       case 'eou': {
         const turn = this.model.latestUserTurn();
@@ -398,7 +398,20 @@ export class SessionEngine {
     const reply: ReplyRecord | undefined = this.model.endAgentTurn(info.speechId, end, { e2e: facts.e2e, interrupted: facts.interrupted }, this.spanRef(info.span.spanContext()));
     // the reply that played audio carries the e2e latency: it owns the breakdown
     if (reply?.latency && facts.e2e !== undefined) Object.assign(attributes, agentTurnSpanAttributes(reply));
+    // every agent turn reads whole: the user's words in, the reply (or, for a tool step, its calls) out
+    if (this.options.allowPii && reply) Object.assign(attributes, this.turnContent(reply, facts.e2e === undefined && !reply.complete));
     return attributes;
+  }
+
+  private turnContent(reply: ReplyRecord, toolStep: boolean): Attributes {
+    const content: Attributes = {};
+    const transcript = this.model.turn(reply.turnIndex)?.user?.transcript;
+    if (transcript) content[ATTR.PII_USER_TRANSCRIPT] = transcript;
+    if (reply.text) content[ATTR.PII_RESPONSE_TEXT] = reply.text;
+    if (toolStep && reply.tools.length) {
+      content[ATTR.PII_TOOL_CALLS] = JSON.stringify(reply.tools.map((t) => ({ name: t.name, arguments: parseJson(t.arguments) })));
+    }
+    return content;
   }
 
   // ---- helpers ---------------------------------------------------------------------------
@@ -470,6 +483,16 @@ export class SessionEngine {
     let latest: OpenSpan | undefined;
     for (const info of this.open.values()) if (info.stage === 'agent_turn' && (!latest || info.start >= latest.start)) latest = info;
     return latest?.span.spanContext();
+  }
+}
+
+/** A JSON value as an object when it parses, else as given. */
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
   }
 }
 

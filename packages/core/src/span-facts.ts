@@ -13,8 +13,9 @@ export interface SpanFacts {
   e2e?: number;
   interrupted?: boolean;
   toolError?: boolean;
-  /** The tool a tool span ran. */
+  /** The tool a tool span ran, and its arguments (JSON, content). */
   toolName?: string;
+  toolArguments?: string;
   /** User turn: end of speech to final transcript, and to end-of-turn decision (seconds). */
   transcriptionDelay?: number;
   endOfTurnDelay?: number;

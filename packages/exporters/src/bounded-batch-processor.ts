@@ -3,10 +3,11 @@ import { ExportResultCode, globalErrorHandler, suppressTracing, type ExportResul
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { positiveIntSetting } from './env.js';
 import { ExportTimeoutError } from './errors.js';
+import { describeExportFailure, failureReason } from './failure.js';
 import { isRetryableExportFailure, oversizedSpansOf } from './retryable.js';
 import { SizeEstimator } from './size-estimate.js';
 import { emptyExportStats, readExportStats } from './stats.js';
-import type { BoundedBatchOptions, ExportQueueStats, ExportStats, QueueDropReason } from './types.js';
+import type { BoundedBatchOptions, ExportFailureInfo, ExportQueueStats, ExportStats, QueueDropReason } from './types.js';
 
 /** Default span bound: the OTel specification's `OTEL_BSP_MAX_QUEUE_SIZE` default. */
 export const DEFAULT_MAX_QUEUE_SIZE = 2048;
@@ -144,6 +145,8 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
   private closing = false;
   private shutdownPromise: Promise<void> | undefined;
   private readonly warned = new Set<QueueDropReason>();
+  /** Export attempts as this processor saw them, for exporters that keep no counters. */
+  private readonly attempts: { successful: number; failed: number; byReason: Record<string, number>; last?: ExportFailureInfo } = { successful: 0, failed: 0, byReason: {} };
   private readonly counts = {
     handedOver: 0,
     delivered: 0,
@@ -252,8 +255,16 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
    * counted once; `queue` has the rest ({@link ExportQueueStats}).
    */
   stats(): ExportStats {
-    const inner = readExportStats(this.exporter) ?? emptyExportStats();
-    return { ...inner, exportedSpans: this.counts.delivered, failedSpans: this.counts.dropped.export_failed, queue: this.queueStats() };
+    const inner = readExportStats(this.exporter) ?? {
+      ...emptyExportStats(),
+      successfulExports: this.attempts.successful,
+      failedExports: this.attempts.failed,
+      failuresByReason: { ...this.attempts.byReason },
+    };
+    const stats: ExportStats = { ...inner, exportedSpans: this.counts.delivered, failedSpans: this.counts.dropped.export_failed, queue: this.queueStats() };
+    const lastFailure = inner.lastFailure ?? this.attempts.last;
+    if (lastFailure) stats.lastFailure = lastFailure;
+    return stats;
   }
 
   /** The queue's counters alone. */
@@ -391,6 +402,7 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
     // shutdown gave up on this batch (and counted it): a late result changes nothing
     if (this.inFlight?.generation !== generation) return 'abandoned';
     this.inFlight = undefined;
+    this.countAttempt(result);
     if (result.code === ExportResultCode.SUCCESS) {
       this.counts.delivered += entries.length;
       this.backoffMs = 0;
@@ -414,6 +426,18 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
     }
     this.drop('export_failed', entries.length, result.error?.message);
     return 'failed';
+  }
+
+  private countAttempt(result: ExportResult): void {
+    if (result.code === ExportResultCode.SUCCESS) {
+      this.attempts.successful++;
+      return;
+    }
+    const failure = describeExportFailure(result.error);
+    const reason = failureReason(failure);
+    this.attempts.failed++;
+    this.attempts.byReason[reason] = (this.attempts.byReason[reason] ?? 0) + 1;
+    this.attempts.last = failure;
   }
 
   /** One export call: inside `suppressTracing`, after pending resource attributes, bounded by the export timeout. Never rejects. */

@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { readEnv, positiveIntSetting } from './env.js';
 import { OtlpConfigError } from './errors.js';
+import { redactUrl } from './redact.js';
 import type {
   Env,
   OtlpCompression,
@@ -62,21 +63,22 @@ export function parseOtlpHeaders(value: string | undefined, warnings: string[] =
   for (const entry of value.split(',')) {
     if (entry.trim() === '') continue;
     const index = entry.indexOf('=');
-    const key = index > 0 ? decode(entry.slice(0, index).trim(), warnings) : '';
+    const key = index > 0 ? decode(entry.slice(0, index).trim(), warnings, 'an OTLP header name') : '';
     if (!key) {
-      warnings.push(`ignoring OTLP header entry without a key (${JSON.stringify(entry.trim())})`);
+      warnings.push(`ignoring an OTLP header entry without a key (${entry.trim().length} characters)`);
       continue;
     }
-    headers[key] = decode(entry.slice(index + 1).trim(), warnings);
+    headers[key] = decode(entry.slice(index + 1).trim(), warnings, `the value of OTLP header ${JSON.stringify(key)}`);
   }
   return headers;
 }
 
-function decode(text: string, warnings: string[]): string {
+function decode(text: string, warnings: string[], what: string): string {
   try {
     return decodeURIComponent(text);
   } catch {
-    warnings.push(`OTLP header text ${JSON.stringify(text)} is not valid URL encoding; using it as written`);
+    // the text may be a credential: say where the problem is, never the value
+    warnings.push(`${what} is not valid URL encoding; using it as written`);
     return text;
   }
 }
@@ -106,7 +108,7 @@ function resolveUrl(option: string | undefined, env: Env, warnings: string[]): {
     if (/\/v1\/traces\/?$/.test(parsed.pathname)) {
       // Spec-exact, but almost always a mistake: say so before the 404 does.
       warnings.push(
-        `OTEL_EXPORTER_OTLP_ENDPOINT=${base} already ends in /v1/traces, but it is a base URL: /v1/traces is appended again. ` +
+        `OTEL_EXPORTER_OTLP_ENDPOINT=${redactUrl(base)} already ends in /v1/traces, but it is a base URL: /v1/traces is appended again. ` +
           'Use OTEL_EXPORTER_OTLP_TRACES_ENDPOINT for a full URL.',
       );
     }
@@ -120,10 +122,10 @@ function parseHttpUrl(text: string, setting: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new OtlpConfigError(`voicetrace: ${setting} (${JSON.stringify(text)}) is not a valid URL; expected e.g. http://localhost:4318`, setting);
+    throw new OtlpConfigError(`voicetrace: ${setting} (${JSON.stringify(redactUrl(text))}) is not a valid URL; expected e.g. http://localhost:4318`, setting);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new OtlpConfigError(`voicetrace: ${setting} (${JSON.stringify(text)}) must be an http:// or https:// URL`, setting);
+    throw new OtlpConfigError(`voicetrace: ${setting} (${JSON.stringify(redactUrl(text))}) must be an http:// or https:// URL`, setting);
   }
   return url;
 }

@@ -6,6 +6,7 @@ import * as https from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { ExportHttpError } from './errors.js';
+import { redactUrl, requestSecrets, scrubSecrets } from './redact.js';
 import type { OtlpCompression, OtlpHttpProtocol } from './types.js';
 
 const gzipAsync = promisify(gzip);
@@ -50,6 +51,10 @@ export class NodeHttpTransport implements IExporterTransport {
   private readonly agent: http.Agent;
   private readonly request: typeof http.request;
   private readonly headers: Record<string, string>;
+  /** The URL as errors show it (no userinfo). */
+  private readonly displayUrl: string;
+  /** What a server could echo back from the request (tokens, keys): scrubbed from the error bodies kept. */
+  private readonly secrets: string[];
 
   constructor(private readonly options: NodeHttpTransportOptions) {
     this.url = new URL(options.url);
@@ -61,6 +66,8 @@ export class NodeHttpTransport implements IExporterTransport {
     headers['Content-Type'] = options.protocol === 'http/json' ? 'application/json' : 'application/x-protobuf';
     if (options.compression === 'gzip') headers['Content-Encoding'] = 'gzip';
     this.headers = headers;
+    this.displayUrl = redactUrl(options.url);
+    this.secrets = requestSecrets(options.url, options.headers);
   }
 
   async send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
@@ -81,7 +88,7 @@ export class NodeHttpTransport implements IExporterTransport {
   }
 
   private post(body: Uint8Array, timeoutMillis: number): Promise<ExportResponse> {
-    const url = this.options.url;
+    const url = this.displayUrl;
     return new Promise((resolve) => {
       let settled = false;
       const finish = (response: ExportResponse): void => {
@@ -128,11 +135,12 @@ export class NodeHttpTransport implements IExporterTransport {
     }
     const retryAfterMs = parseRetryAfter(res.headers['retry-after']);
     const error = new ExportHttpError({
-      url: this.options.url,
+      url: this.displayUrl,
       kind: 'http',
       status,
-      message: `HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`,
-      responseBody: body.length > 0 ? body.toString('utf8') : undefined,
+      message: `HTTP ${status}${res.statusMessage ? ` ${scrubSecrets(res.statusMessage, this.secrets)}` : ''}`,
+      // a server may echo the request's headers (its credentials) in an error: keep none of them
+      responseBody: body.length > 0 ? scrubSecrets(body.toString('utf8'), this.secrets) : undefined,
       retryAfterMs,
     });
     return this.options.retryableStatuses.has(status) ? { status: 'retryable', retryInMillis: retryAfterMs, error } : { status: 'failure', error };
@@ -140,11 +148,12 @@ export class NodeHttpTransport implements IExporterTransport {
 
   private networkFailure(cause: Error): ExportResponse {
     const code = (cause as NodeJS.ErrnoException).code;
+    const message = scrubSecrets(cause.message, this.secrets);
     const error = new ExportHttpError({
-      url: this.options.url,
+      url: this.displayUrl,
       kind: 'network',
       networkCode: code,
-      message: code && !cause.message.includes(code) ? `${code} ${cause.message}` : cause.message,
+      message: code && !message.includes(code) ? `${code} ${message}` : message,
       cause,
     });
     return code && TRANSIENT_NETWORK_CODES.has(code) ? { status: 'retryable', error } : { status: 'failure', error };

@@ -3,7 +3,7 @@ export { createOtlpTraceExporter } from './create-otlp-trace-exporter.js';
 export { OtlpHttpSpanExporter, createOtlpHttpSpanExporter } from './otlp-http-exporter.js';
 export { ReportingSpanExporter } from './reporting-exporter.js';
 export { SizeLimitedSpanExporter, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_ATTRIBUTE_LENGTH } from './size-limited-exporter.js';
-export { TRUNCATED_ATTRIBUTES_KEY } from './truncate.js';
+export { TRUNCATED_ATTRIBUTES_KEY, withAttributes } from './truncate.js';
 export { OtlpJsonLinesFileExporter } from './file-exporter.js';
 export { OTLP_RETRYABLE_STATUSES } from './retrying-transport.js';
 export { adviseOtlpFailure, type OtlpAdviceContext } from './advice.js';
@@ -20,6 +20,7 @@ export {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
 } from './bounded-batch-processor.js';
 export { isRetryableExportFailure } from './retryable.js';
+export { redactUrl, REDACTED } from './redact.js';
 export type {
   BoundedBatchOptions,
   Env,

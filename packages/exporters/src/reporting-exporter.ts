@@ -2,6 +2,7 @@ import { diag } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { describeExportFailure, failureReason, formatExportFailure } from './failure.js';
+import { redactUrl } from './redact.js';
 import { addExportStats, emptyExportStats, readExportStats, withoutOutcomes } from './stats.js';
 import type { ExportLogger, ExportStats, ReportingOptions, StatsSpanExporter } from './types.js';
 
@@ -87,7 +88,8 @@ export class ReportingSpanExporter implements StatsSpanExporter {
     } catch {
       advice = undefined;
     }
-    const message = formatExportFailure(this.options.what ?? 'traces export', this.options.target, failure, advice);
+    // the target is shown, never its credentials (a URL with userinfo)
+    const message = formatExportFailure(this.options.what ?? 'traces export', redactUrl(this.options.target), failure, advice);
     diag.error(message);
     try {
       this.logger(message);

@@ -5,4 +5,6 @@ export { LangfuseConfigError } from './errors.js';
 export type { LangfuseConfig, LangfuseExporterOptions } from './types.js';
 export { langfuseAttributesFor, langfuseEnvironment, LANGFUSE_ATTR, type LangfuseMappingOptions, type MappableSpan } from './mapping.js';
 export { LangfuseMappingProcessor } from './mapping-processor.js';
+export { LangfuseTurnRootsProcessor } from './turn-roots.js';
+export { langfuseTraceAttributes } from './mapping.js';
 export { LangfuseScores, LANGFUSE_SCORE_NAMES, type LangfuseScoresOptions, type LangfuseScoresStats, type SessionScoreRecord, type TurnScoreRecord } from './scores.js';

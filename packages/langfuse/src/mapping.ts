@@ -118,6 +118,9 @@ export function langfuseAttributesFor(span: MappableSpan, options: LangfuseMappi
       // overrides the SDK's own value, which is measured from the request its metrics timed, not from this
       // span's start: LangFuse's TTFT is completion start minus span start
       completionStart(ttfc === undefined ? undefined : startMs(span.startTime) + Math.round(ttfc * 1000));
+      // the conversation as chat messages LangFuse renders (system first, tool calls with object arguments)
+      pii(LANGFUSE_ATTR.OBSERVATION_INPUT, chatMessages(a['gen_ai.input.messages'], a['gen_ai.system_instructions']));
+      pii(LANGFUSE_ATTR.OBSERVATION_OUTPUT, chatMessages(a['gen_ai.output.messages'], undefined));
       break;
     }
     case 'tts': {
@@ -172,8 +175,10 @@ export function langfuseAttributesFor(span: MappableSpan, options: LangfuseMappi
     case 'agent_turn':
       // the agent's own work: the only AGENT observations voicetrace produces
       out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'agent';
-      pii(LANGFUSE_ATTR.OBSERVATION_INPUT, a['lk.pii.user_input']);
-      pii(LANGFUSE_ATTR.OBSERVATION_OUTPUT, a['lk.pii.response.text']);
+      // a tool step's turn (the SDK makes two agent_turns for a reply that calls tools) still reads whole:
+      // the user's words in, the tool calls it made out
+      pii(LANGFUSE_ATTR.OBSERVATION_INPUT, a['lk.pii.user_input'] ?? a[ATTR.PII_USER_TRANSCRIPT]);
+      pii(LANGFUSE_ATTR.OBSERVATION_OUTPUT, a['lk.pii.response.text'] ?? a[ATTR.PII_RESPONSE_TEXT] ?? a[ATTR.PII_TOOL_CALLS]);
       if (a[ATTR.TURN_INTERRUPTED] === true) raise('WARNING', 'interrupted by the user');
       putJson(out, LANGFUSE_ATTR.OBSERVATION_METADATA, pick(a, [ATTR.LATENCY_E2E, ATTR.LATENCY_TOTAL, ATTR.LATENCY_EOU_DELAY, ATTR.LATENCY_LLM_TTFT, ATTR.LATENCY_TTS_TTFB, ATTR.TURN_COST]));
       break;
@@ -215,23 +220,10 @@ export function langfuseAttributesFor(span: MappableSpan, options: LangfuseMappi
     putJson(out, LANGFUSE_ATTR.OBSERVATION_USAGE_DETAILS, { total: 0 });
   }
 
-  // a trace root: the session (one trace per call) or a user turn (one trace per turn)
+  // the trace's name and metadata: on the session span (the call's root, even under a job's entrypoint
+  // span) and, in turn mode, on each user turn (the root of its turn's trace)
   const turnRoot = options.traceMode === 'turn' && stage === 'user_turn';
-  if (!span.parentSpanContext || turnRoot) {
-    const session = stage === 'session';
-    out[LANGFUSE_ATTR.TRACE_NAME] = options.traceName ?? (session ? 'voice-session' : 'voice-turn');
-    out[LANGFUSE_ATTR.TRACE_TAGS] = options.tags ?? ['voice'];
-    put(`${LANGFUSE_ATTR.TRACE_METADATA}.agent_name`, a[ATTR.AGENT_NAME] ?? a['lk.agent_label']);
-    put(`${LANGFUSE_ATTR.TRACE_METADATA}.job_id`, a['lk.job_id']);
-    if (options.allowPii) put(`${LANGFUSE_ATTR.TRACE_METADATA}.room`, a['lk.pii.room_name']);
-    if (session) {
-      put(`${LANGFUSE_ATTR.TRACE_METADATA}.turns`, a[ATTR.SESSION_TURNS]);
-      put(`${LANGFUSE_ATTR.TRACE_METADATA}.cost_usd`, a[ATTR.SESSION_COST]);
-    }
-    if (turnRoot) {
-      pii(LANGFUSE_ATTR.TRACE_INPUT, a['lk.pii.user_transcript']);
-    }
-  }
+  if (stage === 'session' || turnRoot || !span.parentSpanContext) Object.assign(out, langfuseTraceAttributes(span, options));
   put(LANGFUSE_ATTR.RELEASE, options.release);
   const environment = a[ATTR.ENVIRONMENT];
   if (typeof environment === 'string') {
@@ -239,6 +231,81 @@ export function langfuseAttributesFor(span: MappableSpan, options: LangfuseMappi
     if (valid !== environment) out[LANGFUSE_ATTR.ENVIRONMENT] = valid;
   }
   return out;
+}
+
+/**
+ * The trace-level LangFuse attributes of a span that roots a trace: the session span (`voice-session`) or a
+ * user turn of a per-turn trace (`voice-turn`, its input the user's words).
+ */
+export function langfuseTraceAttributes(span: Pick<MappableSpan, 'attributes'>, options: LangfuseMappingOptions): Attributes {
+  const a = span.attributes;
+  const out: Attributes = {};
+  const put = (key: string, value: AttributeValue | undefined): void => {
+    if (value !== undefined && value !== null && value !== '') out[key] = value;
+  };
+  const session = a[ATTR.STAGE] === 'session';
+  out[LANGFUSE_ATTR.TRACE_NAME] = options.traceName ?? (session ? 'voice-session' : 'voice-turn');
+  out[LANGFUSE_ATTR.TRACE_TAGS] = options.tags ?? ['voice'];
+  put(`${LANGFUSE_ATTR.TRACE_METADATA}.agent_name`, a[ATTR.AGENT_NAME] ?? a['lk.agent_label']);
+  put(`${LANGFUSE_ATTR.TRACE_METADATA}.job_id`, a['lk.job_id']);
+  if (options.allowPii) put(`${LANGFUSE_ATTR.TRACE_METADATA}.room`, a['lk.pii.room_name']);
+  if (session) {
+    put(`${LANGFUSE_ATTR.TRACE_METADATA}.turns`, a[ATTR.SESSION_TURNS]);
+    put(`${LANGFUSE_ATTR.TRACE_METADATA}.cost_usd`, a[ATTR.SESSION_COST]);
+  } else {
+    put(`${LANGFUSE_ATTR.TRACE_METADATA}.turn_index`, a[ATTR.TURN_INDEX]);
+    if (options.allowPii) put(LANGFUSE_ATTR.TRACE_INPUT, a['lk.pii.user_transcript']);
+  }
+  return out;
+}
+
+/** One OTel GenAI message part (`gen_ai.input.messages` / `gen_ai.output.messages`). */
+interface GenAiPart {
+  type?: string;
+  content?: unknown;
+  id?: string;
+  name?: string;
+  arguments?: unknown;
+  response?: unknown;
+}
+
+/**
+ * OTel GenAI messages (role + typed parts) as OpenAI-style chat messages, which LangFuse renders as a
+ * conversation: text parts become `content`, tool calls `tool_calls` with their arguments as objects,
+ * tool results `{ role: 'tool', tool_call_id, content }`. The system instructions come first. Returns
+ * the JSON, or undefined when the attribute is absent or not messages.
+ */
+export function chatMessages(messages: AttributeValue | undefined, system: AttributeValue | undefined): string | undefined {
+  const parsed = parseJsonValue(messages);
+  if (!Array.isArray(parsed)) return undefined;
+  const out: Array<Record<string, unknown>> = [];
+  const instructions = parseJsonValue(system);
+  const systemText = Array.isArray(instructions) ? instructions.map((p: GenAiPart) => (typeof p?.content === 'string' ? p.content : '')).filter(Boolean).join('\n') : undefined;
+  if (systemText) out.push({ role: 'system', content: systemText });
+  for (const message of parsed as Array<{ role?: string; parts?: GenAiPart[] }>) {
+    const parts = Array.isArray(message?.parts) ? message.parts : [];
+    const text = parts.filter((p) => p?.type === 'text' && typeof p.content === 'string').map((p) => p.content as string).join('');
+    const calls = parts.filter((p) => p?.type === 'tool_call');
+    const results = parts.filter((p) => p?.type === 'tool_call_response');
+    if (results.length) {
+      for (const r of results) out.push({ role: 'tool', tool_call_id: r.id, content: parseJsonValue(r.response) });
+      continue;
+    }
+    const entry: Record<string, unknown> = { role: message?.role ?? 'assistant', content: text };
+    if (calls.length) entry.tool_calls = calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: parseJsonValue(c.arguments) } }));
+    out.push(entry);
+  }
+  return JSON.stringify(out);
+}
+
+/** A value that may be JSON text, parsed; anything else as is. */
+function parseJsonValue(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
 }
 
 /** LangFuse accepts environments matching /^(?!langfuse)[a-z0-9-_]+$/, at most 40 characters. */

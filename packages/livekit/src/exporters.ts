@@ -4,6 +4,7 @@ import {
   OtlpJsonLinesFileExporter,
   ReportingSpanExporter,
   createOtlpTraceExporter,
+  redactUrl,
   resolveOtlpTracesEndpoint,
   type BoundedBatchOptions,
   type ExportStats,
@@ -66,10 +67,10 @@ export function buildDestinations(options: DestinationOptions): Destination[] {
     const otlpOptions = typeof options.otlp === 'object' ? options.otlp : {};
     const resolved = resolveOtlpTracesEndpoint({ ...otlpOptions, env });
     for (const warning of resolved.warnings) warn(`otlp:${warning}`, `voicetrace: ${warning}`);
-    add('otlp', `${resolved.url} (OTLP ${resolved.protocol})`, createOtlpTraceExporter({ ...otlpOptions, env }), resolved.protocol);
+    add('otlp', `${redactUrl(resolved.url)} (OTLP ${resolved.protocol})`, createOtlpTraceExporter({ ...otlpOptions, env }), resolved.protocol);
   }
   if (options.file) add('file', options.file, new ReportingSpanExporter(new OtlpJsonLinesFileExporter(options.file), { target: options.file, what: 'traces file' }));
-  if (options.langfuse) add('langfuse', langfuseTracesUrl(options.langfuse.baseUrl), createLangfuseSpanExporter(options.langfuse));
+  if (options.langfuse) add('langfuse', redactUrl(langfuseTracesUrl(options.langfuse.baseUrl)), createLangfuseSpanExporter(options.langfuse));
   return destinations;
 }
 

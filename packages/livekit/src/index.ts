@@ -20,3 +20,6 @@ export type { WarningSink } from './notices.js';
 export { normalizeMetrics } from './normalize.js';
 export { LiveKitSpanFacts } from './span-facts.js';
 export { observeSession } from './observer.js';
+// metrics and logs (issue #12)
+export { createMetrics, CountingMetricExporter, type MetricsOptions, type MetricExportStats, type VoiceTraceMetrics } from './metrics.js';
+export { createLogs, SessionLogProcessor, type LogsOptions, type LogExportStats, type VoiceTraceLogs } from './logs.js';

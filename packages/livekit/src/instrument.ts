@@ -98,6 +98,8 @@ export interface InstrumentContext {
   sessions: Set<InstrumentedSession>;
   /** Exports everything finished (the job's shutdown callback calls it before the process exits). */
   flush: () => Promise<void>;
+  /** Adds the setup's other views (metrics, logs) to a session's engine, before it is attached (issue #12). */
+  views?: ((engine: SessionEngine) => void) | undefined;
   /** Puts the recording and the report into object storage, when configured. */
   uploader?: ArtifactUploader | undefined;
   /** Starts an Egress recording of a room, when configured. */
@@ -134,6 +136,7 @@ export function instrumentSession(
   const traceparent = options.traceparent ?? traceparentOfJob(job);
   const remoteParent = parseTraceparent(traceparent);
   if (traceparent && !remoteParent) context.warn(`traceparent:${traceparent}`, `voicetrace: ignoring an invalid traceparent (${traceparent.slice(0, 80)}); the session starts its own trace`);
+  context.views?.(engine); // metrics and logs (issue #12): before attach, which tells the engine its trace layout
   context.processor.attach(engine, { remoteParent });
   if (context.scores) scoreSession(engine, context.scores.scores, context.scores.latencyTargetSeconds);
   // the job process exits after its shutdown callbacks: export everything before it does

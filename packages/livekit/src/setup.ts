@@ -5,10 +5,10 @@ import type { BufferConfig, SpanExporter, SpanProcessor } from '@opentelemetry/s
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
-import { PriceBook, RemoteParentIds, SpanJournal, VoiceTraceSpanProcessor, recoverJournals, type DropCounters, type PriceTable, type TraceMode } from '@voicetrace/core';
+import { PriceBook, RemoteParentIds, SessionMetrics, SpanJournal, VoiceTraceSpanProcessor, observeVoiceTraceCounters, recoverJournals, type DropCounters, type PriceTable, type TraceMode } from '@voicetrace/core';
 import type { ExportStats } from '@voicetrace/exporters';
 import { renderReportHtml } from '@voicetrace/report';
-import { LangfuseMappingProcessor, LangfuseScores, langfuseConfigFromEnv, type LangfuseConfig } from '@voicetrace/langfuse';
+import { LangfuseMappingProcessor, LangfuseScores, LangfuseTurnRootsProcessor, langfuseConfigFromEnv, type LangfuseConfig } from '@voicetrace/langfuse';
 import { createS3Uploader, startAudioEgress, type AudioEgressOptions, type S3UploaderOptions } from '@voicetrace/recording';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import { buildDestinations, deliveryReport, describeDestinations, destinationSta
 import { instrumentSession, type InstrumentContext, type InstrumentOptions, type InstrumentedSession, type ReportHtmlRenderer } from './instrument.js';
 import { currentJob, isJobProcess, traceparentOfJob } from './job.js';
 import { defaultLinkTemplates } from './links.js';
+import { createLogs, type LogsOptions, type VoiceTraceLogs } from './logs.js';
+import { agentResource, createMetrics, exporterDrops, type MetricsOptions, type VoiceTraceMetrics } from './metrics.js';
 import { createNotices, type WarningSink } from './notices.js';
 import { installSignalFlush } from './signals.js';
 import { parseTraceparent } from './traceparent.js';
@@ -44,6 +46,13 @@ export interface VoiceTraceOptions {
    * spans, so they read well in LangFuse directly or through a collector. Default true.
    */
   langfuseMapping?: boolean | undefined;
+  /**
+   * How the direct LangFuse export lays traces out. Default `turn`: one LangFuse trace per user
+   * turn, grouped into the call's LangFuse session, so a long call stays well under LangFuse's
+   * ~150 observations per trace while Jaeger/Tempo keep one trace per call (`traceMode`).
+   * `session`: as `traceMode`.
+   */
+  langfuseTraceMode?: TraceMode | undefined;
   /** `langfuse.release` on every span (default: `VOICETRACE_RELEASE`). */
   release?: string | undefined;
   /** More exporters (each gets its own BatchSpanProcessor). */
@@ -107,6 +116,22 @@ export interface VoiceTraceOptions {
    * `false` silences them (`VOICETRACE_WARNINGS=off` too). They always reach OTel's `diag`.
    */
   warnings?: WarningSink | undefined;
+  /**
+   * The agent's OTel metrics (METRICS.md: LiveKit's `lk.agents.turn.*` and `lk.agents.usage.*`,
+   * `voicetrace.wait.*`, cost, errors, drops) over OTLP/HTTP, cumulative, with a unique
+   * `service.instance.id` per process. Default: on when an OTLP endpoint is configured
+   * (`OTEL_EXPORTER_OTLP_[METRICS_]ENDPOINT`, the `otlp` option); `OTEL_METRICS_EXPORTER=none` or
+   * `false` turns it off. `OTEL_METRIC_EXPORT_INTERVAL` (default 15 s) and the
+   * `OTEL_EXPORTER_OTLP_METRICS_*` variables are honoured.
+   */
+  metrics?: boolean | MetricsOptions | undefined;
+  /**
+   * The agent's logs beside its trace: the SDK's pino records (instrumented by
+   * `node --import @voicetrace/livekit/register`) carry the turn's trace and span ids, go to the
+   * Collector over OTLP/HTTP (same default rule as `metrics`, `OTEL_LOGS_EXPORTER`), and each
+   * turn's warnings and errors land in the session report. `false` turns both off.
+   */
+  logs?: boolean | LogsOptions | undefined;
 }
 
 /** What {@link setupVoiceTrace} returns. */
@@ -117,6 +142,10 @@ export interface VoiceTrace {
   readonly counters: DropCounters;
   /** Export counters per configured exporter (`otlp`, `file`, `langfuse`, `exporter.<n>`). */
   exportStats(): Record<string, ExportStats>;
+  /** The agent's metrics (provider, `service.instance.id`, export counters `stats()`), when on. */
+  readonly metrics: VoiceTraceMetrics | undefined;
+  /** The agent's logs (provider, export counters `stats()`), unless `logs: false`. */
+  readonly logs: VoiceTraceLogs | undefined;
   /** Adds a processor to the provider after setup (the SDK attaches LiveKit Cloud's this way). */
   registerSpanProcessor(processor: SpanProcessor): void;
   /** Traces one `AgentSession`: call it right before `session.start()`. */
@@ -167,14 +196,22 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
   const destinations = buildDestinations({ otlp: options.otlp, file: options.file, langfuse, exporters: options.exporters, batch: options.batch, env, warn });
   warn('destinations', describeDestinations(destinations, options.spanProcessors?.length ?? 0));
   const traceMode: TraceMode = options.traceMode ?? (env.VOICETRACE_TRACE_MODE === 'turn' ? 'turn' : 'session');
-  // the mapping runs in onEnding, after voicetrace's own enrichment and before any export
-  const mapping = options.langfuseMapping === false ? [] : [new LangfuseMappingProcessor({ allowPii, release: options.release ?? env.VOICETRACE_RELEASE, traceMode })];
+  // LangFuse (direct) gets a trace per turn unless told otherwise: long calls overflow its trace view
+  const langfusePerTurn = Boolean(langfuse) && (options.langfuseTraceMode ?? 'turn') === 'turn';
+  const perTurn = destinations.filter((d) => langfusePerTurn && d.label === 'langfuse');
+  const whole = destinations.filter((d) => !perTurn.includes(d));
+  // the mapping runs in onEnding, after voicetrace's own enrichment and before any export; it names
+  // trace roots as LangFuse will receive them
+  const mappingOptions = { allowPii, release: options.release ?? env.VOICETRACE_RELEASE, traceMode };
+  const mapping = options.langfuseMapping === false ? [] : [new LangfuseMappingProcessor(mappingOptions)];
   // a job's root spans start in the trace of the traceparent it was dispatched with
   const remoteParents = new RemoteParentIds(() => parseTraceparent(traceparentOfJob(currentJob())));
   const journalDir = env.VOICETRACE_JOURNAL_DIR ?? join(tmpdir(), 'voicetrace-journal');
   const journaling = options.journal !== false;
   const processor = new VoiceTraceSpanProcessor({
-    next: [...mapping, ...destinations.map((d) => d.processor), ...(options.spanProcessors ?? [])],
+    next: [...mapping, ...whole.map((d) => d.processor), ...(options.spanProcessors ?? [])],
+    // LangFuse's per-turn traces: each user turn that roots one gets the trace's name and input
+    nextPerTurn: perTurn.map((d) => new LangfuseTurnRootsProcessor(d.processor, { ...mappingOptions, traceMode: 'turn' })),
     traceMode,
     remoteParents,
     journal: journaling && inJobProcess ? new SpanJournal(journalDir) : undefined,
@@ -189,6 +226,16 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
   // a global context manager: without it most SDK spans lose their parent
   provider.register();
   telemetry.setTracerProvider(provider, { registerSpanProcessor: (p) => fanout.add(p), allowPii });
+
+  // >>> metrics and logs (issue #12): views of each session's model, on their own providers
+  const environment = options.environment ?? env.VOICETRACE_ENVIRONMENT;
+  const signals = agentResource(resource, environment, warn);
+  const metrics = createMetrics({ option: options.metrics, otlp: options.otlp, resource: signals.resource, serviceInstanceId: signals.serviceInstanceId, env, warn });
+  const stopCounters = metrics ? observeVoiceTraceCounters({ meter: metrics.meter, counters: processor.counters, exporterDrops: () => exporterDrops(destinations), environment }) : undefined;
+  const logs = createLogs({ option: options.logs, otlp: options.otlp, resource: signals.resource, env, warn, inJobProcess });
+  if (metrics) warn('metrics', `voicetrace: metrics go to ${metrics.target}`);
+  const flushSignals = async (): Promise<void> => void (await Promise.all([metrics?.forceFlush(), logs?.forceFlush()]));
+  // <<< metrics and logs
 
   const reportOptions = options.report === false ? undefined : options.report;
   const context: InstrumentContext = {
@@ -207,7 +254,13 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
     },
     warn,
     sessions: new Set(),
-    flush: () => provider.forceFlush(),
+    flush: async () => void (await Promise.all([provider.forceFlush(), flushSignals()])),
+    // >>> metrics and logs of each session (issue #12)
+    views: (engine) => {
+      logs?.processor.track(engine);
+      if (metrics) engine.observe(new SessionMetrics({ meter: metrics.meter, environment, currentAgent: () => engine.model.currentAgent }));
+    },
+    // <<<
     uploader: uploaderFrom(options.upload, env),
     scores:
       langfuse && options.langfuseScores !== false
@@ -226,6 +279,9 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
       if (autoReports) await Promise.all([...context.sessions].filter((s) => !s.reportWritten).map((s) => s.writeReport()));
       await processor.shutdown();
       await Promise.all([provider.shutdown(), context.scores?.scores.flush()]);
+      // last: the sessions' ends (active sessions -1) and the final drop counts are in this export
+      await Promise.all([metrics?.shutdown(), logs?.shutdown()]);
+      stopCounters?.();
     })().catch((error) => diag.error('voicetrace: shutdown', error));
     return shutdownPromise;
   };
@@ -236,14 +292,16 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
     counters: processor.counters,
     registerSpanProcessor: (p) => fanout.add(p),
     exportStats: () => destinationStats(destinations),
+    metrics,
+    logs,
     instrument: (session, instrumentOptions) => instrumentSession(session, context, instrumentOptions),
     onSessionEnd: async (jobContext) => {
       const job = jobContext ?? currentJob();
       const mine = [...context.sessions].filter((s) => !job || !s.jobContext || s.jobContext === job);
       await Promise.all(mine.map((s) => s.writeReport({ jobContext: job })));
-      await Promise.all([provider.forceFlush().catch(() => {}), context.scores?.scores.flush()]);
+      await Promise.all([provider.forceFlush().catch(() => {}), context.scores?.scores.flush(), flushSignals()]);
     },
-    forceFlush: () => provider.forceFlush(),
+    forceFlush: async () => void (await Promise.all([provider.forceFlush(), flushSignals()])),
     shutdown,
   };
 }

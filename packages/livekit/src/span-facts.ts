@@ -11,6 +11,7 @@ const LK = {
   endOfTurnDelay: 'lk.end_of_turn_delay',
   toolIsError: 'lk.function_tool.is_error',
   toolName: 'gen_ai.tool.name',
+  toolArguments: 'gen_ai.tool.call.arguments',
   llmMetrics: 'lk.llm_metrics',
   ttsMetrics: 'lk.tts_metrics',
   finishReasons: 'gen_ai.response.finish_reasons',
@@ -57,7 +58,11 @@ export class LiveKitSpanFacts implements SpanFactsReader {
           endOfTurnDelay: v.duration('end_of_turn_delay', attrs[LK.endOfTurnDelay], 'ms'),
         };
       case 'function_tool':
-        return { toolError: attrs[LK.toolIsError] === true, toolName: typeof attrs[LK.toolName] === 'string' ? (attrs[LK.toolName] as string) : undefined };
+        return {
+          toolError: attrs[LK.toolIsError] === true,
+          toolName: typeof attrs[LK.toolName] === 'string' ? (attrs[LK.toolName] as string) : undefined,
+          toolArguments: typeof attrs[LK.toolArguments] === 'string' ? (attrs[LK.toolArguments] as string) : undefined,
+        };
       default:
         return {};
     }

@@ -332,7 +332,7 @@ export class SessionModel {
     const reply = this.newestOpenReply();
     if (!reply) return;
     for (const call of calls) {
-      const step = reply.tools.find((t) => t.name === call.name && t.arguments === undefined && t.output === undefined);
+      const step = reply.tools.find((t) => t.name === call.name && t.output === undefined);
       if (step) Object.assign(step, { arguments: call.arguments, output: call.output, isError: step.isError || call.isError });
       else reply.tools.push({ name: call.name, start: reply.startedAt, end: reply.startedAt, isError: call.isError, arguments: call.arguments, output: call.output });
     }

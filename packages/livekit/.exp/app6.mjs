@@ -1,0 +1,11 @@
+import { initializeLogger, log } from '@livekit/agents';
+import { trace } from '@opentelemetry/api';
+import { InMemoryLogRecordExporter } from '@opentelemetry/sdk-logs';
+import { setupVoiceTrace } from '@voicetrace/livekit';
+const exp = new InMemoryLogRecordExporter();
+const vt = setupVoiceTrace({ logs: { exporter: exp }, handleSignals: false, journal: false, report: false, warnings: (m) => console.error('WARN', m) });
+initializeLogger({ pretty: false, level: 'info' });
+trace.getTracer('x').startActiveSpan('turn', (span) => { log().warn({ a: 1 }, 'inside a turn'); span.end(); console.error('span', span.spanContext().spanId); });
+await vt.shutdown();
+for (const r of exp.getFinishedLogRecords()) console.error('OTEL', r.severityText, r.body, r.spanContext?.traceId, r.spanContext?.spanId, JSON.stringify(r.resource.attributes));
+console.error('stats', JSON.stringify(vt.logs?.stats()), 'pino', vt.logs?.pinoInstrumented);

@@ -1,0 +1,103 @@
+// The destinations of setupVoiceTrace sit behind the bounded export queue of @voicetrace/exporters:
+// its bounds follow the OTEL_BSP_* variables, its counters reach vt.exportStats(), and the delivery
+// report printed on SIGTERM tells delivered, failed, dropped and never sent apart.
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { BasicTracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { BoundedBatchSpanProcessor, ExportHttpError } from '@voicetrace/exporters';
+import { describe, expect, it } from 'vitest';
+import { buildDestinations, deliveryReport, destinationStats, describeDestinations } from '../src/exporters.js';
+import { setupVoiceTrace } from '../src/setup.js';
+
+class SwitchableExporter implements SpanExporter {
+  mode: 'ok' | 'down' | 'reject' | 'hang' = 'ok';
+  delivered = 0;
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    const mode = this.mode;
+    if (mode === 'hang') return;
+    setImmediate(() => {
+      if (mode === 'ok') {
+        this.delivered += spans.length;
+        return done({ code: ExportResultCode.SUCCESS });
+      }
+      const error =
+        mode === 'down'
+          ? new ExportHttpError({ url: 'http://127.0.0.1:1/v1/traces', kind: 'network', networkCode: 'ECONNREFUSED', message: 'ECONNREFUSED connect' })
+          : new ExportHttpError({ url: 'http://127.0.0.1:1/v1/traces', kind: 'http', status: 401, message: 'HTTP 401 Unauthorized' });
+      done({ code: ExportResultCode.FAILED, error });
+    });
+  }
+  async shutdown(): Promise<void> {}
+}
+
+const noWarn = () => undefined;
+function spans(n: number): ReadableSpan[] {
+  const out: ReadableSpan[] = [];
+  const provider = new BasicTracerProvider({ spanProcessors: [{ onStart: () => {}, onEnd: (s) => void out.push(s), forceFlush: async () => {}, shutdown: async () => {} }] });
+  const tracer = provider.getTracer('t');
+  for (let i = 0; i < n; i++) tracer.startSpan(`s${i}`).end();
+  return out;
+}
+
+describe('buildDestinations: the bounded export queue', () => {
+  it('puts every destination behind a BoundedBatchSpanProcessor; 1 s batches by default, OTEL_BSP_* honoured, the batch option wins', () => {
+    const exporter = new SwitchableExporter();
+    const [plain] = buildDestinations({ exporters: [exporter], env: {}, warn: noWarn });
+    expect(plain!.processor).toBeInstanceOf(BoundedBatchSpanProcessor);
+    expect([plain!.processor.scheduledDelayMillis, plain!.processor.maxQueueSize, plain!.processor.maxQueueBytes]).toEqual([1000, 2048, 8 * 1024 * 1024]);
+    const env = { OTEL_BSP_SCHEDULE_DELAY: '250', OTEL_BSP_MAX_QUEUE_SIZE: '300', VOICETRACE_BSP_MAX_QUEUE_BYTES: '1000000', VOICETRACE_BSP_SHUTDOWN_TIMEOUT: '1200' };
+    const [fromEnv] = buildDestinations({ exporters: [exporter], env, warn: noWarn });
+    expect([fromEnv!.processor.scheduledDelayMillis, fromEnv!.processor.maxQueueSize, fromEnv!.processor.maxQueueBytes, fromEnv!.processor.shutdownTimeoutMillis]).toEqual([250, 300, 1_000_000, 1200]);
+    const [fromCode] = buildDestinations({ exporters: [exporter], env, batch: { scheduledDelayMillis: 50, maxQueueSize: 10 }, warn: noWarn });
+    expect([fromCode!.processor.scheduledDelayMillis, fromCode!.processor.maxQueueSize]).toEqual([50, 10]);
+  });
+
+  it('the delivery report tells handed over, delivered, failed, dropped by the full queue and never sent apart', async () => {
+    const up = new SwitchableExporter();
+    const rejecting = new SwitchableExporter();
+    rejecting.mode = 'reject';
+    const full = new SwitchableExporter();
+    full.mode = 'down';
+    const hanging = new SwitchableExporter();
+    hanging.mode = 'hang';
+    const destinations = buildDestinations({
+      exporters: [up, rejecting, full, hanging],
+      batch: { scheduledDelayMillis: 60_000, maxQueueSize: 5, shutdownTimeoutMillis: 300, retry: { initialBackoffMs: 60_000 } },
+      env: {},
+      warn: noWarn,
+    });
+    const [roomy] = buildDestinations({ exporters: [new SwitchableExporter()], batch: { scheduledDelayMillis: 60_000 }, env: {}, warn: noWarn });
+    for (const span of spans(8)) for (const d of [...destinations, roomy!]) d.processor.onEnd(span);
+    await Promise.all([...destinations, roomy!].map((d) => d.processor.shutdown()));
+    expect(deliveryReport([roomy!])).toEqual([expect.stringMatching(/exporter\.0 .*: 8 spans handed over, 8 delivered, nothing lost$/)]);
+    const lines = deliveryReport(destinations);
+    // a bound of 5: one batch of 5 in flight, so the 3 others found nothing to evict and were refused
+    expect(lines[0]).toMatch(/exporter\.0 .*: 8 spans handed over, 5 delivered, 3 NOT delivered \(0 failed, 3 dropped \(3 queue full\), 0 never sent\)$/);
+    // then HTTP 401 refused the 5 for good
+    expect(lines[1]).toMatch(/exporter\.1 .*: 8 spans handed over, 0 delivered, 8 NOT delivered \(5 failed, 3 dropped \(3 queue full\), 0 never sent\); last failure: HTTP 401 Unauthorized$/);
+    // the collector is down: the queue held its bound of 5 and shutdown gave up on them
+    expect(lines[2]).toMatch(/exporter\.2 .*: 8 spans handed over, 0 delivered, 8 NOT delivered \(0 failed, 3 dropped \(3 queue full\), 5 never sent\); last failure: ECONNREFUSED connect$/);
+    expect(lines[3]).toMatch(/exporter\.3 .*: 8 spans handed over, 0 delivered, 8 NOT delivered \(0 failed, 3 dropped \(3 queue full\), 5 never sent\)$/);
+    const stats = destinationStats(destinations);
+    expect(stats['exporter.1']).toMatchObject({ exportedSpans: 0, failedSpans: 5, queue: { droppedByReason: { export_failed: 5, queue_full: 3 } } });
+    expect(stats['exporter.2']!.queue).toMatchObject({ handedOverSpans: 8, droppedByReason: { queue_full: 3, shutdown: 5 }, queuedSpans: 0 });
+  });
+
+  it('never prints the password of an endpoint URL with userinfo', () => {
+    const destinations = buildDestinations({ otlp: { endpoint: 'http://agent:s3cr3t-pw@127.0.0.1:4318' }, env: {}, warn: noWarn });
+    const text = [describeDestinations(destinations, 0), ...deliveryReport(destinations)].join('\n');
+    expect(text).toContain('127.0.0.1:4318');
+    expect(text).not.toContain('s3cr3t-pw');
+  });
+});
+
+describe('setupVoiceTrace: exportStats() carries the queue', () => {
+  it('per destination, the queue\'s outcomes and counters', async () => {
+    const exporter = new SwitchableExporter();
+    const vt = setupVoiceTrace({ exporters: [exporter], handleSignals: false, warnings: false, journal: false, report: false, batch: { scheduledDelayMillis: 10 } });
+    vt.provider.getTracer('user-code').startSpan('one').end();
+    await vt.forceFlush();
+    const stats = vt.exportStats()['exporter.0']!;
+    expect(stats).toMatchObject({ exportedSpans: 1, failedSpans: 0, queue: { handedOverSpans: 1, deliveredSpans: 1, droppedSpans: 0, queuedSpans: 0 } });
+    await vt.shutdown();
+  });
+});
