@@ -65,7 +65,7 @@ export function parseOtlpHeaders(value: string | undefined, warnings: string[] =
     const index = entry.indexOf('=');
     const key = index > 0 ? decode(entry.slice(0, index).trim(), warnings, 'an OTLP header name') : '';
     if (!key) {
-      warnings.push(`ignoring an OTLP header entry without a key (${entry.trim().length} characters)`);
+      warnings.push(`ignoring an entry of OTEL_EXPORTER_OTLP_HEADERS without a key=value form (${entry.trim().length} characters; expected k=v,k2=v2)`);
       continue;
     }
     headers[key] = decode(entry.slice(index + 1).trim(), warnings, `the value of OTLP header ${JSON.stringify(key)}`);

@@ -66,6 +66,25 @@ export function langfuseTracesUrl(baseUrl: string): string {
   return url.href;
 }
 
+/**
+ * What is probably wrong with a LangFuse configuration that is complete: keys swapped or pasted into the
+ * wrong variable (LangFuse's public keys start `pk-lf-`, secret keys `sk-lf-`), or no base URL (the EU
+ * cloud is then used, which a US or self-hosted project would refuse with 401). One sentence each.
+ */
+export function langfuseConfigWarnings(config: LangfuseConfig, env: Env = process.env): string[] {
+  const warnings: string[] = [];
+  if (config.publicKey.startsWith('sk-lf-') && config.secretKey.startsWith('pk-lf-')) {
+    warnings.push('voicetrace: LANGFUSE_PUBLIC_KEY holds a secret key (sk-lf-...) and LANGFUSE_SECRET_KEY a public one: they look swapped, and LangFuse will answer 401.');
+  } else {
+    if (!config.publicKey.startsWith('pk-lf-')) warnings.push('voicetrace: LANGFUSE_PUBLIC_KEY does not start with pk-lf- (LangFuse public keys do); check the value.');
+    if (!config.secretKey.startsWith('sk-lf-')) warnings.push('voicetrace: LANGFUSE_SECRET_KEY does not start with sk-lf- (LangFuse secret keys do); check the value.');
+  }
+  if (!env.LANGFUSE_BASE_URL?.trim() && !env.LANGFUSE_HOST?.trim() && config.baseUrl === DEFAULT_LANGFUSE_BASE_URL) {
+    warnings.push(`voicetrace: LANGFUSE_BASE_URL is not set: exporting to ${DEFAULT_LANGFUSE_BASE_URL} (EU). Set it to https://us.cloud.langfuse.com or your own host otherwise.`);
+  }
+  return warnings;
+}
+
 /** `Basic base64(publicKey:secretKey)`, the header LangFuse authenticates with. */
 export function langfuseAuthorization(config: Pick<LangfuseConfig, 'publicKey' | 'secretKey'>): string {
   return `Basic ${Buffer.from(`${config.publicKey}:${config.secretKey}`, 'utf8').toString('base64')}`;

@@ -1,4 +1,4 @@
-export { langfuseConfigFromEnv, langfuseTracesUrl, langfuseAuthorization, DEFAULT_LANGFUSE_BASE_URL, LANGFUSE_OTEL_TRACES_PATH } from './config.js';
+export { langfuseConfigFromEnv, langfuseConfigWarnings, langfuseTracesUrl, langfuseAuthorization, DEFAULT_LANGFUSE_BASE_URL, LANGFUSE_OTEL_TRACES_PATH } from './config.js';
 export { createLangfuseSpanExporter, LANGFUSE_RETRYABLE_STATUSES } from './exporter.js';
 export { adviseLangfuseFailure } from './advice.js';
 export { LangfuseConfigError } from './errors.js';

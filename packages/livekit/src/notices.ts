@@ -15,8 +15,10 @@ export function createNotices(sink: WarningSink | undefined, env: NodeJS.Process
   const off = sink === false || (sink === undefined && ['off', 'false', '0', 'none'].includes((env.VOICETRACE_WARNINGS ?? '').toLowerCase()));
   const write = typeof sink === 'function' ? sink : (message: string) => console.warn(message);
   return (key, message) => {
-    if (said.has(key)) return;
+    // once per key, and once per sentence (two exporters may find the same mistake in one variable)
+    if (said.has(key) || said.has(message)) return;
     said.add(key);
+    said.add(message);
     diag.warn(message);
     if (off) return;
     try {

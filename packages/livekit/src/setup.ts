@@ -8,7 +8,7 @@ import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
 import { PriceBook, RemoteParentIds, SessionMetrics, SpanJournal, VoiceTraceSpanProcessor, observeVoiceTraceCounters, recoverJournals, type DropCounters, type PriceTable, type TraceMode } from '@voicetrace/core';
 import type { ExportStats } from '@voicetrace/exporters';
 import { renderReportHtml } from '@voicetrace/report';
-import { LangfuseMappingProcessor, LangfuseScores, LangfuseTurnRootsProcessor, langfuseConfigFromEnv, type LangfuseConfig } from '@voicetrace/langfuse';
+import { LangfuseMappingProcessor, LangfuseScores, LangfuseTurnRootsProcessor, langfuseConfigFromEnv, langfuseConfigWarnings, type LangfuseConfig } from '@voicetrace/langfuse';
 import { createS3Uploader, startAudioEgress, type AudioEgressOptions, type S3UploaderOptions } from '@voicetrace/recording';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,6 +193,7 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
   const allowPii = options.allowPii ?? parsePiiSwitch(env.LIVEKIT_TELEMETRY_ALLOW_PII, warn) ?? true;
   const inJobProcess = isJobProcess();
   const langfuse = options.langfuse === false ? undefined : (options.langfuse ?? langfuseConfigFromEnv(env));
+  if (langfuse) for (const warning of langfuseConfigWarnings(langfuse, options.langfuse ? {} : env)) warn(warning, warning);
   const destinations = buildDestinations({ otlp: options.otlp, file: options.file, langfuse, exporters: options.exporters, batch: options.batch, env, warn });
   warn('destinations', describeDestinations(destinations, options.spanProcessors?.length ?? 0));
   const traceMode: TraceMode = options.traceMode ?? (env.VOICETRACE_TRACE_MODE === 'turn' ? 'turn' : 'session');
