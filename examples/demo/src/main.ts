@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { runDemo, runDemos } from './run-demo.js';
-import { latencyTable, usageTable, waitTable } from './table.js';
+import { latencyTable, realtimeLatencyTable, usageTable, waitTable } from './table.js';
 
 const HELP = `voicetrace demo: a real LiveKit AgentSession, offline, traced end to end.
 
@@ -14,6 +14,7 @@ const HELP = `voicetrace demo: a real LiveKit AgentSession, offline, traced end 
                        at once, which makes the caller wait for the LLM's last token)
   --sessions N         run N calls (seeds N.. N+N-1), --concurrency C at a time (default 4);
                        then compare sets with: voicetrace summarize DIR / voicetrace compare A B
+  --realtime           the same call through a realtime (speech-to-speech) model instead of STT, LLM, TTS
   --trace-per-turn     one trace per user turn (linked to the session)
   -h, --help           this text`;
 
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     sessions: { type: 'string' },
     concurrency: { type: 'string' },
     'trace-per-turn': { type: 'boolean', default: false },
+    realtime: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -57,6 +59,7 @@ const common = {
   out: values.out!,
   seed: Number(values.seed),
   turns: positive('turns', values.turns),
+  realtime: values.realtime,
   plugins: { slow, tts: ttsSend ? { sendOn: ttsSend as 'sentence' | 'flush' } : undefined },
   voicetrace: values['trace-per-turn'] ? { traceMode: 'turn' as const } : {},
 };
@@ -78,8 +81,15 @@ if (sessions !== undefined) {
 
 const result = await runDemo(common);
 console.log(`\nvoicetrace demo: session ${result.sessionId} (${result.summary.userTurns} user turns, ${result.summary.replyCount} agent replies, ${result.summary.interruptions} interrupted) in ${result.seconds.toFixed(1)} s\n`);
-console.log('Per-turn latency (ms): stt = transcription delay, eou = end-of-utterance delay, total = eou + ttft + ttfb, e2e = user stops -> agent audio\n');
-console.log(latencyTable(result.summary));
+if (values.realtime) {
+  console.log('Per-turn latency (ms), realtime model: endpoint = the server\'s end-of-speech silence, tools = tool-call response + tool,');
+  console.log('model = model time to first audio, playout = first audio to playback, e2e = user stops -> agent audio.');
+  console.log('Not measurable in this mode: STT transcription delay, LLM TTFT and TTS TTFB (one model hears and speaks).\n');
+  console.log(realtimeLatencyTable(result.summary));
+} else {
+  console.log('Per-turn latency (ms): stt = transcription delay, eou = end-of-utterance delay, total = eou + ttft + ttfb, e2e = user stops -> agent audio\n');
+  console.log(latencyTable(result.summary));
+}
 console.log('\nWhere the wait went (ms, consecutive, sums to e2e):\n');
 console.log(waitTable(result.summary));
 console.log('\nUsage and estimated cost:\n');

@@ -32,6 +32,9 @@ export const REALTIME_REPLIES: ScriptedReply[] = [
   { when: 'that is all', text: 'You are welcome. Have a great day, goodbye!' },
 ];
 
+/** The scripted model's server VAD: the end of speech is declared after this much silence (seconds). */
+export const REALTIME_SERVER_SILENCE_S = 0.4;
+
 /** Options of {@link createRealtimePlugins}. */
 export interface RealtimePluginsOptions {
   seed?: number;
@@ -61,7 +64,7 @@ export function createRealtimePlugins(options: RealtimePluginsOptions = {}): Rea
     replies: REALTIME_REPLIES,
     seed: seed + 5,
     turnDetection: server ? 'server_vad' : null,
-    serverVad: { silenceDurationMs: 400 },
+    serverVad: { silenceDurationMs: REALTIME_SERVER_SILENCE_S * 1000 },
   });
   return {
     model,

@@ -4,6 +4,7 @@ import type { SessionSnapshot } from '@voicetrace/core';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createAgents, createPlugins, runConversation, type AgentDelays, type PluginOptions } from './conversation.js';
+import { createRealtimePlugins, createRealtimeSession, REALTIME_SERVER_SILENCE_S, runRealtimeConversation } from './realtime-conversation.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -21,6 +22,8 @@ export interface DemoOptions {
   endpointing?: { minDelay?: number | undefined; maxDelay?: number | undefined } | undefined;
   /** Start with the greeting (default true). */
   greeting?: boolean | undefined;
+  /** Run the call through a realtime (speech-to-speech) model instead of STT, LLM and TTS. */
+  realtime?: boolean | undefined;
   /** Passed to setupVoiceTrace (e.g. traceMode, allowPii, exporters). */
   voicetrace?: VoiceTraceOptions | undefined;
   /** Called with the session before it starts (tests observe it here). */
@@ -57,6 +60,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
 /** One demo call on a voicetrace setup that may trace other calls too (the SDK has one tracer provider per process). */
 export async function runSession(vt: VoiceTrace, options: Omit<DemoOptions, 'voicetrace'> & { sessionId: string }): Promise<{ summary: SessionSnapshot; report: WrittenReport }> {
+  if (options.realtime) return runRealtimeSession(vt, options);
   const plugins = createPlugins({ seed: options.seed ?? 42, ...options.plugins });
   const { frontDesk } = createAgents(options.agent);
   const session = new voice.AgentSession({
@@ -74,6 +78,31 @@ export async function runSession(vt: VoiceTrace, options: Omit<DemoOptions, 'voi
   try {
     await session.start({ agent: frontDesk });
     await runConversation(session, plugins.user, { turns: options.turns, greeting: options.greeting });
+  } finally {
+    await session.close();
+    await plugins.user.stop();
+  }
+  const report = await traced.writeReport({ dir: options.out });
+  return { summary: traced.summary(), report };
+}
+
+/** One demo call through the scripted realtime model (the same conversation: greeting, tool, barge-in, handoff). */
+async function runRealtimeSession(vt: VoiceTrace, options: Omit<DemoOptions, 'voicetrace'> & { sessionId: string }): Promise<{ summary: SessionSnapshot; report: WrittenReport }> {
+  const plugins = createRealtimePlugins({ seed: options.seed ?? 42 });
+  const { frontDesk } = createAgents(options.agent);
+  const session = createRealtimeSession(plugins);
+  const traced = vt.instrument(session, {
+    sessionId: options.sessionId,
+    userId: 'caller-42',
+    attributes: { 'lk.job_id': 'demo-job', 'lk.pii.room_name': 'demo-room' },
+    // the scripted model's server VAD ends a turn after 400 ms of silence, as OpenAI's does after 500 ms
+    serverVadSilenceSeconds: REALTIME_SERVER_SILENCE_S,
+  });
+  options.onSession?.(session);
+  plugins.user.start();
+  try {
+    await session.start({ agent: frontDesk });
+    await runRealtimeConversation(session, plugins.user);
   } finally {
     await session.close();
     await plugins.user.stop();

@@ -26,6 +26,30 @@ export function latencyTable(summary: SessionSnapshot): string {
   return [header, ...rows].map((row) => row.map((cell, i) => pad(cell, widths[i]!)).join(' ')).join('\n');
 }
 
+/**
+ * The per-turn latency of a realtime (speech-to-speech) call: what can be measured there. The model
+ * hears and speaks, so there is no transcription delay, LLM TTFT or TTS TTFB to show.
+ */
+export function realtimeLatencyTable(summary: SessionSnapshot): string {
+  const header = ['turn', 'agent', 'interrupted', 'endpoint', 'tools', 'model', 'playout', 'e2e'];
+  const widths = [4, 11, 11, 8, 6, 6, 7, 6];
+  const slice = (turn: ReplyRecord & { latency: NonNullable<ReplyRecord['latency']> }, ...keys: string[]): number | undefined => {
+    const found = turn.latency.wait.filter((w) => keys.includes(w.key));
+    return found.length ? found.reduce((sum, w) => sum + w.seconds, 0) : undefined;
+  };
+  const rows = playedReplies(summary).map((turn) => [
+    String(turn.turnIndex),
+    turn.agent ?? '-',
+    turn.interrupted ? 'yes' : 'no',
+    ms(slice(turn, 'endpointing_delay')),
+    ms(slice(turn, 'llm_tool_step', 'tool_execution')),
+    ms(turn.latency.llmTtft),
+    ms(slice(turn, 'playout_start')),
+    ms(turn.latency.e2e),
+  ]);
+  return [header, ...rows].map((row) => row.map((cell, i) => pad(cell, widths[i]!)).join(' ')).join('\n');
+}
+
 /** Where each turn's wait went: consecutive contributions (ms) that sum to e2e. */
 export function waitTable(summary: SessionSnapshot): string {
   return playedReplies(summary)

@@ -2,7 +2,12 @@
  * The agent worker: registers with the LiveKit server (LIVEKIT_URL, LIVEKIT_API_KEY,
  * LIVEKIT_API_SECRET) and runs each job of the agent in src/agent.ts in its own process.
  *
- *   node dist/worker.js start      # production mode (drains jobs on SIGTERM)
+ *   node --import @voicetrace/livekit/register dist/worker.js start      # production mode (drains jobs on SIGTERM)
+ *
+ * `--import @voicetrace/livekit/register` instruments the SDK's logger (pino) before the SDK loads it,
+ * here and in every job process (they are forked with this process's flags): each log line carries
+ * the trace and span id of the turn it was written in, reaches the Collector as an OTel log record,
+ * and the turn's warnings and errors are in the session report.
  */
 import { cli, ServerOptions } from '@livekit/agents';
 import { fileURLToPath } from 'node:url';

@@ -23,6 +23,8 @@ import { runCall, type CallOptions, type CallResult } from '../src/caller.js';
 
 export const EXAMPLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const SERVICE = 'support-agent';
+/** `node --import @voicetrace/livekit/register`, by path: the worker runs in a work directory outside the project. */
+export const REGISTER = join(EXAMPLE_DIR, 'node_modules', '@voicetrace', 'livekit', 'dist', 'register.mjs');
 
 /** How long each phase took, printed at the end of a test file. */
 export class PhaseClock {
@@ -93,7 +95,9 @@ export async function startWorker(stack: Stack, env: Record<string, string> = {}
   const process_ = new ManagedProcess({
     label: 'agent-worker',
     command: process.execPath,
-    args: [join(EXAMPLE_DIR, 'dist', 'worker.js'), 'start', '--log-level', 'info'],
+    // as the README tells users: the register module instruments pino in the worker and (through the
+    // forked job processes' execArgv) in every job process, so the SDK's logs carry the turn's ids
+    args: ['--import', REGISTER, join(EXAMPLE_DIR, 'dist', 'worker.js'), 'start', '--log-level', 'info'],
     env: processEnv,
     workDir,
     isReady: async () => (registered ||= /registered worker/i.test(readLog())),

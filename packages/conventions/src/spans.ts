@@ -24,4 +24,5 @@ export const SDK_SPAN_STAGE: Readonly<Record<string, Stage>> = {
   llm_request: 'llm',
   tts_request: 'tts',
   function_tool: 'tool',
+  realtime_inference: 'realtime',
 };

@@ -9,7 +9,7 @@ export type * from './model/types.js';
 export { QuantileSketch, quantile } from './model/stats.js';
 export * as spanViews from './views/span-attributes.js';
 export { SessionMetrics, observeVoiceTraceCounters, type SessionMetricsOptions, type VoiceTraceCountersOptions } from './views/metrics.js';
-export { VoiceTraceSpanProcessor, type VoiceTraceSpanProcessorOptions } from './processor.js';
+export { VoiceTraceSpanProcessor, type VoiceTraceSpanProcessorOptions, type LateAttributesAware } from './processor.js';
 export { TraceLayout, type TraceMode } from './trace-layout.js';
 export { RemoteParentIds } from './remote-parents.js';
 export { SpanJournal, recoverJournals, type RecoverOptions } from './span-journal.js';

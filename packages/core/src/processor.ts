@@ -1,4 +1,4 @@
-import { diag, type Context, type SpanContext } from '@opentelemetry/api';
+import { diag, type Attributes, type Context, type SpanContext } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR } from '@voicetrace/conventions';
 import { DropCounters } from './counters.js';
@@ -24,6 +24,14 @@ export interface VoiceTraceSpanProcessorOptions {
   remoteParents?: RemoteParentIds | undefined;
   /** Records every open span so another process can end them if this one is killed (a job process). */
   journal?: SpanJournal | undefined;
+}
+
+/**
+ * A next processor that adds attributes of its own when a held span gets a late fact (the
+ * processor's `onEnding` ran before the fact came). Optional on any next processor.
+ */
+export interface LateAttributesAware {
+  lateAttributes(span: ReadableSpan, added: Attributes): Attributes;
 }
 
 interface BoundSession {
@@ -55,6 +63,8 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
   private readonly remoteParents: RemoteParentIds | undefined;
   private readonly journal: SpanJournal | undefined;
   private shutdownPromise: Promise<void> | undefined;
+  /** Finished spans waiting for a late fact, with the copies each destination gets. */
+  private readonly held = new Map<string, { exported: ReadableSpan; perTurn: ReadableSpan; timer: NodeJS.Timeout }>();
 
   constructor(options: VoiceTraceSpanProcessorOptions) {
     this.next = options.next;
@@ -79,6 +89,7 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
     engine.locateTraces((context) => layout.exportedTraceId(context));
     if (options.remoteParent) this.remoteParents?.armNextRoot(options.remoteParent);
     const turnLayout = this.nextPerTurn.length ? new TraceLayout('turn', options.remoteParent) : undefined;
+    engine.onLateFacts((spanIds, attributes) => this.release(spanIds, attributes));
     this.pending.push({ engine, layout, turnLayout });
   }
 
@@ -128,6 +139,8 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
     } catch (error) {
       this.counters.count('internal_error', String(error));
     }
+    // a span waiting for a fact that comes late (a realtime transcript) is exported when it arrives
+    if (session?.engine.holds(span.spanContext().spanId)) return this.hold(span.spanContext().spanId, exported, perTurn, session.engine);
     if (session && span.name === 'agent_session' && session.engine.sessionSpan()?.spanId === span.spanContext().spanId) {
       session.engine.close();
       // keep the mapping briefly: late synthesized spans of this session may still end
@@ -150,6 +163,8 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
    */
   shutdown(): Promise<void> {
     this.shutdownPromise ??= (async () => {
+      // what still waits for a late fact goes as it is
+      this.release([...this.held.keys()], { [ATTR.DATA_INCOMPLETE]: true });
       // each session's open spans, newest first, so children end before their parents
       const engines = new Set([...this.byTrace.values()].map((session) => session.engine));
       const open = [...engines].flatMap((engine) => engine.openSpans()).reverse();
@@ -163,6 +178,35 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
       this.journal?.close();
     })();
     return this.shutdownPromise;
+  }
+
+  private hold(spanId: string, exported: ReadableSpan, perTurn: ReadableSpan, engine: SessionEngine): void {
+    // waited long enough: out with what came meanwhile, flagged
+    const timer = setTimeout(() => this.release([spanId], { ...engine.expireHeld(spanId), [ATTR.DATA_INCOMPLETE]: true }), engine.lateFactsMs);
+    timer.unref();
+    this.held.set(spanId, { exported, perTurn, timer });
+  }
+
+  /**
+   * Exports held spans with the attributes a late fact adds, plus what the next processors derive
+   * from them (e.g. LangFuse's input from the user's words), at once: the spans ended already.
+   */
+  private release(spanIds: readonly string[], attributes: Attributes): void {
+    for (const spanId of spanIds) {
+      const held = this.held.get(spanId);
+      if (!held) continue;
+      this.held.delete(spanId);
+      clearTimeout(held.timer);
+      let added = attributes;
+      for (const next of this.all) {
+        const derive = (next as Partial<LateAttributesAware>).lateAttributes;
+        if (derive) safely(() => void (added = { ...added, ...derive.call(next, held.exported, attributes) }), this.counters);
+      }
+      const exported = copySpan(held.exported, { attributes: added });
+      const perTurn = held.perTurn === held.exported ? exported : copySpan(held.perTurn, { attributes: added });
+      for (const next of this.next) safely(() => next.onEnd(exported), this.counters);
+      for (const next of this.nextPerTurn) safely(() => next.onEnd(perTurn), this.counters);
+    }
   }
 
   /** What the exported copy of `span` changes: its session's layout, or the remote parent of a root. */

@@ -1,7 +1,7 @@
 import type { Attributes, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { ATTR, VOICETRACE_SCOPE, type Stage } from '@voicetrace/conventions';
 import { DropCounters } from './counters.js';
-import type { SttMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
+import type { RealtimeMetric, SttMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
 import { SessionModel } from './model/session-model.js';
 import type { LogRecord, ReplyRecord, SessionModelObserver, SessionSnapshot, TurnRecord } from './model/types.js';
 import { PriceBook } from './prices.js';
@@ -36,6 +36,14 @@ export interface SessionEngineOptions {
   sessionAttributes?: Attributes | undefined;
   /** Turns kept in full in the session model (default 500); older ones are folded into statistics. */
   maxTurns?: number | undefined;
+  /**
+   * A realtime (speech-to-speech) session from the start (the binding knows the session's model):
+   * user turns come from the user's speech. Detected anyway at the first realtime response.
+   * `serverSilence`: the model's end-of-speech silence window in seconds, when known.
+   */
+  realtime?: { serverSilence?: number | undefined } | undefined;
+  /** How long a finished span may wait for a fact that comes late (a realtime transcript), in ms (default 5000). */
+  lateFactsMs?: number | undefined;
   /** The call's recording, when one is being made: turn spans then carry their offset into it. */
   recording?: (() => RecordingInfo | undefined) | undefined;
 }
@@ -53,6 +61,8 @@ interface OpenSpan {
   stage?: Stage;
   start: number;
   speechId?: string;
+  /** `speechId` is a stand-in (the agent turn's span id) until the SDK names the speech. */
+  provisional?: boolean;
   turnIndex: number;
   parentId?: string;
   ttsDescendant?: boolean;
@@ -85,6 +95,14 @@ export class SessionEngine {
   readonly model: SessionModel;
   private readonly open = new Map<string, OpenSpan>();
   private readonly turnSpans = new Map<number, TurnSpans>();
+  /** Realtime metrics by response id, until the SDK's realtime_inference span for them ends. */
+  private readonly untracedRealtime = new Map<string, RealtimeMetric>();
+  /**
+   * Finished spans held for facts that come after them in realtime mode (the user's words, the
+   * reply's text), by span id: what each still needs, and the attributes gathered so far.
+   */
+  private readonly awaiting = new Map<string, { turnIndex: number; reply: ReplyRecord; needs: Set<'transcript' | 'text'>; attributes: Attributes }>();
+  private lateFacts: (spanIds: readonly string[], attributes: Attributes) => void = () => {};
   /** The live agent_turn span of each recent reply, the parent of its interruption spans. */
   private readonly replyContexts = new Map<string, SpanContext>();
   /** The turn of recently started spans, so a log line written in a span finds its turn. */
@@ -106,12 +124,38 @@ export class SessionEngine {
       allowPii: options.allowPii,
       sessionContext: () => this.sessionContext,
     });
+    if (options.realtime) this.model.useEventTurns(options.realtime.serverSilence);
     // every barge-in (and sound over the agent) becomes a span under the reply it concerned
     this.model.subscribe({ onInterruption: (record, reply) => this.spans.interruption(record, reply ? this.replyContexts.get(reply.speechId) : undefined) });
   }
 
   get sessionId(): string {
     return this.options.sessionId;
+  }
+
+  /**
+   * Tells the engine who exports spans it held for a late fact: `release` gets their ids and the
+   * attributes the fact adds (the processor's hold, see {@link SessionEngine.holds}).
+   */
+  onLateFacts(release: (spanIds: readonly string[], attributes: Attributes) => void): void {
+    this.lateFacts = release;
+  }
+
+  /** Whether the processor should hold this ended span for a fact still to come. */
+  holds(spanId: string): boolean {
+    return this.awaiting.has(spanId);
+  }
+
+  /** A held span waited long enough: stop waiting; returns what it gathered meanwhile. */
+  expireHeld(spanId: string): Attributes {
+    const held = this.awaiting.get(spanId);
+    this.awaiting.delete(spanId);
+    return held?.attributes ?? {};
+  }
+
+  /** How long a held span waits before it is exported without the fact (ms). */
+  get lateFactsMs(): number {
+    return this.options.lateFactsMs ?? 5_000;
   }
 
   /** Tells the engine where spans are exported (the processor's trace layout). */
@@ -171,6 +215,10 @@ export class SessionEngine {
     this.model.endSession(Date.now() / 1000);
     const unmatched = this.model.takeUnmatchedInterruptionMetric();
     if (unmatched) this.spans.interruptionReport(unmatched, undefined);
+    for (const metric of this.untracedRealtime.values()) this.emitUntracedRealtime(metric);
+    this.untracedRealtime.clear();
+    // nothing more will come: export what waited, with what it got
+    for (const [spanId, held] of [...this.awaiting]) this.releaseHeld(spanId, held.attributes);
   }
 
   /** Spans of this session that started and have not ended yet, oldest first. */
@@ -200,8 +248,16 @@ export class SessionEngine {
         this.sessionContext ??= context;
         this.model.beginSession(start);
       }
+      if (stage === 'realtime' && !this.model.realtime) this.model.useEventTurns(this.options.realtime?.serverSilence);
+      if (stage === 'agent_turn') this.model.noteReplyBegan(start);
       if (stage === 'user_turn') this.beginUserTurn(context, start);
-      const speechId = facts.speechId ?? parent?.speechId;
+      let speechId = facts.speechId ?? parent?.speechId;
+      // a realtime turn span names its speech only later: open the reply now, under its span id
+      let provisional = !facts.speechId && parent?.provisional === true;
+      if (stage === 'agent_turn' && !speechId && this.model.realtime) {
+        speechId = `turn:${context.spanId}`;
+        provisional = true;
+      }
       if (stage === 'agent_turn' && speechId) {
         this.model.reply(speechId, start, facts.agentName);
         this.rememberReplyContext(speechId, context);
@@ -209,7 +265,7 @@ export class SessionEngine {
       const turnIndex = speechId
         ? (this.model.openReply(speechId)?.turnIndex ?? this.model.turnIndex)
         : stage === 'agent_turn' || stage === 'user_turn' ? this.model.turnIndex : (parent?.turnIndex ?? this.model.turnIndex);
-      this.open.set(context.spanId, { span, name, stage, start, speechId, turnIndex, parentId: span.parentSpanContext?.spanId });
+      this.open.set(context.spanId, { span, name, stage, start, speechId, provisional, turnIndex, parentId: span.parentSpanContext?.spanId });
       this.turnOfSpanId.set(context.spanId, turnIndex);
       if (this.turnOfSpanId.size > 4096) this.turnOfSpanId.delete(this.turnOfSpanId.keys().next().value as string);
       span.setAttributes(this.identity(span, stage, turnIndex));
@@ -253,10 +309,16 @@ export class SessionEngine {
         return this.model.noteUserSpeech(event.speaking, event.at);
       case 'agent_state':
         return this.model.noteAgentSpeaking(event.state === 'speaking', event.at);
-      case 'transcript':
-        return this.model.noteTranscript(event.final, event.text, event.at);
+      case 'transcript': {
+        const turn = this.model.noteTranscript(event.final, event.text, event.at);
+        if (turn?.user?.transcript) this.lateFact((held) => held.turnIndex === turn.index, 'transcript', { [ATTR.PII_USER_TRANSCRIPT]: turn.user.transcript });
+        return;
+      }
       case 'message':
-        if (event.role === 'assistant') this.model.noteAssistantText(event.text);
+        if (event.role === 'assistant') {
+          const reply = this.model.noteAssistantText(event.text);
+          if (reply?.text) this.lateFact((held) => held.reply === reply, 'text', { [ATTR.PII_RESPONSE_TEXT]: reply.text });
+        }
         else if (event.role === 'user' && event.confidence !== undefined) this.model.noteUserConfidence(event.confidence);
         return;
       case 'tools':
@@ -280,10 +342,11 @@ export class SessionEngine {
         if (unmatched) this.spans.interruptionReport(unmatched, this.activeAgentTurnContext());
         return;
       }
-      case 'realtime': {
-        const { step } = this.model.addRealtime(metric);
-        return this.spans.realtime(step, this.activeAgentTurnContext(), this.model.latestUserTurn()?.user?.transcript);
-      }
+      case 'realtime':
+        // the SDK's realtime_inference span carries this response: enriched there, unless it never comes
+        if (metric.requestId) this.untracedRealtime.set(metric.requestId, metric);
+        else this.emitUntracedRealtime(metric);
+        return;
       default:
         return;
     }
@@ -342,6 +405,8 @@ export class SessionEngine {
         if (metric?.kind !== 'tts') return {};
         return ttsSpanAttributes(this.model.addTtsStep(info.speechId, { metric, spanStart: info.start, spanEnd: end, duplicate: info.ttsDescendant === true }));
       }
+      case 'realtime':
+        return this.endRealtimeResponse(info, facts);
       case 'tool':
         this.model.addToolStep(info.speechId, { name: facts.toolName, start: info.start, end, isError: facts.toolError === true, arguments: facts.toolArguments });
         return facts.toolError ? { 'error.type': 'tool_error' } : {};
@@ -396,8 +461,11 @@ export class SessionEngine {
     const attributes: Attributes = {};
     if (facts.interrupted !== undefined) attributes[ATTR.TURN_INTERRUPTED] = facts.interrupted;
     const reply: ReplyRecord | undefined = this.model.endAgentTurn(info.speechId, end, { e2e: facts.e2e, interrupted: facts.interrupted }, this.spanRef(info.span.spanContext()));
-    // the reply that played audio carries the e2e latency: it owns the breakdown
-    if (reply?.latency && facts.e2e !== undefined) Object.assign(attributes, agentTurnSpanAttributes(reply));
+    // a realtime turn span does not say it was cut off; its cancelled response does
+    if (reply?.interrupted) attributes[ATTR.TURN_INTERRUPTED] = true;
+    // the reply that played audio carries the e2e latency (the SDK's, or ours for a realtime reply): it owns the breakdown
+    if (reply?.latency && reply.complete && reply.span?.spanId === info.span.spanContext().spanId) Object.assign(attributes, agentTurnSpanAttributes(reply));
+    if (reply) this.holdForLateFacts(info.span.spanContext().spanId, reply, { transcript: !attributes[ATTR.PII_USER_TRANSCRIPT], text: false });
     // every agent turn reads whole: the user's words in, the reply (or, for a tool step, its calls) out
     if (this.options.allowPii && reply) Object.assign(attributes, this.turnContent(reply, facts.e2e === undefined && !reply.complete));
     return attributes;
@@ -452,6 +520,65 @@ export class SessionEngine {
     return at !== undefined && startedAt !== undefined ? { [ATTR.RECORDING_OFFSET]: Math.max(0, at - startedAt) } : {};
   }
 
+  /** The SDK's realtime_inference span ended: its response (metrics on the span) joins the reply; enrich the span. */
+  private endRealtimeResponse(info: OpenSpan, facts: SpanFacts): Attributes {
+    const metric = facts.metric;
+    if (metric?.kind !== 'realtime') return {};
+    if (metric.requestId) this.untracedRealtime.delete(metric.requestId);
+    const { step, reply } = this.model.addRealtime(metric, info.speechId);
+    const attributes: Attributes = defined({
+      [ATTR.COST]: step.cost,
+      [ATTR.DURATION]: metric.duration,
+      [ATTR.CANCELLED]: metric.cancelled,
+      [ATTR.REALTIME_SESSION_DURATION]: metric.sessionDuration,
+      [ATTR.LLM_TOKENS_PER_SECOND]: metric.tokensPerSecond,
+    });
+    if (reply && this.options.allowPii) {
+      const transcript = this.model.turn(reply.turnIndex)?.user?.transcript;
+      if (transcript) attributes[ATTR.PII_USER_TRANSCRIPT] = transcript;
+      const text = reply.text ?? facts.responseText;
+      if (text) attributes[ATTR.PII_RESPONSE_TEXT] = text;
+    }
+    // a response that only called tools says nothing: there is no text to wait for
+    const spoke = metric.ttft !== undefined && metric.outputAudioTokens > 0;
+    if (reply) this.holdForLateFacts(info.span.spanContext().spanId, reply, { transcript: !attributes[ATTR.PII_USER_TRANSCRIPT], text: spoke && !attributes[ATTR.PII_RESPONSE_TEXT] });
+    return attributes;
+  }
+
+  /** A realtime response no SDK span carried (older SDKs, a report at close): a span of our own. */
+  private emitUntracedRealtime(metric: RealtimeMetric): void {
+    const { step, reply } = this.model.addRealtime(metric);
+    const transcript = reply ? this.model.turn(reply.turnIndex)?.user?.transcript : this.model.latestUserTurn()?.user?.transcript;
+    this.spans.realtime(step, reply ? this.replyContexts.get(reply.speechId) : this.activeAgentTurnContext(), transcript);
+  }
+
+  /**
+   * In realtime mode the user's words (and the reply's text) come after the reply's spans ended:
+   * hold a span for what it lacks (PII allowed; a greeting has no user words to wait for).
+   */
+  private holdForLateFacts(spanId: string, reply: ReplyRecord, lacking: { transcript: boolean; text: boolean }): void {
+    if (!this.model.realtime || !this.options.allowPii) return;
+    const needs = new Set<'transcript' | 'text'>();
+    if (lacking.transcript && reply.turnIndex > 0 && this.model.turn(reply.turnIndex)?.user?.transcript === undefined) needs.add('transcript');
+    if (lacking.text && reply.text === undefined) needs.add('text');
+    if (needs.size) this.awaiting.set(spanId, { turnIndex: reply.turnIndex, reply, needs, attributes: {} });
+  }
+
+  /** A fact some held spans waited for: add it; export those that need nothing more. */
+  private lateFact(matches: (held: { turnIndex: number; reply: ReplyRecord }) => boolean, fact: 'transcript' | 'text', attributes: Attributes): void {
+    for (const [spanId, held] of [...this.awaiting]) {
+      if (!held.needs.has(fact) || !matches(held)) continue;
+      held.needs.delete(fact);
+      Object.assign(held.attributes, attributes);
+      if (!held.needs.size) this.releaseHeld(spanId, held.attributes);
+    }
+  }
+
+  private releaseHeld(spanId: string, attributes: Attributes): void {
+    this.awaiting.delete(spanId);
+    this.lateFacts([spanId], attributes);
+  }
+
   private rememberReplyContext(speechId: string, context: SpanContext): void {
     this.replyContexts.set(speechId, context);
     if (this.replyContexts.size > 32) this.replyContexts.delete(this.replyContexts.keys().next().value as string);
@@ -465,6 +592,15 @@ export class SessionEngine {
   private resolveSpeechId(info: OpenSpan): string | undefined {
     let current: OpenSpan | undefined = info;
     while (current) {
+      if (current.provisional) {
+        // the SDK may have named the speech since: the provisional reply takes its id
+        const named = this.options.facts.atStart({ name: current.name, scope: scopeOf(current.span), attributes: attributesOf(current.span) }).speechId;
+        if (named && current.speechId) {
+          this.model.renameReply(current.speechId, named);
+          current.speechId = named;
+          current.provisional = false;
+        }
+      }
       // remember it on the span, so its other descendants do not read its attributes again
       current.speechId ??= this.options.facts.atStart({ name: current.name, scope: scopeOf(current.span), attributes: attributesOf(current.span) }).speechId;
       if (current.speechId) {

@@ -21,6 +21,8 @@ export interface SpanFacts {
   endOfTurnDelay?: number;
   /** Provider metrics the SDK attached to the span (LLM/TTS/realtime requests). */
   metric?: StageMetric;
+  /** What the agent said (the SDK's response text on a turn or its output messages), when the span says. */
+  responseText?: string;
   /** An LLM request whose output included speakable text (not only tool calls). */
   speakable?: boolean;
 }

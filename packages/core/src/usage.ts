@@ -67,6 +67,12 @@ const DUPLICATE_WINDOW_S = 10;
  */
 export class UsageLedger {
   private readonly entries = new Map<string, ModelUsage>();
+  /**
+   * Cost per entry, the sum of its requests' costs: pricing the total usage instead would differ
+   * where a request's price clamps (more cached tokens than text), and every view must show the
+   * same number as the requests' spans.
+   */
+  private readonly costs = new Map<string, number>();
   private readonly recentTts: Array<{ key: string; at: number; streamed: boolean }> = [];
 
   constructor(
@@ -76,6 +82,30 @@ export class UsageLedger {
 
   /** Adds one metric's usage; returns false when it was a duplicate and not counted. */
   add(metric: StageMetric): boolean {
+    const counted = this.addUsage(metric);
+    const cost = counted ? this.costOfMetric(metric) : undefined;
+    if (cost !== undefined) {
+      const key = this.keyOf(metric);
+      if (key) this.costs.set(key, (this.costs.get(key) ?? 0) + cost);
+    }
+    return counted;
+  }
+
+  private keyOf(metric: StageMetric): string | undefined {
+    switch (metric.kind) {
+      case 'llm':
+      case 'realtime':
+        return `llm_usage|${metric.provider}|${metric.model}`;
+      case 'tts':
+        return `tts_usage|${metric.provider}|${metric.model}`;
+      case 'stt':
+        return `stt_usage|${metric.provider}|${metric.model}`;
+      default:
+        return undefined;
+    }
+  }
+
+  private addUsage(metric: StageMetric): boolean {
     switch (metric.kind) {
       case 'llm':
         this.addLlm(metric);
@@ -102,9 +132,9 @@ export class UsageLedger {
     return this.recentTts.some((seen) => seen.key === key && seen.streamed !== metric.streamed && metric.at - seen.at < DUPLICATE_WINDOW_S);
   }
 
-  /** Usage per provider/model with estimated costs. */
+  /** Usage per provider/model with estimated costs (undefined for a model without a price). */
   summary(): ModelUsage[] {
-    return [...this.entries.values()].map((usage) => ({ ...usage, cost: this.costOf(usage) }));
+    return [...this.entries.entries()].map(([key, usage]) => ({ ...usage, cost: this.costs.get(key) }));
   }
 
   /** Estimated total cost in USD (models without a price count 0). */
@@ -133,25 +163,6 @@ export class UsageLedger {
         return this.prices.cost(metric, { characters: metric.characters, inputTokens: metric.inputTokens, outputTokens: metric.outputTokens });
       case 'stt':
         return this.prices.cost(metric, { audioSeconds: metric.audioDuration, inputTokens: metric.inputTokens, outputTokens: metric.outputTokens });
-      default:
-        return undefined;
-    }
-  }
-
-  private costOf(usage: ModelUsage): number | undefined {
-    switch (usage.type) {
-      case 'llm_usage':
-        return this.prices.cost(usage, {
-          inputTokens: usage.inputTokens,
-          cachedInputTokens: usage.inputCachedTokens,
-          outputTokens: usage.outputTokens,
-          inputAudioTokens: usage.inputAudioTokens,
-          outputAudioTokens: usage.outputAudioTokens,
-        });
-      case 'tts_usage':
-        return this.prices.cost(usage, { characters: usage.charactersCount, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens });
-      case 'stt_usage':
-        return this.prices.cost(usage, { audioSeconds: usage.audioDuration, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens });
       default:
         return undefined;
     }

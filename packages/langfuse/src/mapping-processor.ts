@@ -34,6 +34,18 @@ export class LangfuseMappingProcessor implements SpanProcessor {
 
   onEnd(_span: ReadableSpan): void {}
 
+  /**
+   * A span voicetrace held for a late fact (a realtime turn's transcript, which comes after the
+   * reply began) gets its LangFuse input from it when it is exported.
+   */
+  lateAttributes(span: ReadableSpan, added: Record<string, unknown>): Record<string, string> {
+    const transcript = added[ATTR.PII_USER_TRANSCRIPT];
+    const stage = span.attributes[ATTR.STAGE];
+    if (!this.options.allowPii || typeof transcript !== 'string' || !transcript) return {};
+    if (stage !== 'agent_turn' && stage !== 'realtime') return {};
+    return span.attributes[LANGFUSE_ATTR.OBSERVATION_INPUT] === undefined ? { [LANGFUSE_ATTR.OBSERVATION_INPUT]: transcript } : {};
+  }
+
   private trackConversation(span: Span, attributes: Record<string, unknown>): void {
     const traceId = span.spanContext().traceId;
     const turn = this.conversation.get(traceId) ?? {};

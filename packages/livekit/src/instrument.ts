@@ -1,4 +1,4 @@
-import type { JobContext, voice } from '@livekit/agents';
+import { llm, type JobContext, type voice } from '@livekit/agents';
 import type { Attributes, Tracer } from '@opentelemetry/api';
 import { SessionEngine, type PriceBook, type SessionSnapshot, type VoiceTraceSpanProcessor } from '@voicetrace/core';
 import type { ArtifactUploader, EgressResult } from '@voicetrace/recording';
@@ -9,7 +9,7 @@ import type { LangfuseScores } from '@voicetrace/langfuse';
 import { uploadSpan, writeArtifacts } from './artifacts.js';
 import { scoreSession } from './scores.js';
 import { SessionEventLog } from './event-log.js';
-import { observeSession } from './observer.js';
+import { modelOf, observeSession } from './observer.js';
 import { currentJob, traceparentOfJob } from './job.js';
 import { recordingOf } from './recording.js';
 import { buildSessionReport } from './report.js';
@@ -29,6 +29,12 @@ export interface InstrumentOptions {
   traceparent?: string | undefined;
   /** Extra attributes for the session span (room, job ...). */
   attributes?: Attributes | undefined;
+  /**
+   * Realtime models with server-side turn detection declare the end of the user's speech only
+   * after this much silence (OpenAI's `server_vad`: 0.5 s by default): give it, in seconds, and the
+   * user's wait is measured from when they stopped speaking, with the silence as endpointing.
+   */
+  serverVadSilenceSeconds?: number | undefined;
 }
 
 /** Where {@link InstrumentedSession.writeReport} put the report, or why it could not. */
@@ -126,7 +132,9 @@ export function instrumentSession(
     allowPii: context.allowPii,
     prices: context.prices,
     tracer: context.tracer,
-    facts: new LiveKitSpanFacts(context.processor.counters),
+    facts: new LiveKitSpanFacts(context.processor.counters, modelOf(session)),
+    // a speech-to-speech model: the user's turns come from their speech (the SDK opens no user turn span)
+    realtime: isRealtime(session) ? { serverSilence: options.serverVadSilenceSeconds } : undefined,
     counters: context.processor.counters,
     sessionAttributes: options.attributes,
     recording: () => recordingOf(session),
@@ -202,6 +210,15 @@ export function instrumentSession(
   };
   context.sessions.add(handle);
   return handle;
+}
+
+/** Whether the session speaks through a realtime (speech-to-speech) model. */
+function isRealtime(session: voice.AgentSession): boolean {
+  try {
+    return (session as { llm?: unknown }).llm instanceof llm.RealtimeModel;
+  } catch {
+    return false;
+  }
 }
 
 /** A session id as a directory name: path separators and control characters replaced. */

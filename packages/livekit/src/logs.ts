@@ -169,18 +169,23 @@ export class SessionLogProcessor implements LogRecordProcessor {
       if (open.length === 1) session = open[0];
     }
     if (!session || this.options.report === false || (record.severityNumber ?? 0) < REPORT_LEVEL) return;
-    session.engine.recordLog({
+    const entry = {
       at: record.hrTime[0] + record.hrTime[1] / 1e9,
       level: (record.severityText ?? levelName(record.severityNumber)).toLowerCase(),
       message: messageOf(record),
       traceId: ids?.traceId,
       spanId: ids?.spanId,
-    });
+    };
+    // written in the session span itself (the SDK runs onUserTurnCompleted there): on the turn in
+    // progress, not on the turn the session span started in
+    if (live && session.engine.liveSessionContext()?.spanId === live.spanId) session.engine.model.addLog(entry);
+    else session.engine.recordLog(entry);
   }
 
   private sessionOf(traceId: string, spanId: string): TrackedSession | undefined {
-    for (const session of this.sessions) if (session.engine.liveSessionContext()?.traceId === traceId) return session;
+    // the span's own session first (two sessions of one job can share the job's trace), else the trace's
     for (const session of this.sessions) if (session.engine.turnOfSpan(spanId) !== undefined) return session;
+    for (const session of this.sessions) if (session.engine.liveSessionContext()?.traceId === traceId) return session;
     return undefined;
   }
 

@@ -3,12 +3,42 @@ import { FieldValidator, type DropCounters, type StageMetric, type ValueLimits }
 
 type AgentMetrics = metrics.AgentMetrics;
 
+/** Provider hosts the SDK's plugins report (`api.openai.com`), as the provider names prices and dashboards use. */
+const PROVIDER_HOSTS: Readonly<Record<string, string>> = {
+  'api.openai.com': 'openai',
+  'generativelanguage.googleapis.com': 'google',
+  'aiplatform.googleapis.com': 'google',
+  'api.x.ai': 'xai',
+  'api.anthropic.com': 'anthropic',
+};
+
+function mapDefined<T, U>(value: T | undefined, map: (value: T) => U): U | undefined {
+  return value === undefined ? undefined : map(value);
+}
+
+/** A provider name: a known host mapped, another host's second-level label, else as given. */
+export function providerName(provider: string): string {
+  const lower = provider.toLowerCase();
+  if (PROVIDER_HOSTS[lower]) return PROVIDER_HOSTS[lower]!;
+  if (/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(lower)) {
+    const labels = lower.split('.');
+    return labels[labels.length - 2] ?? lower;
+  }
+  return provider;
+}
+
 /**
  * Converts one SDK `metrics_collected` payload (milliseconds, epoch ms) into a
  * validated {@link StageMetric} (seconds, epoch seconds). Returns undefined for
  * malformed or unknown metrics (counted).
  */
-export function normalizeMetrics(raw: unknown, counters: DropCounters, limits?: ValueLimits): StageMetric | undefined {
+export function normalizeMetrics(
+  raw: unknown,
+  counters: DropCounters,
+  limits?: ValueLimits,
+  /** Provider and model when the metrics name none (the SDK's realtime plugins report no metadata). */
+  fallback?: { provider?: string | undefined; model?: string | undefined },
+): StageMetric | undefined {
   if (!raw || typeof raw !== 'object' || typeof (raw as { type?: unknown }).type !== 'string') {
     counters.count('malformed_event', 'metrics');
     return undefined;
@@ -17,9 +47,10 @@ export function normalizeMetrics(raw: unknown, counters: DropCounters, limits?: 
   const v = new FieldValidator(counters, limits);
   const at = v.timestamp('timestamp', m.timestamp, 'ms') ?? Date.now() / 1000;
   const quality = { implausible: v.implausible, truncated: v.truncated, reasons: v.reasons };
+  const known = (value: string | undefined): string | undefined => (value && value !== 'unknown' ? value : undefined);
   const model = (meta: { modelProvider?: string; modelName?: string } | undefined, label: unknown) => ({
-    provider: meta?.modelProvider && meta.modelProvider !== 'unknown' ? meta.modelProvider : String(label ?? 'unknown'),
-    model: meta?.modelName && meta.modelName !== 'unknown' ? meta.modelName : String(label ?? 'unknown'),
+    provider: mapDefined(known(meta?.modelProvider) ?? known(fallback?.provider), providerName) ?? String(label ?? 'unknown'),
+    model: known(meta?.modelName) ?? known(fallback?.model) ?? String(label ?? 'unknown'),
   });
   switch (m.type) {
     case 'llm_metrics':

@@ -14,6 +14,7 @@ const LK = {
   toolArguments: 'gen_ai.tool.call.arguments',
   llmMetrics: 'lk.llm_metrics',
   ttsMetrics: 'lk.tts_metrics',
+  realtimeMetrics: 'lk.realtime_model_metrics',
   finishReasons: 'gen_ai.response.finish_reasons',
   agentName: 'gen_ai.agent.name',
 } as const;
@@ -23,7 +24,11 @@ const LK = {
  * the SDK's: user_turn delays in ms, agent_turn e2e in seconds, metrics JSON in ms.
  */
 export class LiveKitSpanFacts implements SpanFactsReader {
-  constructor(private readonly counters: DropCounters) {}
+  constructor(
+    private readonly counters: DropCounters,
+    /** Provider and model to use when the SDK's metrics name none (its realtime plugins report no metadata). */
+    private readonly fallbackModel?: () => { provider?: string | undefined; model?: string | undefined },
+  ) {}
 
   atStart(span: SpanView): SpanFacts {
     if (span.scope !== LIVEKIT_SCOPE) return {};
@@ -47,6 +52,8 @@ export class LiveKitSpanFacts implements SpanFactsReader {
       }
       case 'tts_request':
         return { metric: this.metricFrom(attrs[LK.ttsMetrics]) };
+      case 'realtime_inference':
+        return { metric: this.metricFrom(attrs[LK.realtimeMetrics]) };
       case 'agent_turn':
         return {
           e2e: v.duration('e2e_latency', attrs[LK.e2eLatency], 's'),
@@ -71,7 +78,7 @@ export class LiveKitSpanFacts implements SpanFactsReader {
   private metricFrom(json: unknown): SpanFacts['metric'] {
     if (typeof json !== 'string') return undefined;
     try {
-      return normalizeMetrics(JSON.parse(json), this.counters);
+      return normalizeMetrics(JSON.parse(json), this.counters, undefined, this.fallbackModel?.());
     } catch {
       this.counters.count('malformed_event', 'span metrics JSON');
       return undefined;

@@ -74,10 +74,21 @@ export class SessionModel {
   private overlapStart: number | undefined;
   private lastReply: ReplyRecord | undefined;
   private pendingInterruptionMetric: InterruptionMetric | undefined;
+  /** Provisional reply ids and the speech ids that replaced them. */
+  private readonly aliases = new Map<string, string>();
+  /** When the agent's recent playouts began (the SDK's agent state), for replies identified late. */
+  private readonly playoutStarts: number[] = [];
   /** When the agent last stopped speaking. */
   private agentStoppedAt: number | undefined;
   /** The agent in control (handoffs move it). */
   currentAgent: string | undefined;
+  /**
+   * Realtime (speech-to-speech) mode: the SDK opens no user turn span for the user's turns, so a
+   * turn begins when the user starts speaking and ends when the agent's reply begins.
+   */
+  private eventTurns = false;
+  /** The server's silence window before it declares the end of speech (realtime), when known. */
+  private serverSilence: number | undefined;
 
   constructor(private readonly options: SessionModelOptions) {
     this.sessionId = options.sessionId;
@@ -134,8 +145,28 @@ export class SessionModel {
     return last?.user ? last : undefined;
   }
 
+  /**
+   * Realtime mode: user turns come from the user's speech (see {@link SessionModel.eventTurns});
+   * `serverSilence` is the model's end-of-speech silence window in seconds, when known (it is part
+   * of the user's wait, and the SDK reports the end of speech only once it has passed).
+   */
+  useEventTurns(serverSilence?: number): void {
+    this.eventTurns = true;
+    if (serverSilence !== undefined) this.serverSilence = serverSilence;
+  }
+
+  get realtime(): boolean {
+    return this.eventTurns;
+  }
+
   /** The SDK opened a user turn. */
   beginUserTurn(at: number, span?: SpanRef): TurnRecord {
+    // a turn begun from the user's speech moments ago is this one (the span came second)
+    const last = this.turns[this.turns.length - 1];
+    if (span && last?.user && !last.user.span && last.user.endedAt === undefined && at - last.user.startedAt < 1) {
+      last.user.span = span;
+      return last;
+    }
     this.userTurnCount += 1;
     const turn: TurnRecord = {
       index: this.userTurnCount,
@@ -170,6 +201,10 @@ export class SessionModel {
   }
 
   noteUserSpeech(speaking: boolean, at: number): void {
+    if (speaking && this.eventTurns) {
+      const open = this.latestUserTurn();
+      if (!open?.user || open.user.endedAt !== undefined) this.beginUserTurn(at);
+    }
     const user = this.latestUserTurn()?.user;
     if (speaking) {
       if (user && user.endedAt === undefined && user.speechStart === undefined) user.speechStart = at;
@@ -178,13 +213,18 @@ export class SessionModel {
     }
     if (user) {
       user.speechStoppedAt = at;
-      user.speechEnd = user.eou?.lastSpeakingTime ?? at;
+      user.speechEnd = user.eou?.lastSpeakingTime ?? at - (this.eventTurns ? (this.serverSilence ?? 0) : 0);
     }
     // the user stopped while the agent kept speaking: an overlap, a barge-in only if the reply ends interrupted
     if (this.agentSpeaking && this.overlapStart !== undefined) this.recordOverlap(this.overlapStart, at);
   }
 
   noteAgentSpeaking(speaking: boolean, at: number): void {
+    if (speaking && !this.agentSpeaking) {
+      // the reply may not be known yet (its speech id comes late): remember when playout began
+      this.playoutStarts.push(at);
+      if (this.playoutStarts.length > 8) this.playoutStarts.shift();
+    }
     if (!speaking && this.agentSpeaking) {
       this.agentStoppedAt = at;
       // the agent stopped while the user spoke over it
@@ -198,12 +238,26 @@ export class SessionModel {
     return this.overlapStart;
   }
 
-  noteTranscript(final: boolean, text: string, at: number, confidence?: number): void {
-    const user = this.latestUserTurn()?.user;
-    if (!final || !user) return;
+  noteTranscript(final: boolean, text: string, at: number, confidence?: number): TurnRecord | undefined {
+    if (!final) return undefined;
+    const turn = this.turnAwaitingTranscript();
+    const user = turn?.user;
+    if (!user) return undefined;
     user.finalTranscriptAt = at;
     user.transcript = text;
     if (confidence !== undefined) user.confidence = confidence;
+    return turn;
+  }
+
+  /** The newest user turn, or in realtime mode the newest whose words have not arrived yet. */
+  private turnAwaitingTranscript(): TurnRecord | undefined {
+    const latest = this.latestUserTurn();
+    if (!this.eventTurns || latest?.user?.transcript === undefined) return latest;
+    for (let i = this.turns.length - 2; i >= 0 && i >= this.turns.length - 4; i--) {
+      const turn = this.turns[i]!;
+      if (turn.user && turn.user.transcript === undefined) return turn;
+    }
+    return latest;
   }
 
   /** The STT's confidence in the user's words (the committed user message's). */
@@ -266,6 +320,7 @@ export class SessionModel {
   /** The open reply of `speechId`, created (in the newest turn) when new. */
   reply(speechId: string, at: number, agent?: string): ReplyRecord {
     let reply = this.openReplies.get(speechId);
+    if (!reply) this.noteReplyBegan(at);
     if (!reply) {
       reply = {
         speechId,
@@ -291,9 +346,43 @@ export class SessionModel {
     return reply;
   }
 
-  /** The open reply of `speechId`, if any. */
+  /** An agent reply began (its turn span started): in realtime mode the user's turn, begun by their speech, is over. */
+  noteReplyBegan(at: number): void {
+    if (!this.eventTurns) return;
+    const user = this.latestUserTurn()?.user;
+    if (user && user.endedAt === undefined && user.speechStoppedAt !== undefined) this.endUserTurn(at, {});
+  }
+
+  /** The open reply of `speechId` (or of a provisional id it replaced), if any. */
   openReply(speechId: string | undefined): ReplyRecord | undefined {
-    return speechId ? this.openReplies.get(speechId) : undefined;
+    if (!speechId) return undefined;
+    return this.openReplies.get(speechId) ?? this.openReplies.get(this.aliases.get(speechId) ?? '');
+  }
+
+  /**
+   * A reply opened under a provisional id (its turn span before the SDK named the speech) gets its
+   * speech id; when that reply exists already, the two are one.
+   */
+  renameReply(from: string, to: string): void {
+    const reply = this.openReplies.get(from);
+    if (!reply || from === to) return;
+    this.openReplies.delete(from);
+    this.aliases.set(from, to);
+    if (this.aliases.size > 64) this.aliases.delete(this.aliases.keys().next().value as string);
+    const existing = this.openReplies.get(to);
+    if (!existing) {
+      reply.speechId = to;
+      this.openReplies.set(to, reply);
+      return;
+    }
+    existing.startedAt = Math.min(existing.startedAt, reply.startedAt);
+    existing.llm.push(...reply.llm);
+    existing.tts.push(...reply.tts);
+    existing.tools.push(...reply.tools);
+    existing.realtime.push(...reply.realtime);
+    existing.interruptions.push(...reply.interruptions);
+    existing.cost += reply.cost;
+    existing.playoutStartedAt ??= reply.playoutStartedAt;
   }
 
   addLlmStep(speechId: string | undefined, step: Omit<LlmStep, 'requestStart' | 'firstTokenAt' | 'cost'>): LlmStep {
@@ -338,16 +427,25 @@ export class SessionModel {
     }
   }
 
-  /** The agent's words for the newest reply that has none yet. */
-  noteAssistantText(text: string): void {
-    const reply = this.lastReply && this.lastReply.text === undefined ? this.lastReply : this.newestOpenReply();
-    if (reply && reply.text === undefined) reply.text = text;
+  /** The agent's words for the newest reply that has none yet; returns that reply. */
+  noteAssistantText(text: string): ReplyRecord | undefined {
+    const open = this.newestOpenReply();
+    const reply = open && open.text === undefined ? open : this.lastReply && this.lastReply.text === undefined ? this.lastReply : undefined;
+    if (reply && text) reply.text = text;
+    return reply;
   }
 
-  addRealtime(metric: RealtimeMetric): { step: RealtimeStep; reply?: ReplyRecord } {
-    const step = { metric, start: metric.createdAt, end: metric.createdAt + (metric.duration ?? 0), cost: this.options.ledger.costOfMetric(metric) };
-    const reply = this.newestOpenReply();
-    reply?.realtime.push(step);
+  /**
+   * A realtime response: on `speechId`'s reply when known (the SDK's realtime_inference span),
+   * else on the newest open reply. Its cost is the reply's.
+   */
+  addRealtime(metric: RealtimeMetric, speechId?: string): { step: RealtimeStep; reply?: ReplyRecord } {
+    const step: RealtimeStep = { metric, start: metric.createdAt, end: metric.createdAt + (metric.duration ?? 0), cost: this.options.ledger.costOfMetric(metric) };
+    const reply = this.openReply(speechId) ?? (speechId ? undefined : this.newestOpenReply());
+    if (reply) {
+      reply.realtime.push(step);
+      reply.cost += step.cost ?? 0;
+    }
     return { step, reply };
   }
 
@@ -373,17 +471,23 @@ export class SessionModel {
     const reply = this.openReply(speechId);
     if (!reply) return undefined;
     if (span) reply.span = span;
+    // a realtime turn span says nothing of an interruption: its response was cancelled
+    const realtime = reply.realtime.length > 0;
+    const interrupted = facts.interrupted || (realtime && reply.realtime.some((s) => s.metric.cancelled)) || undefined;
+    facts = { ...facts, interrupted };
     if (facts.interrupted) reply.interrupted = true;
     if (facts.interrupted) this.recordBargeIn(reply, at);
-    if (facts.e2e === undefined) {
-      if (facts.interrupted) this.closeReply(reply, at);
+    // a realtime reply is one response: it ends with its agent turn, and we time it ourselves
+    const e2e = facts.e2e ?? (realtime ? this.realtimeE2e(reply) : undefined);
+    if (e2e === undefined) {
+      if (facts.interrupted || realtime) this.closeReply(reply, at);
       return reply;
     }
     const turn = this.turn(reply.turnIndex);
     const user = turn?.user;
     const eou = user?.eou;
     const userSpeechEnd = eou?.lastSpeakingTime ?? user?.speechEnd;
-    reply.latency = computeLatency({
+    reply.latency = realtime ? this.realtimeLatency(reply, turn, userSpeechEnd, e2e) : computeLatency({
       userSpeechEnd,
       transcriptionDelay: eou?.transcriptionDelay,
       eouDelay: eou?.eouDelay,
@@ -393,11 +497,11 @@ export class SessionModel {
       llmRequests: reply.llm.map((s) => ({ start: s.requestStart, end: Math.max(s.requestStart, s.metric.at), ttft: s.metric.ttft, speakable: s.speakable })),
       tools: reply.tools.map((t) => ({ start: t.start, end: t.end })),
       ttsRequests: reply.tts.filter((t) => !t.duplicate).map((t) => ({ start: t.textSentAt, ttfb: t.metric.ttfb })),
-      e2e: facts.e2e,
+      e2e,
     });
-    if (userSpeechEnd !== undefined) reply.firstAudioAt = userSpeechEnd + facts.e2e;
+    if (userSpeechEnd !== undefined) reply.firstAudioAt = userSpeechEnd + e2e;
     reply.cost += (user?.stt ?? []).reduce((sum, step) => sum + (step.cost ?? 0), 0);
-    if (!reply.latency.wait.length && eou === undefined && reply.turnIndex > 0) reply.dataIncomplete = true;
+    if (!reply.latency.wait.length && eou === undefined && !realtime && reply.turnIndex > 0) reply.dataIncomplete = true;
     this.replyCount += 1;
     for (const [stage, pick] of Object.entries(LATENCY_PICK) as Array<[LatencyStage, (l: LatencyBreakdown) => number | undefined]>) {
       const value = pick(reply.latency);
@@ -406,6 +510,35 @@ export class SessionModel {
     for (const slice of reply.latency.wait) this.sketch(this.waitStats, slice.key).add(slice.seconds);
     this.closeReply(reply, at);
     return reply;
+  }
+
+  /** A realtime reply's wait: the user's end of speech to the agent's first audio (the SDK measures none). */
+  private realtimeE2e(reply: ReplyRecord): number | undefined {
+    reply.playoutStartedAt ??= this.playoutStarts.find((t) => t >= reply.startedAt - 0.001);
+    const end = this.turn(reply.turnIndex)?.user?.speechEnd;
+    if (reply.playoutStartedAt === undefined || end === undefined || reply.turnIndex === 0) return undefined;
+    const e2e = reply.playoutStartedAt - end;
+    return e2e >= 0 ? e2e : undefined;
+  }
+
+  /**
+   * A realtime turn's breakdown: the server's silence window (endpointing), each response of the
+   * turn (a tool-call-only one counts as the LLM's tool step), the tools, the model's time to first
+   * audio, then playout. The model hears and speaks: there is no STT, TTS or text aggregation.
+   */
+  private realtimeLatency(reply: ReplyRecord, turn: TurnRecord | undefined, userSpeechEnd: number | undefined, e2e: number): LatencyBreakdown {
+    const steps = [...(turn?.replies ?? []), reply];
+    const latency = computeLatency({
+      userSpeechEnd,
+      eouDelay: this.serverSilence,
+      llmRequests: steps.flatMap((r) => r.realtime.map((s) => ({ start: s.start, end: s.end, ttft: s.metric.ttft, speakable: r === reply && s.metric.ttft !== undefined }))),
+      tools: steps.flatMap((r) => r.tools.map((t) => ({ start: t.start, end: t.end }))),
+      ttsRequests: [],
+      e2e,
+    });
+    // the docs' total has no meaning without STT and TTS
+    delete latency.total;
+    return latency;
   }
 
   /**

@@ -150,6 +150,8 @@ export interface ReplyRecord {
   endedAt?: number;
   /** When the user first heard it (user speech end + e2e). */
   firstAudioAt?: number;
+  /** When the agent started speaking it (the SDK's agent state), the playout start realtime replies are timed by. */
+  playoutStartedAt?: number;
   interrupted: boolean;
   llm: LlmStep[];
   tts: TtsStep[];
