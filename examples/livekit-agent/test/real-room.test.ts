@@ -28,10 +28,11 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
   const weatherRequests: Array<{ traceparent?: string }> = [];
 
   beforeAll(async () => {
+    // the weather service is down: the tool logs a warning and answers from its fallback
     weather = createServer((req, res) => {
       weatherRequests.push({ traceparent: req.headers.traceparent as string | undefined });
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ city: 'Paris', temperatureC: 18, condition: 'sunny' }));
+      res.statusCode = 503;
+      res.end('unavailable');
     });
     await new Promise<void>((resolve) => weather.listen(0, '127.0.0.1', resolve));
     const port = (weather.address() as { port: number }).port;
@@ -64,10 +65,16 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
   }
 
   /** The report.json written for the call's room. */
+  /** The report.json written for the call's room, once final (it is rewritten with the outcome of its own uploads). */
   async function reportOf(result: CallResult): Promise<SessionReportJson> {
-    let path: string | undefined;
-    await waitUntil(`the report of ${result.roomName}`, () => Boolean((path = worker.reports().find((p) => p.includes(`${result.roomName}-`)))), 60_000);
-    return JSON.parse(readFileSync(path!, 'utf8')) as SessionReportJson;
+    let report: SessionReportJson | undefined;
+    await waitUntil(`the final report of ${result.roomName}`, () => {
+      const path = worker.reports().find((p) => p.includes(`${result.roomName}-`));
+      report = path ? (JSON.parse(readFileSync(path, 'utf8')) as SessionReportJson) : undefined;
+      // recording, report.json and report.html: all three uploads are in the final report
+      return (report?.voicetrace.recording?.uploads.length ?? 0) >= 3;
+    }, 60_000);
+    return report!;
   }
 
   describe('one call', () => {
@@ -125,6 +132,21 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
       expect(parent?.tags[ATTR.TURN_INDEX]).toBe(1);
     });
 
+    it('a log line written inside a turn carries that turn\'s exported trace and span ids, and is on the turn in the report', () => {
+      const [, , spanId] = weatherRequests[0]!.traceparent!.split('-');
+      const line = worker
+        .log()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg?: string; trace_id?: string; span_id?: string })
+        .find((l) => l.msg?.includes('weather service unavailable'));
+      expect(line, 'the warning in the job log').toBeDefined();
+      expect(line!.trace_id).toBe(result.traceId);
+      expect(line!.span_id).toBe(spanId);
+      const logs = report.voicetrace.turns.find((t) => t.index === 1)!.logs;
+      expect(logs.map((l) => [l.level, l.trace_id, l.span_id])).toContainEqual(['warn', result.traceId, spanId]);
+    });
+
     it('writes a valid report whose turns equal the trace', () => {
       expect(validateReport(report)).toEqual([]);
       expect(report.job_id).toMatch(/^AJ_/);
@@ -166,7 +188,9 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
     it('uploads the recording and the report to S3-compatible storage; the URLs are in the report and the trace', async () => {
       // the local report lists every upload; the uploaded copy says where the recording went
       const uploads = report.voicetrace.recording!.uploads;
-      expect(uploads.map((u) => `${u.what}:${u.status}`)).toEqual(['recording:uploaded', 'report:uploaded']);
+      // the recording, then report.json and report.html
+      expect(uploads.map((u) => `${u.what}:${u.status}`)).toEqual(['recording:uploaded', 'report:uploaded', 'report:uploaded']);
+      expect(uploads[2]!.url).toMatch(/report\.html$/);
       const client = new S3Client({ ...s3.clientConfig });
       const get = async (url: string): Promise<Buffer> => {
         const key = new URL(url).pathname.split('/').slice(2).map(decodeURIComponent).join('/');
@@ -177,8 +201,9 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
       const uploaded = JSON.parse((await get(uploads[1]!.url!)).toString('utf8')) as SessionReportJson;
       expect(uploaded.voicetrace.session_id).toBe(report.voicetrace.session_id);
       expect(uploaded.voicetrace.recording!.uploads.map((u) => `${u.what}:${u.status}`)).toEqual(['recording:uploaded']);
+      await waitUntil('the upload spans', async () => ((await stack.jaeger.getTrace(result.traceId))?.spans ?? []).filter((s) => s.operationName === 'artifact_upload').length === 3, 30_000);
       const uploadSpans = (await stack.jaeger.getTrace(result.traceId))!.spans.filter((s) => s.operationName === 'artifact_upload');
-      expect(uploadSpans.map((s) => `${s.tags[ATTR.UPLOAD_WHAT]}:${s.tags[ATTR.UPLOAD_STATUS]}`).sort()).toEqual(['recording:uploaded', 'report:uploaded']);
+      expect(uploadSpans.map((s) => `${s.tags[ATTR.UPLOAD_WHAT]}:${s.tags[ATTR.UPLOAD_STATUS]}`).sort()).toEqual(['recording:uploaded', 'report:uploaded', 'report:uploaded']);
       client.destroy();
     });
   });
@@ -247,11 +272,11 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
       hangUpAfterMs: 1500,
       onAgentState: (state) => {
         // the second reply is playing: the process dies without a chance to end anything
-        if (state === 'speaking' && ++replies === 2) killed = worker.jobPids().map((pid) => (process.kill(pid, 'SIGKILL'), pid));
+        if (state === 'speaking' && ++replies === 2) killed = worker.activeJobPids().map((pid) => (process.kill(pid, 'SIGKILL'), pid));
       },
     }).catch((error: Error) => ({ error }));
     clock.mark('SIGKILL call');
-    expect(killed.length).toBeGreaterThan(0);
+    expect(killed).toHaveLength(1);
     const traceId = 'error' in result ? undefined : result.traceId;
     expect(traceId).toBeDefined();
     // the worker sweeps the dead process's journal within a second or two
@@ -269,7 +294,25 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
     // every span's parent is in the trace (nothing orphaned by the kill), the caller's excepted
     const ids = new Set(trace.spans.map((s) => s.spanId));
     expect(trace.spans.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId) && s.operationName !== 'caller.call').map((s) => s.operationName)).toEqual([]);
-    expect(readdirJournal(worker.journalDir)).toEqual([]);
+    // the dead process's journal was claimed and removed (live job processes keep theirs)
+    expect(readdirJournal(worker.journalDir)).not.toContain(`${killed[0]}.jsonl`);
+  }, 180_000);
+
+  it('with the object store down, the call is unaffected and the failed upload is in the report and the trace', async () => {
+    await s3.stop();
+    const result = await call(stack, { roomName: 'call-s3-down', turns: SUPPORT_CALL.slice(1, 2) });
+    clock.mark('S3-down call');
+    expect(result.agentVoicedSeconds).toBeGreaterThan(2);
+    const report = await reportOf(result);
+    expect(validateReport(report)).toEqual([]);
+    const uploads = report.voicetrace.recording!.uploads;
+    expect(uploads.map((u) => `${u.what}:${u.status}`)).toEqual(['recording:failed', 'report:failed', 'report:failed']);
+    expect(uploads[0]!.error).toMatch(/ECONNREFUSED|connect/i);
+    expect(uploads.every((u) => u.attempts >= 1)).toBe(true);
+    expect(report.voicetrace.drops).toEqual({});
+    await waitUntil('the failed upload spans', async () => ((await stack.jaeger.getTrace(result.traceId))?.spans ?? []).filter((s) => s.operationName === 'artifact_upload').length === 3, 45_000);
+    const trace = (await stack.jaeger.getTrace(result.traceId))!;
+    expect(trace.spans.filter((s) => s.operationName === 'artifact_upload').every((s) => s.tags[ATTR.UPLOAD_STATUS] === 'failed')).toBe(true);
   }, 180_000);
 });
 

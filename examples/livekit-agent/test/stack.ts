@@ -67,8 +67,10 @@ export interface Worker {
   journalDir: string;
   /** The worker's and its jobs' combined log. */
   log(): string;
-  /** Pids of the job processes running now (children of the worker). */
+  /** Pids of the job processes running now (children of the worker), idle ones included. */
   jobPids(): number[];
+  /** Pids of the job processes running a call now (they journal its spans). */
+  activeJobPids(): number[];
   /** report.json files written so far, by session directory. */
   reports(): string[];
 }
@@ -112,6 +114,7 @@ export async function startWorker(stack: Stack, env: Record<string, string> = {}
     journalDir,
     log: readLog,
     jobPids: () => childPids(process_.pid),
+    activeJobPids: () => childPids(process_.pid).filter((pid) => existsSync(join(journalDir, `${pid}.jsonl`))),
     reports: () => findFiles(reportDir, 'report.json'),
   };
 }

@@ -169,6 +169,8 @@ export interface CloseEvent extends Base {
 /** An error the SDK reported (recoverable or not). */
 export interface ErrorEvent extends Base {
   kind: 'error';
+  /** What failed: `llm_error`, `stt_error`, `tts_error`, `realtime_model_error` ... */
+  type?: string;
   source: string;
   message: string;
   recoverable: boolean;

@@ -135,6 +135,8 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
         const turnChanges = this.exportChanges(span, session, session?.turnLayout);
         perTurn = turnChanges ? copySpan(span, turnChanges) : span;
       }
+      session?.layout.forget(span.spanContext().spanId);
+      session?.turnLayout?.forget(span.spanContext().spanId);
       this.journal?.ended(span.spanContext().spanId);
     } catch (error) {
       this.counters.count('internal_error', String(error));

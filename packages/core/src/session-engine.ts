@@ -326,7 +326,7 @@ export class SessionEngine {
       case 'handoff':
         return this.spans.handoff(this.model.addHandoff(event.at, event.fromAgent, event.toAgent), this.activeAgentTurnContext());
       case 'error':
-        return this.model.addError(event.at, event.source, event.message, event.recoverable);
+        return this.model.addError(event.at, event.source, event.message, event.recoverable, event.type);
       default:
         return;
     }

@@ -8,6 +8,8 @@ import type { SpanChanges } from './span-copy.js';
 export type TraceMode = 'session' | 'turn';
 
 const ids = new RandomIdGenerator();
+/** Ended spans whose trace is remembered, for stage spans placed under them late. */
+const KEEP_ENDED = 512;
 
 /**
  * Decides in which trace each span of a session is exported. In turn mode every
@@ -27,6 +29,8 @@ export class TraceLayout {
   private readonly traceOf = new Map<string, string>();
   private readonly reparented = new Map<string, SpanContext>();
   private currentTurn: { traceId: string; root: SpanContext } | undefined;
+  /** Spans that ended, oldest first: their entries go once enough newer ones ended (memory stays flat). */
+  private readonly ended: string[] = [];
 
   constructor(
     private readonly mode: TraceMode,
@@ -83,6 +87,20 @@ export class TraceLayout {
     const newParent = this.reparented.get(context.spanId);
     if (newParent) return { traceId, parent: newParent, attributes: { [ATTR.REPARENTED]: true } };
     return { traceId };
+  }
+
+  /**
+   * A span ended and was exported. Its entries stay a while (a stage span placed late may still
+   * start under it), then go: a 10,000-turn call keeps only the last few hundred.
+   */
+  forget(spanId: string): void {
+    if (!this.traceOf.has(spanId) && !this.reparented.has(spanId)) return;
+    this.ended.push(spanId);
+    while (this.ended.length > KEEP_ENDED) {
+      const old = this.ended.shift()!;
+      this.traceOf.delete(old);
+      this.reparented.delete(old);
+    }
   }
 
   private sessionLinks(): Link[] {

@@ -142,7 +142,10 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
   private backoffMs = 0;
   private backoffUntil = 0;
   private seq = 0;
+  /** shutdown() was called: the shutdown drives the exports now (spans still ending are taken while it flushes). */
   private closing = false;
+  /** shutdown() finished flushing: later spans are refused (`after_shutdown`). */
+  private closed = false;
   private shutdownPromise: Promise<void> | undefined;
   private readonly warned = new Set<QueueDropReason>();
   /** Export attempts as this processor saw them, for exporters that keep no counters. */
@@ -194,7 +197,7 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
     try {
       if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
       this.counts.handedOver++;
-      if (this.closing) return this.drop('after_shutdown', 1);
+      if (this.closed) return this.drop('after_shutdown', 1);
       const bytes = this.estimate(span);
       if (bytes > this.maxQueueBytes) return this.drop('oversized', 1, `span "${span.name}" is about ${bytes} bytes`);
       // make room: the bounds hold the spans queued and in flight; only queued ones can go
@@ -240,9 +243,10 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
   }
 
   /**
-   * Stops taking spans, exports what is queued within `shutdownTimeoutMillis` (retrying a backend
-   * that refuses the connection), counts what is left as `shutdown`, then shuts the exporter down
-   * (not waiting for it past the bound). Idempotent; resolves in every case.
+   * Exports what is queued within `shutdownTimeoutMillis` (retrying a backend that refuses the
+   * connection; spans that end meanwhile, as a call winds down, are taken and sent too), then stops
+   * taking spans, counts what is left as `shutdown`, and shuts the exporter down (not waiting for it
+   * past the bound). Idempotent; resolves in every case.
    */
   shutdown(): Promise<void> {
     this.shutdownPromise ??= this.runShutdown();
@@ -350,25 +354,24 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
   private schedule(): void {
     if (this.exporting || this.closing) return;
     if (this.queuedSpans === 0) return this.clearTimer();
-    const now = Date.now();
-    if (this.backoffUntil > now) return this.setTimer(this.backoffUntil - now);
+    if (this.backoffUntil > Date.now()) return this.setTimerAt(this.backoffUntil);
     if (this.queuedSpans >= this.maxExportBatchSize) {
       this.clearTimer();
       void this.exportNext();
       return;
     }
-    if (!this.timer) this.setTimer(this.scheduledDelayMillis);
+    if (!this.timer) this.setTimerAt(Date.now() + this.scheduledDelayMillis);
   }
 
-  private setTimer(ms: number): void {
-    const due = Date.now() + ms;
+  /** One timer, due at `due` (epoch ms); kept as it is when already due then. */
+  private setTimerAt(due: number): void {
     if (this.timer && this.timerDue === due) return;
     this.clearTimer();
     this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.exportNext();
-    }, ms);
+    }, Math.max(0, due - Date.now()));
     this.timer.unref?.();
   }
 
@@ -384,6 +387,11 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
     if (!entries.length) return Promise.resolve('empty');
     const work = this.exportBatch(entries)
       .catch((error: unknown): Outcome => {
+        // a bug here must not leave the batch held and uncounted
+        if (this.inFlight?.entries === entries) {
+          this.inFlight = undefined;
+          this.drop('export_failed', entries.length, String(error));
+        }
         globalErrorHandler(error as Error);
         return 'failed';
       })
@@ -482,7 +490,8 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
     } catch (error) {
       globalErrorHandler(error as Error);
     }
-    // what is left never left the process
+    // from here on spans are refused, and what is left never left the process
+    this.closed = true;
     const left = this.heldSpans;
     this.inFlight = undefined;
     this.roots.clear();

@@ -20,7 +20,7 @@ export {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
 } from './bounded-batch-processor.js';
 export { isRetryableExportFailure } from './retryable.js';
-export { redactUrl, REDACTED } from './redact.js';
+export { redactUrl, requestSecrets, scrubSecrets, REDACTED } from './redact.js';
 export type {
   BoundedBatchOptions,
   Env,

@@ -25,8 +25,8 @@ export function redactUrl(text: string): string {
 /**
  * The secrets a request carries that a server might echo back (in an error body, say): every header
  * value but the plain ones (content type, user agent...), the credential part after an auth scheme
- * (`Bearer <token>`, `Basic <base64>`), and the URL's user name and password (also as the Basic credential
- * Node makes of them). Values shorter than 4
+ * (`Bearer <token>`, `Basic <base64>`), and the URL's password and a long user name (also as the Basic
+ * credential Node makes of them). Values shorter than 4
  * characters are left out (they would redact ordinary words).
  */
 export function requestSecrets(url: string, headers: Readonly<Record<string, string>>): string[] {
@@ -43,7 +43,9 @@ export function requestSecrets(url: string, headers: Readonly<Record<string, str
   }
   try {
     const parsed = new URL(url);
+    // a user name is a credential only when it looks like one (`https://<api key>@host`), not `agent`
     for (const part of [parsed.username, parsed.password]) {
+      if (part === parsed.username && safeDecode(part).length < 12) continue;
       add(part);
       add(safeDecode(part));
     }

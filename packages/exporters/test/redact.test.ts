@@ -48,7 +48,9 @@ describe('credentials stay out of messages', () => {
 
   it('collects header values, tokens after a scheme and URL credentials; scrubs every occurrence', () => {
     const secrets = requestSecrets(`http://agent:${PASSWORD}@h/`, { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/x-protobuf', 'x-k': 'ab' });
-    expect(new Set(secrets)).toEqual(new Set([`Bearer ${TOKEN}`, Buffer.from(`agent:${PASSWORD}`).toString("base64"), TOKEN, PASSWORD, "agent"]));
+    // a short user name such as `agent` is no credential (and replacing it would mangle `user-agent`)
+    expect(new Set(secrets)).toEqual(new Set([`Bearer ${TOKEN}`, Buffer.from(`agent:${PASSWORD}`).toString("base64"), TOKEN, PASSWORD]));
+    expect(requestSecrets(`http://${TOKEN}@h/`, {})).toContain(TOKEN);
     expect(secrets[0]).toBe(`Bearer ${TOKEN}`); // longest first
     expect(scrubSecrets(`a Bearer ${TOKEN} b ${TOKEN} c ${PASSWORD}`, secrets)).toBe('a [REDACTED] b [REDACTED] c [REDACTED]');
   });

@@ -35,8 +35,7 @@ export function observeSession(session: voice.AgentSession, engine: SessionEngin
           isError: ev.functionCallOutputs[i]?.isError ?? false,
         })),
       })],
-    [E.Error, (ev: voice.ErrorEvent) =>
-      record({ kind: 'error', at: eventTime(ev), source: String((ev.source as { constructor?: { name?: string } })?.constructor?.name ?? 'unknown'), message: String((ev.error as Error)?.message ?? ev.error), recoverable: false })],
+    [E.Error, (ev: voice.ErrorEvent) => record(fromError(ev, counters))],
     [E.Close, (ev: voice.CloseEvent) =>
       record({ kind: 'close', at: eventTime(ev), reason: String(ev.reason), error: ev.error ? String(ev.error) : undefined })],
   ];
@@ -59,6 +58,25 @@ export function modelOf(session: voice.AgentSession): () => { provider?: string;
     } catch {
       return {};
     }
+  };
+}
+
+/**
+ * The SDK's error event: `error` is the provider's report (`{ type: 'llm_error', error, recoverable,
+ * label }`) wrapping the real `Error`; older shapes pass an `Error` itself.
+ */
+function fromError(ev: voice.ErrorEvent, counters: SessionEngine['counters']): VoiceEvent {
+  const report = ev.error as unknown as { type?: unknown; error?: unknown; recoverable?: unknown; label?: unknown; message?: unknown } | undefined;
+  const inner = report?.error instanceof Error ? report.error : report instanceof Error ? report : undefined;
+  const message = inner?.message ?? (typeof report?.message === 'string' ? report.message : typeof report === 'string' ? report : 'unknown error');
+  const source = typeof report?.label === 'string' ? report.label : String((ev.source as { constructor?: { name?: string } } | undefined)?.constructor?.name ?? 'unknown');
+  return {
+    kind: 'error',
+    at: eventTime(ev),
+    type: typeof report?.type === 'string' ? report.type : 'error',
+    source,
+    message: new FieldValidator(counters).text('error', message) ?? '',
+    recoverable: report?.recoverable === true,
   };
 }
 

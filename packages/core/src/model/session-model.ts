@@ -569,8 +569,8 @@ export class SessionModel {
     return handoff;
   }
 
-  addError(at: number, source: string, message: string, recoverable: boolean): void {
-    const error: ErrorRecord = { at, turnIndex: this.userTurnCount, source, message, recoverable };
+  addError(at: number, source: string, message: string, recoverable: boolean, type?: string): void {
+    const error: ErrorRecord = { at, turnIndex: this.userTurnCount, source, message, recoverable, type };
     this.errorCount += 1;
     const errors = this.currentTurn().errors;
     if (errors.length < 50) errors.push(error);

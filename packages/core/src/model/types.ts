@@ -136,6 +136,8 @@ export interface HandoffRecord {
 export interface ErrorRecord {
   at: number;
   turnIndex: number;
+  /** What failed: `llm_error`, `stt_error`, `tts_error` ... */
+  type?: string;
   source: string;
   message: string;
   recoverable: boolean;
