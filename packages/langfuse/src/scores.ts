@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { LangfuseClient } from '@langfuse/client';
-import type { ExportLogger } from '@voicetrace/exporters';
+import { redactUrl, requestSecrets, scrubSecrets, type ExportLogger } from '@voicetrace/exporters';
 import type { LangfuseConfig } from './types.js';
 
 /** One agent turn, as the session model knows it. */
@@ -77,6 +77,8 @@ export class LangfuseScores {
   private readonly counts = { posted: 0, failed: 0, invalid: 0 };
   private readonly logger: ExportLogger;
   private reported = false;
+  /** The keys and the Basic credential made of them: a server echoing the request must not print them. */
+  private readonly secrets: string[];
 
   constructor(
     config: LangfuseConfig,
@@ -84,6 +86,8 @@ export class LangfuseScores {
   ) {
     this.client = new LangfuseClient({ publicKey: config.publicKey, secretKey: config.secretKey, baseUrl: config.baseUrl.replace(/\/+$/, '') });
     this.logger = options.logger ?? ((message) => console.error(message));
+    const basic = `Basic ${Buffer.from(`${config.publicKey}:${config.secretKey}`).toString('base64')}`;
+    this.secrets = requestSecrets(config.baseUrl, { Authorization: basic, 'x-secret-key': config.secretKey });
   }
 
   /** Scores one agent turn. */
@@ -161,10 +165,14 @@ export class LangfuseScores {
     if (this.reported) return;
     this.reported = true;
     const detail = error as { statusCode?: number; body?: unknown; message?: string };
-    const status = detail.statusCode !== undefined ? ` (HTTP ${detail.statusCode}${detail.body ? `: ${JSON.stringify(detail.body).slice(0, 300)}` : ''})` : '';
-    const message =
-      `voicetrace: LangFuse scores failed${request ? ` for ${request.name}` : ''}${status}: ${detail.message ?? String(error)}. ` +
-      'Further failures are only counted (LangfuseScores.stats()).';
+    const status = detail.statusCode !== undefined ? ` (HTTP ${detail.statusCode}${detail.body ? `: ${scrubSecrets(JSON.stringify(detail.body), this.secrets).slice(0, 300)}` : ''})` : '';
+    const message = scrubSecrets(
+      redactUrl(
+        `voicetrace: LangFuse scores failed${request ? ` for ${request.name}` : ''}${status}: ${detail.message ?? String(error)}. ` +
+          'Further failures are only counted (LangfuseScores.stats()).',
+      ),
+      this.secrets,
+    );
     diag.error(message);
     try {
       this.logger(message);

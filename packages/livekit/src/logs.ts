@@ -6,6 +6,7 @@ import { OTLPLogExporter as OtlpProtoLogExporter } from '@opentelemetry/exporter
 import type { Resource } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter, type LogRecordProcessor, type ReadableLogRecord, type SdkLogRecord } from '@opentelemetry/sdk-logs';
 import type { SessionEngine } from '@voicetrace/core';
+import { redactUrl, requestSecrets, scrubSecrets } from '@voicetrace/exporters';
 import { resolveSignalEndpoint, signalWanted } from './metrics.js';
 
 /**
@@ -57,7 +58,8 @@ export interface VoiceTraceLogs {
   readonly pinoInstrumented: boolean;
   stats(): LogExportStats;
   forceFlush(): Promise<void>;
-  shutdown(): Promise<void>;
+  /** Exports what is buffered and stops, within `timeoutMillis` (default 5 s). Idempotent. */
+  shutdown(timeoutMillis?: number): Promise<void>;
 }
 
 /** Process-wide state shared by every copy of this module (ESM and CommonJS) and by the register module. */
@@ -258,6 +260,8 @@ class CountingLogExporter implements LogRecordExporter {
     private readonly inner: LogRecordExporter,
     private readonly warn: (key: string, message: string) => void,
     private readonly target: string,
+    /** Credentials the exporter sends (header values, URL password): scrubbed from failure messages. */
+    private readonly secrets: readonly string[] = [],
   ) {}
 
   export(records: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
@@ -269,7 +273,7 @@ class CountingLogExporter implements LogRecordExporter {
       else {
         this.counts.failedRecords += records.length;
         this.counts.failedExports += 1;
-        this.counts.lastFailure = result.error?.message ?? 'export failed';
+        this.counts.lastFailure = scrubSecrets(redactUrl(result.error?.message ?? 'export failed'), this.secrets);
         this.warn('logs:export_failed', `voicetrace: exporting logs to ${this.target} failed (${this.counts.lastFailure}); the agent is unaffected, further failures are only counted (vt.logs.stats())`);
       }
       resultCallback(result);
@@ -321,8 +325,10 @@ export function createLogs(setup: LogsSetup): VoiceTraceLogs | undefined {
     const endpoint = resolveSignalEndpoint('logs', options.endpoint, setup.otlp, env);
     for (const w of endpoint.warnings) warn(`logs:${w}`, `voicetrace: ${w}`);
     const config = { url: endpoint.url, headers: options.headers ?? (typeof setup.otlp === 'object' ? setup.otlp.headers : undefined) };
-    target = `${endpoint.url} (OTLP ${endpoint.protocol})`;
-    exporter = new CountingLogExporter(endpoint.protocol === 'http/json' ? new OtlpHttpJsonLogExporter(config) : new OtlpProtoLogExporter(config), warn, target);
+    // messages name the endpoint without its credentials, and never repeat what a server echoed of them
+    target = `${redactUrl(endpoint.url)} (OTLP ${endpoint.protocol})`;
+    const secrets = requestSecrets(endpoint.url, config.headers ?? {});
+    exporter = new CountingLogExporter(endpoint.protocol === 'http/json' ? new OtlpHttpJsonLogExporter(config) : new OtlpProtoLogExporter(config), warn, target, secrets);
   }
   // a turn's lines are visible about a second later, as its spans are
   const batch = exporter ? [new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: 1_000, exportTimeoutMillis: 10_000 })] : [];
@@ -352,10 +358,10 @@ export function createLogs(setup: LogsSetup): VoiceTraceLogs | undefined {
     pinoInstrumented,
     stats: () => ({ ...(exporter?.counts ?? { exportedRecords: 0, failedRecords: 0, failedExports: 0 }) }),
     forceFlush: () => bounded(provider.forceFlush(), FLUSH_TIMEOUT_MS),
-    shutdown: () =>
+    shutdown: (timeoutMillis?: number) =>
       (shutdownPromise ??= (async () => {
         if (shared.provider?.current === provider) shared.provider.current = undefined;
-        await bounded(provider.shutdown(), FLUSH_TIMEOUT_MS);
+        await bounded(provider.shutdown(), Math.min(FLUSH_TIMEOUT_MS, timeoutMillis ?? FLUSH_TIMEOUT_MS));
       })()),
   };
 }

@@ -14,6 +14,7 @@ import {
   type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
+import { redactUrl, requestSecrets, scrubSecrets } from '@voicetrace/exporters';
 import { randomUUID } from 'node:crypto';
 import type { Destination } from './exporters.js';
 
@@ -70,8 +71,8 @@ export interface VoiceTraceMetrics {
   stats(): MetricExportStats;
   /** Exports now (bounded by the export timeout). */
   forceFlush(): Promise<void>;
-  /** Exports a last time and stops (bounded by the export timeout). Idempotent. */
-  shutdown(): Promise<void>;
+  /** Exports a last time and stops, within `timeoutMillis` (default: the export timeout). Idempotent. */
+  shutdown(timeoutMillis?: number): Promise<void>;
 }
 
 /** What {@link createMetrics} needs from the setup. */
@@ -103,6 +104,7 @@ export function createMetrics(setup: MetricsSetup): VoiceTraceMetrics | undefine
   const timeout = Math.min(interval, positive(options.exportTimeoutMillis, env.OTEL_METRIC_EXPORT_TIMEOUT, DEFAULT_TIMEOUT_MS, 'OTEL_METRIC_EXPORT_TIMEOUT', warn));
   let target: string;
   let exporter: PushMetricExporter | undefined;
+  let secrets: string[] = [];
   if (options.exporter) {
     exporter = options.exporter;
     target = options.exporter.constructor.name;
@@ -117,9 +119,11 @@ export function createMetrics(setup: MetricsSetup): VoiceTraceMetrics | undefine
     }
     const config = { url: endpoint.url, headers: options.headers ?? otlpHeaders(setup.otlp), timeoutMillis: timeout };
     exporter = endpoint.protocol === 'http/json' ? new OtlpHttpJsonMetricExporter(config) : new OtlpProtoMetricExporter(config);
-    target = `${endpoint.url} (OTLP ${endpoint.protocol})`;
+    // messages name the endpoint without its credentials, and never repeat what a server echoed of them
+    target = `${redactUrl(endpoint.url)} (OTLP ${endpoint.protocol})`;
+    secrets = requestSecrets(endpoint.url, config.headers ?? {});
   }
-  const counting = exporter ? new CountingMetricExporter(exporter, warn, target) : undefined;
+  const counting = exporter ? new CountingMetricExporter(exporter, warn, target, secrets) : undefined;
   const readers: MetricReader[] = [
     // exports on its own timer (unref'd), off the agent's hot path; a slow or dead Collector only delays the next update
     ...(counting ? [new PeriodicExportingMetricReader({ exporter: counting, exportIntervalMillis: interval, exportTimeoutMillis: timeout })] : []),
@@ -135,8 +139,8 @@ export function createMetrics(setup: MetricsSetup): VoiceTraceMetrics | undefine
     target,
     stats: () => counting?.stats() ?? { exports: 0, failedExports: 0, pendingExports: 0 },
     forceFlush: () => provider.forceFlush({ timeoutMillis: timeout }).catch((error: unknown) => diag.debug(`voicetrace: metrics flush: ${String(error)}`)),
-    shutdown: () =>
-      (shutdownPromise ??= provider.shutdown({ timeoutMillis: timeout }).catch((error: unknown) => diag.debug(`voicetrace: metrics shutdown: ${String(error)}`))),
+    shutdown: (timeoutMillis?: number) =>
+      (shutdownPromise ??= provider.shutdown({ timeoutMillis: Math.min(timeout, timeoutMillis ?? timeout) }).catch((error: unknown) => diag.debug(`voicetrace: metrics shutdown: ${String(error)}`))),
   };
 }
 
@@ -156,6 +160,8 @@ export class CountingMetricExporter implements PushMetricExporter {
     private readonly inner: PushMetricExporter,
     private readonly warn: (key: string, message: string) => void = () => {},
     private readonly target = 'metrics exporter',
+    /** Credentials the exporter sends (header values, URL password): scrubbed from failure messages. */
+    private readonly secrets: readonly string[] = [],
   ) {
     // the reader asks the exporter for its temporality: cumulative unless the environment says otherwise
     if (inner.selectAggregationTemporality) this.selectAggregationTemporality = inner.selectAggregationTemporality.bind(inner);
@@ -194,7 +200,7 @@ export class CountingMetricExporter implements PushMetricExporter {
 
   private fail(error: Error | undefined): void {
     this.failed += 1;
-    this.lastFailure = error?.message ?? 'export failed';
+    this.lastFailure = scrubSecrets(redactUrl(error?.message ?? 'export failed'), this.secrets);
     this.warn('metrics:export_failed', `voicetrace: exporting metrics to ${this.target} failed (${this.lastFailure}); the agent is unaffected, further failures are only counted (vt.metrics.stats())`);
   }
 }

@@ -1,12 +1,12 @@
 import { telemetry, type JobContext, type voice } from '@livekit/agents';
 import { diag } from '@opentelemetry/api';
 import { resourceFromAttributes, defaultResource, detectResources, envDetector, type Resource } from '@opentelemetry/resources';
-import type { BufferConfig, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
 import { PriceBook, RemoteParentIds, SessionMetrics, SpanJournal, VoiceTraceSpanProcessor, observeVoiceTraceCounters, recoverJournals, type DropCounters, type PriceTable, type TraceMode } from '@voicetrace/core';
-import type { ExportStats } from '@voicetrace/exporters';
+import type { BoundedBatchOptions, ExportStats } from '@voicetrace/exporters';
 import { renderReportHtml } from '@voicetrace/report';
 import { LangfuseMappingProcessor, LangfuseScores, LangfuseTurnRootsProcessor, langfuseConfigFromEnv, langfuseConfigWarnings, type LangfuseConfig } from '@voicetrace/langfuse';
 import { createS3Uploader, startAudioEgress, type AudioEgressOptions, type S3UploaderOptions } from '@voicetrace/recording';
@@ -69,8 +69,18 @@ export interface VoiceTraceOptions {
   traceMode?: TraceMode | undefined;
   /** Price overrides (`provider/model` -> prices), merged over the defaults. */
   prices?: PriceTable | undefined;
-  /** BatchSpanProcessor settings for every exporter (default: export every second). */
-  batch?: BufferConfig | undefined;
+  /**
+   * The export queue of every span exporter (`BoundedBatchSpanProcessor`): span and byte bounds,
+   * delay (default: export every second), export and shutdown timeouts. Each wins over its
+   * `OTEL_BSP_*` variable.
+   */
+  batch?: BoundedBatchOptions | undefined;
+  /**
+   * How long `shutdown()` may take in all, from the reports to the last metrics export (default
+   * 5000 ms): a Collector that is down or stalled costs the process at most this at exit. Spans
+   * get their queue's `shutdownTimeoutMillis` (3 s by default) of it; what cannot go in time is counted.
+   */
+  shutdownTimeoutMillis?: number | undefined;
   /**
    * Flush and end open spans on SIGTERM/SIGINT before the process exits. Default: true, except in
    * a LiveKit job process, where the SDK owns the lifecycle (it drains the job and runs its
@@ -273,15 +283,19 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
     egress: options.egress ? (roomName) => startAudioEgress({ ...(options.egress as Omit<AudioEgressOptions, 'roomName'>), roomName }) : undefined,
   };
   const autoReports = options.report !== false && context.report.dir !== undefined;
+  const shutdownBudget = positiveOr(options.shutdownTimeoutMillis, DEFAULT_SHUTDOWN_BUDGET_MS);
   let shutdownPromise: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     shutdownPromise ??= (async () => {
+      // one deadline for everything: a dead Collector must not hold the process past it
+      const deadline = Date.now() + shutdownBudget;
+      const left = (): number => Math.max(MIN_STEP_MS, deadline - Date.now());
       // reports first: they read the session model, which shutdown closes
-      if (autoReports) await Promise.all([...context.sessions].filter((s) => !s.reportWritten).map((s) => s.writeReport()));
-      await processor.shutdown();
-      await Promise.all([provider.shutdown(), context.scores?.scores.flush()]);
+      if (autoReports) await within(Promise.all([...context.sessions].filter((s) => !s.reportWritten).map((s) => s.writeReport())), left());
+      await within(processor.shutdown(), left());
+      await within(Promise.all([provider.shutdown(), context.scores?.scores.flush()]), left());
       // last: the sessions' ends (active sessions -1) and the final drop counts are in this export
-      await Promise.all([metrics?.shutdown(), logs?.shutdown()]);
+      await Promise.all([metrics?.shutdown(left()), logs?.shutdown(left())]);
       stopCounters?.();
     })().catch((error) => diag.error('voicetrace: shutdown', error));
     return shutdownPromise;
@@ -339,4 +353,23 @@ function parsePiiSwitch(value: string | undefined, warn: (key: string, message: 
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
   warn('pii', `voicetrace: LIVEKIT_TELEMETRY_ALLOW_PII=${value} is not true or false; content (transcripts, tool arguments) is NOT exported. Set it to true or false.`);
   return false;
+}
+
+/** `shutdown()`'s whole budget by default: inside the SDK's job shutdown and Kubernetes' grace period. */
+const DEFAULT_SHUTDOWN_BUDGET_MS = 5_000;
+/** Each step of the shutdown gets at least this, even past the deadline (one last try). */
+const MIN_STEP_MS = 250;
+
+/** Waits for `promise` at most `ms`; never rejects (the step's own failures are counted where they happen). */
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([promise.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
+}
+
+function positiveOr(value: number | undefined, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
 }

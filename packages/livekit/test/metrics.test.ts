@@ -9,7 +9,9 @@ import { SessionMetrics } from '@voicetrace/core';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMetrics, resolveSignalEndpoint, signalWanted } from '../src/metrics.js';
+import { CountingMetricExporter, createMetrics, resolveSignalEndpoint, signalWanted } from '../src/metrics.js';
+import { ExportResultCode } from '@opentelemetry/core';
+import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { setupVoiceTrace } from '../src/setup.js';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 
@@ -115,6 +117,33 @@ async function deadPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+describe('metrics: credentials stay out of messages', () => {
+  it('a failure that echoes the request names the endpoint without its password and scrubs the sent token', () => {
+    const token = 'vt-metrics-token-1234567';
+    const password = 'vt-metrics-pw-98765';
+    const url = `http://agent:${password}@127.0.0.1:1/v1/metrics`;
+    const echoing: PushMetricExporter = {
+      export: (_m, done) => done({ code: ExportResultCode.FAILED, error: new Error(`401 from ${url}: you sent authorization=Bearer ${token}`) }),
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
+    const warnings: string[] = [];
+    const secrets = [`Bearer ${token}`, token, password];
+    const counting = new CountingMetricExporter(echoing, (_k, m) => warnings.push(m), 'http://[REDACTED]:[REDACTED]@127.0.0.1:1/v1/metrics (OTLP http/protobuf)', secrets);
+    counting.export({} as never, () => undefined);
+    const said = [counting.stats().lastFailure ?? '', ...warnings].join('\n');
+    expect(said).toContain('failed');
+    expect(said).not.toContain(token);
+    expect(said).not.toContain(password);
+  });
+
+  it('createMetrics: the target it prints has no userinfo', () => {
+    const metrics = createMetrics({ option: { endpoint: 'http://agent:vt-secret-pw-1234@c:4318' }, resource: resourceFromAttributes({}), serviceInstanceId: 'i', env: {}, warn: () => undefined })!;
+    expect(metrics.target).not.toContain('vt-secret-pw-1234');
+    void metrics.shutdown(100);
+  });
+});
 
 describe('metrics: a dead or stalled Collector never blocks the agent', () => {
   const servers: Server[] = [];
