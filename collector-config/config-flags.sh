@@ -4,6 +4,8 @@
 #   otelcol $(collector-config/config-flags.sh)            # sidecar.yaml + overlays
 #   otelcol $(collector-config/config-flags.sh gateway)    # gateway.yaml + overlays
 #   otelcol $(collector-config/config-flags.sh sidecar-to-gateway)   # alone, no overlays
+# The gateway tier needs VOICETRACE_GATEWAY_TOKEN and VOICETRACE_GATEWAY_TLS_CERT/_KEY (gateway.yaml),
+# its senders VOICETRACE_GATEWAY_TOKEN and VOICETRACE_GATEWAY_ENDPOINTS (+ _CA_FILE): see README.md.
 # Switches:
 #   VOICETRACE_JAEGER_ENDPOINT   -> overlays/jaeger.yaml
 #   VOICETRACE_TEMPO_ENDPOINT    -> overlays/tempo.yaml

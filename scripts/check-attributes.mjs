@@ -1,11 +1,17 @@
-// Fails when ATTRIBUTES.md differs from what packages/conventions generates.
+// Fails when ATTRIBUTES.md or METRICS.md differs from what packages/conventions generates.
 import { readFileSync } from 'node:fs';
-import { renderAttributeTable } from '../packages/conventions/dist/index.js';
+import { renderAttributeTable, renderMetricTable } from '../packages/conventions/dist/index.js';
 
-const expected = renderAttributeTable();
-const actual = readFileSync(new URL('../ATTRIBUTES.md', import.meta.url), 'utf8');
-if (actual !== expected) {
-  console.error('ATTRIBUTES.md is out of date: run `pnpm attributes:gen` and commit it.');
-  process.exit(1);
+const tables = [
+  ['ATTRIBUTES.md', renderAttributeTable(), 'attributes:gen'],
+  ['METRICS.md', renderMetricTable(), 'metrics:gen'],
+];
+let stale = 0;
+for (const [file, expected, script] of tables) {
+  const actual = readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
+  if (actual === expected) continue;
+  console.error(`${file} is out of date: run \`pnpm ${script}\` and commit it.`);
+  stale++;
 }
-console.log('ATTRIBUTES.md is in sync with packages/conventions.');
+if (stale) process.exit(1);
+console.log('ATTRIBUTES.md and METRICS.md are in sync with packages/conventions.');

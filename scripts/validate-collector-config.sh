@@ -11,11 +11,28 @@ otelcol="${VOICETRACE_OTELCOL:-$("$here/scripts/build-collector.sh")}"
 smoke=1; [[ "${1:-}" == "--no-smoke" ]] && smoke=0
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 
-# Dummy values for the variables the overlays require (nothing is contacted by `validate`).
+# gateway.yaml serves TLS on its OTLP receivers: a throwaway self-signed certificate for
+# 127.0.0.1/localhost (the smoke start loads it; sidecar-to-gateway.yaml trusts it as its CA).
+command -v openssl >/dev/null 2>&1 || {
+  echo "validate-collector-config: openssl is required (it makes a throwaway TLS certificate for gateway.yaml); install it (e.g. apt-get install openssl)" >&2
+  exit 2
+}
+if ! out="$(openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -keyout "$tmp/gateway.key" -out "$tmp/gateway.crt" -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>&1)"; then
+  echo "validate-collector-config: openssl could not make the test certificate:" >&2; echo "$out" >&2
+  exit 2
+fi
+
+# Dummy values for the variables the overlays and the gateway tier require (nothing is contacted
+# by `validate`; the token is a placeholder, not a credential).
 export VOICETRACE_JAEGER_ENDPOINT=127.0.0.1:1 VOICETRACE_TEMPO_ENDPOINT=127.0.0.1:1 \
   LANGFUSE_BASE_URL=http://127.0.0.1:1 LANGFUSE_AUTH=dm9pY2V0cmFjZTp0ZXN0 \
   VOICETRACE_FILE_EXPORT_PATH="$tmp/traces.jsonl" VOICETRACE_QUEUE_DIR="$tmp/queue" \
   VOICETRACE_GATEWAY_ENDPOINTS=127.0.0.1:1,127.0.0.1:2 \
+  VOICETRACE_GATEWAY_TOKEN=validate-collector-config-dummy-token \
+  VOICETRACE_GATEWAY_TLS_CERT="$tmp/gateway.crt" VOICETRACE_GATEWAY_TLS_KEY="$tmp/gateway.key" \
+  VOICETRACE_GATEWAY_CA_FILE="$tmp/gateway.crt" \
   LANGFUSE_PUBLIC_KEY=pk-test LANGFUSE_SECRET_KEY=sk-test
 
 failures=0

@@ -38,4 +38,5 @@ export { speechTools, synthesizeSpeech, type SynthesizeOptions, type Synthesized
 export { stopAll, freePorts, ManagedProcess, makeWorkDir, hermeticEnv, type SpawnSpec } from './process.js';
 export { parsePrometheusText } from './metrics-text.js';
 export { repoRoot, collectorConfigPath } from './paths.js';
+export { makeTestCertificates, type TestCertificates } from './tls.js';
 export { otlpTracesJson, postOtlpJson, randomSpanId, randomTraceId, type AttrValue, type SimpleSpan } from './otlp.js';

@@ -28,7 +28,7 @@ const MODULE_OF: Record<string, string> = {
   otlp_http: 'exporter/otlphttpexporter', debug: 'exporter/debugexporter', nop: 'exporter/nopexporter', file: 'exporter/fileexporter',
   load_balancing: 'exporter/loadbalancingexporter', prometheus: 'exporter/prometheusexporter', forward: 'connector/forwardconnector',
   span_metrics: 'connector/spanmetricsconnector', health_check: 'extension/healthcheckextension', file_storage: 'extension/storage/filestorage',
-  basicauth: 'extension/basicauthextension',
+  basicauth: 'extension/basicauthextension', bearertokenauth: 'extension/bearertokenauthextension',
 };
 
 describe('collector-config', () => {

@@ -4,27 +4,15 @@
 // OTLP/HTTP; gRPC Unauthenticated for a sidecar with the wrong token), an authenticated one is
 // accepted (directly over HTTPS, and through sidecar-to-gateway.yaml over gRPC + TLS), and a
 // gateway or sidecar without a token, or a gateway without a certificate, does not start.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendOrSkip, collectorConfigPath, otlpTracesJson, randomTraceId, startCollector, type CollectorHandle } from '../src/index.js';
+import { backendOrSkip, collectorConfigPath, makeTestCertificates, otlpTracesJson, randomTraceId, startCollector, type CollectorHandle, type TestCertificates } from '../src/index.js';
 
 const bin = await backendOrSkip('collector');
 const TOKEN = `gw-${randomTraceId()}`;
-
-/** A throwaway CA and a server certificate for 127.0.0.1, made with openssl. */
-function makeCertificates(): { dir: string; ca: string; cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'voicetrace-gw-tls-'));
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=voicetrace test CA');
-  run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
-  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf');
-  return { dir, ca: join(dir, 'ca.crt'), cert: join(dir, 'server.crt'), key: join(dir, 'server.key') };
-}
 
 /** POSTs OTLP/JSON over HTTPS, trusting only the test CA; resolves to the status (0: no HTTP answer). */
 function postTraces(url: string, ca: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -43,7 +31,7 @@ function postTraces(url: string, ca: string, body: unknown, headers: Record<stri
 const spanFor = (traceId: string, name: string) => otlpTracesJson({ serviceName: 'vt-auth', spans: [{ traceId, name, attributes: { 'voicetrace.stage': 'tts' } }] });
 
 describe.skipIf(!bin)('gateway.yaml: OTLP receivers behind TLS + bearer token', () => {
-  let certs: ReturnType<typeof makeCertificates>;
+  let certs: TestCertificates;
   let gateway: CollectorHandle;
   let good: CollectorHandle;
   let bad: CollectorHandle;
@@ -58,7 +46,7 @@ describe.skipIf(!bin)('gateway.yaml: OTLP receivers behind TLS + bearer token', 
   };
 
   beforeAll(async () => {
-    certs = makeCertificates();
+    certs = makeTestCertificates();
     gateway = await startCollector({
       configFiles: ['gateway.yaml', 'overlays/file.yaml'],
       env: { VOICETRACE_GATEWAY_TOKEN: TOKEN, VOICETRACE_GATEWAY_TLS_CERT: certs.cert, VOICETRACE_GATEWAY_TLS_KEY: certs.key, VOICETRACE_FILE_EXPORT_PATH: 'out.jsonl' },

@@ -1,9 +1,10 @@
 // sidecar-to-gateway.yaml -> two gateway.yaml instances: the load_balancing exporter routes by
-// trace id, so every span of a trace lands on the same gateway.
+// trace id, so every span of a trace lands on the same gateway. The link is TLS with the
+// gateways' bearer token (a throwaway CA; gateway-auth.test.ts tests the authentication itself).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendsOrSkip, otlpTracesJson, postOtlpJson, randomSpanId, randomTraceId, startCollector, type CollectorHandle, type SimpleSpan } from '../src/index.js';
+import { backendsOrSkip, makeTestCertificates, otlpTracesJson, postOtlpJson, randomSpanId, randomTraceId, startCollector, type CollectorHandle, type SimpleSpan } from '../src/index.js';
 
 const bins = await backendsOrSkip('collector');
 
@@ -12,12 +13,15 @@ describe.skipIf(!bins)('sidecar -> load_balancing -> gateways', () => {
   let sidecar: CollectorHandle;
 
   beforeAll(async () => {
+    const certs = makeTestCertificates();
+    const token = `gw-${randomTraceId()}`;
+    const tls = { VOICETRACE_GATEWAY_TOKEN: token, VOICETRACE_GATEWAY_TLS_CERT: certs.cert, VOICETRACE_GATEWAY_TLS_KEY: certs.key };
     for (let i = 0; i < 2; i++) {
-      gateways.push(await startCollector({ configFiles: ['gateway.yaml', 'overlays/file.yaml'], env: { VOICETRACE_FILE_EXPORT_PATH: 'out.jsonl' } }));
+      gateways.push(await startCollector({ configFiles: ['gateway.yaml', 'overlays/file.yaml'], env: { ...tls, VOICETRACE_FILE_EXPORT_PATH: 'out.jsonl' } }));
     }
     sidecar = await startCollector({
       configFiles: ['sidecar-to-gateway.yaml'],
-      env: { VOICETRACE_GATEWAY_ENDPOINTS: gateways.map((g) => g.otlpGrpcEndpoint).join(',') },
+      env: { VOICETRACE_GATEWAY_ENDPOINTS: gateways.map((g) => g.otlpGrpcEndpoint).join(','), VOICETRACE_GATEWAY_TOKEN: token, VOICETRACE_GATEWAY_CA_FILE: certs.ca },
     });
   }, 120_000);
 

@@ -8,7 +8,8 @@
 //   - every PromQL expression of the dashboard and of the rules returns data from that Prometheus;
 //   - an OTLP log record keeps its trace and span ids through the logs pipeline (file overlay),
 //     with PII deleted like on spans;
-//   - behind sidecar-to-gateway.yaml, each series is exposed by exactly one gateway.
+//   - behind sidecar-to-gateway.yaml (TLS + bearer token to the gateways), each series is exposed
+//     by exactly one gateway.
 import { ValueType, type Attributes } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -36,6 +37,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
   backendsOrSkip,
+  makeTestCertificates,
   postOtlpJson,
   randomSpanId,
   randomTraceId,
@@ -121,7 +123,8 @@ describe('metric definitions (packages/conventions/src/metrics.ts)', () => {
   });
 
   it('lists the drop reasons of @voicetrace/core DropCounters', () => {
-    const source = readFileSync(join(root, 'packages/core/src/counters.ts'), 'utf8');
+    // without comments: a member's doc comment may contain ';', which would end the union early
+    const source = readFileSync(join(root, 'packages/core/src/counters.ts'), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
     const union = /export type DropReason =([\s\S]*?);/.exec(source)?.[1] ?? '';
     const reasons = [...union.matchAll(/\|\s*'([a-z_]+)'/g)].map((m) => m[1]);
     expect(reasons.length).toBeGreaterThan(5);
@@ -491,8 +494,15 @@ describe.skipIf(!bins)('agent metrics behind sidecar-to-gateway.yaml: one gatewa
   let provider: MeterProvider;
 
   beforeAll(async () => {
-    for (let i = 0; i < 2; i++) gateways.push(await startCollector({ configFiles: ['gateway.yaml'] }));
-    sidecar = await startCollector({ configFiles: ['sidecar-to-gateway.yaml'], env: { VOICETRACE_GATEWAY_ENDPOINTS: gateways.map((g) => g.otlpGrpcEndpoint).join(',') } });
+    // The gateways require TLS and a bearer token (gateway.yaml): a throwaway CA and token.
+    const certs = makeTestCertificates();
+    const token = `gw-${randomUUID()}`;
+    const gatewayEnv = { VOICETRACE_GATEWAY_TOKEN: token, VOICETRACE_GATEWAY_TLS_CERT: certs.cert, VOICETRACE_GATEWAY_TLS_KEY: certs.key };
+    for (let i = 0; i < 2; i++) gateways.push(await startCollector({ configFiles: ['gateway.yaml'], env: gatewayEnv }));
+    sidecar = await startCollector({
+      configFiles: ['sidecar-to-gateway.yaml'],
+      env: { VOICETRACE_GATEWAY_ENDPOINTS: gateways.map((g) => g.otlpGrpcEndpoint).join(','), VOICETRACE_GATEWAY_TOKEN: token, VOICETRACE_GATEWAY_CA_FILE: certs.ca },
+    });
     prometheus = await startPrometheus({ scrapeTargets: gateways.map((g) => g.prometheusTarget) });
     provider = new MeterProvider({
       resource: resourceFromAttributes({ 'service.name': 'vt-lb-agent', 'service.instance.id': randomUUID() }),
