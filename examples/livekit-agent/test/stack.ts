@@ -20,6 +20,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCall, type CallOptions, type CallResult } from '../src/caller.js';
+export { SUPPORT_CALL } from '../src/support-call.js';
 
 export const EXAMPLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const SERVICE = 'support-agent';
@@ -149,13 +150,6 @@ export async function call(stack: Stack, options: Partial<CallOptions> & Pick<Ca
   }
 }
 
-/** The support call: a tool turn, a long answer the caller cuts into, a handoff, goodbye. */
-export const SUPPORT_CALL: CallOptions['turns'] = [
-  { text: 'Hi, what is the weather like in Paris today?' },
-  { text: 'Great, and what are your opening hours on Sundays?' },
-  { text: 'Sorry, actually I have a question about my bill.', bargeInAfterMs: 1500 },
-  { text: 'Okay thanks, that is all.' },
-];
 
 /** Resolves when `predicate` holds, polling; rejects with `what` after `timeoutMs`. */
 export async function waitUntil(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {

@@ -23,6 +23,7 @@ import {
   repoRoot,
   resolvePackageDir,
   snippetModule,
+  importHooks,
   sourceImports,
   tarballContentHash,
   tarballEntries,
@@ -58,6 +59,11 @@ describe('package manifests', () => {
       expect(moduleEntries(pkg).length, at).toBeGreaterThan(0);
       for (const [key, value] of Object.entries(pkg.exports ?? {})) {
         if (typeof value !== 'object') continue;
+        if (importHooks(pkg).includes(`${pkg.name}/${key.slice(2)}`)) {
+          // a `node --import` hook: ESM only, by nature
+          expect(value, `${at} exports['${key}']`).toEqual({ import: { types: `./dist/${key.slice(2)}.d.mts`, default: `./dist/${key.slice(2)}.mjs` } });
+          continue;
+        }
         const base = key === '.' ? './dist/index' : `./dist/${key.slice(2)}/index`;
         expect(value, `${at} exports['${key}']`).toEqual({
           import: { types: `${base}.d.ts`, default: `${base}.js` },
@@ -438,6 +444,24 @@ describe('installed with npm next to @livekit/agents 1.9.0', () => {
     }
     expect(loaded.length).toBeGreaterThan(specifiers.length);
     expect(loaded.filter((path) => !/\.(cjs|json)$/.test(path)), 'CommonJS loaded an ESM file of voicetrace').toEqual([]);
+  });
+
+  it('every `node --import` hook loads as the README says, ahead of an ESM and of a CommonJS program', async (ctx) => {
+    needsInstall(ctx);
+    const dir = runDir('import-hooks');
+    const hooks = publishable.flatMap(({ pkg }) => importHooks(pkg));
+    expect(hooks).toContain('@voicetrace/livekit/register');
+    // the hook says it instrumented pino where setupVoiceTrace looks for it
+    const said = "String(globalThis[Symbol.for('voicetrace.logs')]?.pinoInstrumented === true)";
+    writeFileSync(join(dir, 'program.mjs'), `import pino from 'pino'; pino({ level: 'silent' }); console.log('esm ok', ${said});\n`);
+    writeFileSync(join(dir, 'program.cjs'), `require('pino')({ level: 'silent' }); console.log('cjs ok', ${said});\n`);
+    for (const hook of hooks) {
+      for (const program of ['program.mjs', 'program.cjs']) {
+        const result = await command(process.execPath, ['--import', hook, program], { cwd: dir, timeoutMs: 30_000 });
+        expect(result.code, `${hook} before ${program}: ${result.stderr}`).toBe(0);
+        expect(result.stdout).toMatch(/ok true/);
+      }
+    }
   });
 
   for (const entry of ['session.mjs', 'session.cjs']) {

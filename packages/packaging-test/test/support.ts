@@ -44,11 +44,29 @@ export function workspacePackages(): WorkspacePackage[] {
   );
 }
 
-/** The import specifiers (`'.'`, `'./testing'`) a package exports as modules (JSON and package.json excluded). */
+/**
+ * The import specifiers (`'.'`, `'./testing'`) a package exports as modules for both module systems
+ * (JSON, package.json and `--import` hooks excluded).
+ */
 export function moduleEntries(pkg: PackageJson): string[] {
   return Object.entries(pkg.exports ?? {})
-    .filter(([key, value]) => key !== './package.json' && typeof value === 'object')
+    .filter(([key, value]) => key !== './package.json' && typeof value === 'object' && !isImportHook(value))
     .map(([key]) => (key === '.' ? pkg.name : `${pkg.name}/${key.slice(2)}`));
+}
+
+/**
+ * The specifiers a package exports only for `import`: hooks for `node --import` (such as
+ * `@voicetrace/livekit/register`), ESM by nature (`--import` loads ESM, whatever the agent's module system).
+ */
+export function importHooks(pkg: PackageJson): string[] {
+  return Object.entries(pkg.exports ?? {})
+    .filter(([key, value]) => key !== './package.json' && typeof value === 'object' && isImportHook(value))
+    .map(([key]) => `${pkg.name}/${key.slice(2)}`);
+}
+
+function isImportHook(conditions: unknown): boolean {
+  const keys = Object.keys(conditions as object);
+  return keys.length === 1 && keys[0] === 'import';
 }
 
 /** The packages a package's sources import (bare specifiers, `node:` and builtins left out). */
@@ -58,9 +76,10 @@ export function sourceImports(dir: string): Set<string> {
     for (const entry of readdirSync(path, { withFileTypes: true })) {
       const full = join(path, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (/\.ts$/.test(entry.name) && !/\.(test|spec)\.ts$/.test(entry.name)) {
+      else if (/\.m?ts$/.test(entry.name) && !/\.(test|spec)\.m?ts$/.test(entry.name)) {
         const text = readFileSync(full, 'utf8');
-        for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"]([^'"]+)['"]/g)) {
+        // `register('<package>/hook.mjs', ...)` (node:module) loads a package too
+        for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*|\bregister\s*\(\s*)['"]([^'"]+)['"]/g)) {
           const specifier = match[1]!;
           if (specifier.startsWith('.') || specifier.startsWith('node:') || specifier.startsWith('/')) continue;
           const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
@@ -163,7 +182,9 @@ export function snippetModule(code: string, kind: 'mts' | 'cts'): { text: string
     .filter(([name]) => new RegExp(`\\b${name}\\b`).test(body) && !declared(name))
     .map(([, declaration]) => declaration);
   const head = [...PRELUDE_IMPORTS, ...imports, ...prelude];
-  const lines = kind === 'mts' ? [...head, body, 'export {};'] : [...head, 'export async function snippet(): Promise<void> {', body, '}'];
+  // in CommonJS the code runs inside a function: an agent file's `export default defineAgent(...)` becomes an expression there
+  const cjsBody = body.replace(/^export default /m, 'void ');
+  const lines = kind === 'mts' ? [...head, body, 'export {};'] : [...head, 'export async function snippet(): Promise<void> {', cjsBody, '}'];
   return { text: `${lines.join('\n')}\n`, codeLine: head.length + (kind === 'cts' ? 2 : 1) };
 }
 
