@@ -12,7 +12,7 @@ const HELP = `voicetrace demo: a real LiveKit AgentSession, offline, traced end 
   --slow P=F           make provider P (llm, stt or tts) F times slower, e.g. --slow llm=1.5
   --tts-send MODE      sentence (default: like real streaming plugins) or flush (the whole reply
                        at once, which makes the caller wait for the LLM's last token)
-  --sessions N         run N calls (seeds N.. N+N-1), --concurrency C at a time (default 4);
+  --sessions N         run N calls (seeds S.. S+N-1 from --seed S), --concurrency C at a time (default 16);
                        then compare sets with: voicetrace summarize DIR / voicetrace compare A B
   --realtime           the same call through a realtime (speech-to-speech) model instead of STT, LLM, TTS
   --trace-per-turn     one trace per user turn (linked to the session)
@@ -71,9 +71,10 @@ if (sessions !== undefined) {
     ...common,
     sessions,
     concurrency: positive('concurrency', values.concurrency),
-    onDone: (done, total) => process.stderr.write(`\rdemo: ${done}/${total} calls`),
+    // a progress line on a terminal only: a log file gets the summary line alone
+    onDone: (done, total) => process.stderr.isTTY && process.stderr.write(`\rdemo: ${done}/${total} calls`),
   });
-  process.stderr.write('\n');
+  if (process.stderr.isTTY) process.stderr.write('\n');
   console.log(`voicetrace demo: ${results.length} calls in ${((Date.now() - started) / 1000).toFixed(1)} s, reports in ${values.out}`);
   console.log(`summarize them:  npx --yes pnpm@10.34.9 voicetrace summarize ${values.out}`);
   process.exit(0);

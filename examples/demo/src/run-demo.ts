@@ -115,7 +115,7 @@ async function runRealtimeSession(vt: VoiceTrace, options: Omit<DemoOptions, 'vo
 export interface ManyDemosOptions extends Omit<DemoOptions, 'sessionId' | 'onSession'> {
   /** How many calls (seeds `seed`, `seed + 1`, ...). */
   sessions: number;
-  /** How many at once (default 4). */
+  /** How many at once (default 16). */
   concurrency?: number | undefined;
   /** Called after each call, e.g. for a progress line. */
   onDone?: ((done: number, total: number) => void) | undefined;
@@ -141,7 +141,7 @@ export async function runDemos(options: ManyDemosOptions): Promise<Array<{ sessi
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, options.sessions)) }, worker));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 16, options.sessions)) }, worker));
   } finally {
     await vt.shutdown();
   }

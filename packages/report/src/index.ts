@@ -24,6 +24,6 @@ export { formatLatency, formatUsd, formatDuration, formatOffset } from './html/f
 export { runCli, EXIT, type CliIo } from './cli/run.js';
 export type { CliStream } from './cli/progress.js';
 export { summarizePaths, SessionAggregator, type SessionSetSummary, type StageStats, type WaitStats, type SlowTurn, type ModelCost, type SummarizeOptions } from './cli/summary.js';
-export { compareSummaries, parseThresholds, renderComparison, ThresholdError, type Threshold, type Comparison, type Check, type StageDelta, type Quantile } from './cli/compare.js';
+export { compareSummaries, parseThresholds, DEFAULT_MIN_CHANGE_SECONDS, renderComparison, ThresholdError, type Threshold, type CompareOptions, type Comparison, type Check, type StageDelta, type Quantile } from './cli/compare.js';
 export { findInputs, loadFile, type InputFile, type InputProblem, type ReadLimits, type LoadedFile } from './cli/inputs.js';
 export { renderSummary } from './cli/render-summary.js';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, runCli } from '../src/cli/run.js';
 import type { SessionSetSummary } from '../src/cli/summary.js';
-import type { Comparison } from '../src/cli/compare.js';
+import { compareSummaries, type Comparison } from '../src/cli/compare.js';
+import type { SessionSetSummary } from '../src/cli/summary.js';
 import type { SessionReportJson } from '../src/types.js';
 import { DEMO_REPORT_PATH, DEMO_TRACES_PATH, demoReport, memoryIo, writeSessionSet } from './helpers/sessions.js';
 
@@ -322,6 +323,29 @@ describe('voicetrace compare', () => {
     expect(cmp.checks.find((c) => c.stage === 'tts_ttfb')!.status).toBe('ok');
     // a loose enough limit passes
     expect((await cli(['compare', base, slow, '--max-regression', 'llm_ttft.p95=60%'])).code).toBe(EXIT.OK);
+  });
+
+  it('a percentage limit ignores changes within the noise floor (--min-change, default 5 ms); absolute limits do not', () => {
+    // a 1 ms stage that became 2 ms (+100%), and a 400 ms stage that grew by 8 ms (+2%)
+    const set = (tiny: number, ttft: number): SessionSetSummary =>
+      ({ sessions: 1, replies: 1, latency: { on_user_turn_completed_delay: { count: 10, p50: tiny, p95: tiny, p99: tiny }, llm_ttft: { count: 10, p50: ttft, p95: ttft, p99: ttft } }, wait: {}, cost: { per_session: { count: 1, p50: 0.01, p95: 0.01, p99: 0.01 } }, inputs: { bad_files: 0 } }) as unknown as SessionSetSummary;
+    const base = set(0.001, 0.4);
+    const cand = set(0.002, 0.408);
+    const status = (cmp: Comparison, stage: string): string => cmp.checks.find((c) => c.stage === stage)!.status;
+    const floored = compareSummaries(base, cand, [{ quantile: 'p95', kind: 'relative', limit: 0.01, text: 'p95=1%' }]);
+    expect(status(floored, 'on_user_turn_completed_delay')).toBe('ok'); // +1 ms: noise
+    expect(status(floored, 'llm_ttft')).toBe('fail'); // +8 ms and +2%: past both
+    const unfloored = compareSummaries(base, cand, [{ quantile: 'p95', kind: 'relative', limit: 0.01, text: 'p95=1%' }], { minChangeSeconds: 0 });
+    expect(status(unfloored, 'on_user_turn_completed_delay')).toBe('fail');
+    const wide = compareSummaries(base, cand, [{ quantile: 'p95', kind: 'relative', limit: 0.01, text: 'p95=1%' }], { minChangeSeconds: 0.01 });
+    expect(status(wide, 'llm_ttft')).toBe('ok');
+    const absolute = compareSummaries(base, cand, [{ stage: 'on_user_turn_completed_delay', quantile: 'p95', kind: 'absolute', limit: 0.0005, text: 'x' }]);
+    expect(status(absolute, 'on_user_turn_completed_delay')).toBe('fail');
+  });
+
+  it('--min-change takes a duration', async () => {
+    expect((await cli(['compare', base, same, '--min-change', 'soon'])).code).toBe(EXIT.USAGE);
+    expect((await cli(['compare', base, same, '--min-change', '2ms', '--max-regression', 'p95=1%'])).code).toBe(EXIT.OK);
   });
 
   it('bad thresholds are usage errors; an empty side is exit 3', async () => {

@@ -90,8 +90,22 @@ export interface Comparison {
   failed: number;
 }
 
+/**
+ * A relative limit on a latency figure fails only when the change is also larger than this (seconds):
+ * a stage that takes 0-2 ms (your `onUserTurnCompleted`, playout start) moves by whole percents from
+ * one millisecond of scheduling noise, which is no regression.
+ */
+export const DEFAULT_MIN_CHANGE_SECONDS = 0.005;
+
+/** Options of {@link compareSummaries}. */
+export interface CompareOptions {
+  /** Seconds a latency figure must grow by, besides its relative limit, to fail (default 5 ms). Absolute limits and cost ignore it. */
+  minChangeSeconds?: number | undefined;
+}
+
 /** Sets two summaries side by side and applies the thresholds. Throws ThresholdError for an unknown stage. */
-export function compareSummaries(baseline: SessionSetSummary, candidate: SessionSetSummary, thresholds: readonly Threshold[]): Comparison {
+export function compareSummaries(baseline: SessionSetSummary, candidate: SessionSetSummary, thresholds: readonly Threshold[], options: CompareOptions = {}): Comparison {
+  const minChange = options.minChangeSeconds ?? DEFAULT_MIN_CHANGE_SECONDS;
   const groups = (s: SessionSetSummary): Map<string, { group: StageDelta['group']; stats: StageStats }> => {
     const m = new Map<string, { group: StageDelta['group']; stats: StageStats }>();
     for (const [k, v] of Object.entries(s.latency)) m.set(k, { group: 'latency', stats: v });
@@ -140,6 +154,7 @@ export function compareSummaries(baseline: SessionSetSummary, candidate: Session
     else if (d.candidate === undefined) status = 'fail'; // the stage vanished from the candidate
     else if (d.baseline === undefined) status = 'no-data';
     else if (t.kind === 'absolute') status = d.delta! > t.limit + 1e-12 ? 'fail' : 'ok';
+    else if (d.group !== 'cost' && d.delta! <= minChange + 1e-12) status = 'ok'; // within the noise floor
     else status = d.baseline > 0 ? (d.delta! / d.baseline > t.limit + 1e-12 ? 'fail' : 'ok') : d.delta! > 1e-12 ? 'fail' : 'ok';
     checks.push({ ...d, threshold: t, status });
   }

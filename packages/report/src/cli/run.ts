@@ -140,9 +140,12 @@ Thresholds (--max-regression, repeatable or comma-separated): how much a figure 
 Quantiles: p50, p95, p99, max, mean. Stages: transcription_delay, eou_delay,
 on_user_turn_completed_delay, llm_ttft, tts_ttfb, total, e2e, wait.<contribution>, cost.
 A stage that has data in the baseline but none in the candidate fails its check.
+A percentage limit on a latency figure fails only when the figure also grew by more than
+--min-change (default 5ms): a 1 ms stage moving by 1 ms is noise, not a regression.
 
 Options:
   --max-regression <limit>  a threshold (see above)
+  --min-change <duration>   the noise floor of percentage limits (default 5ms; 0 to turn it off)
   --baseline <path>      add a baseline file or directory
   --candidate <path>     add a candidate file or directory
   --json                 machine-readable output (the Comparison type)
@@ -358,6 +361,7 @@ async function compareCommand(args: string[], ctx: Ctx): Promise<number> {
     baseline: { type: 'string', multiple: true },
     candidate: { type: 'string', multiple: true },
     'max-regression': { type: 'string', multiple: true },
+    'min-change': { type: 'string' },
     json: { type: 'boolean' },
     output: { type: 'string', short: 'o' },
     ...INPUT_OPTIONS,
@@ -377,6 +381,8 @@ async function compareCommand(args: string[], ctx: Ctx): Promise<number> {
     if (error instanceof ThresholdError) throw new UsageError(`--max-regression ${error.message}`, 'compare');
     throw error;
   }
+  const minChange = values['min-change'] === undefined ? undefined : parseDuration(String(values['min-change']));
+  if (minChange === null) throw new UsageError(`--min-change takes a duration (5ms, 0.01s), not "${String(values['min-change'])}"`, 'compare');
   const limits = readLimits(values, 'compare');
   const base = await summarizeSet(baseline, 'baseline', ctx, { ...limits, top: 0 });
   const cand = await summarizeSet(candidate, 'candidate', ctx, { ...limits, top: 0 });
@@ -389,7 +395,7 @@ async function compareCommand(args: string[], ctx: Ctx): Promise<number> {
   }
   let comparison;
   try {
-    comparison = compareSummaries(base, cand, thresholds);
+    comparison = compareSummaries(base, cand, thresholds, { minChangeSeconds: minChange });
   } catch (error) {
     if (error instanceof ThresholdError) throw new UsageError(`--max-regression ${error.message}`, 'compare');
     throw error;
@@ -490,4 +496,11 @@ function fileSafe(id: string): string {
 function withSuffix(path: string, suffix: string): string {
   const ext = extname(path);
   return join(dirname(path), `${basename(path, ext)}${suffix}${ext || '.html'}`);
+}
+
+/** Seconds from `5ms`, `0.01s` or a bare number of seconds; null when it is none of them. */
+function parseDuration(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?|\.\d+)\s*(ms|s)?$/.exec(text.trim());
+  if (!m) return null;
+  return m[2] === 'ms' ? Number(m[1]) / 1000 : Number(m[1]);
 }
