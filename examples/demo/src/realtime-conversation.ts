@@ -6,7 +6,7 @@ import {
   SimulatedAudioOutput,
   type ScriptedReply,
 } from '@voicetrace/scripted-plugins';
-import { nextAgentState } from './conversation.js';
+import { nextAgentState, REPLIES } from './conversation.js';
 
 /**
  * What the speech-to-speech model answers: the replies of the pipeline demo, plus a
@@ -14,22 +14,7 @@ import { nextAgentState } from './conversation.js';
  */
 export const REALTIME_REPLIES: ScriptedReply[] = [
   { when: 'instructions:greet', text: 'Hello, thanks for calling Acme. How can I help you today?' },
-  { when: 'weather', toolCalls: [{ name: 'get_weather', args: { city: 'Paris' } }] },
-  { when: 'tool:get_weather', text: 'It is eighteen degrees and sunny in Paris right now. Anything else?' },
-  {
-    when: 'opening hours',
-    text:
-      'Our stores open at nine in the morning and close at eight in the evening from Monday to Saturday. ' +
-      'On Sundays we open at ten and close at six. Public holidays can differ, so check the store page. ' +
-      'We also have late opening until ten on the first Friday of every month.',
-  },
-  { when: 'bill', toolCalls: [{ name: 'transfer_to_billing', args: { reason: 'billing question' } }] },
-  { when: 'tool:transfer_to_billing', text: 'You are now with billing. How can I help with your bill?' },
-  {
-    when: 'charged twice',
-    text: 'I can see two payments this month. The second one is a pending authorization and will drop off within three days.',
-  },
-  { when: 'that is all', text: 'You are welcome. Have a great day, goodbye!' },
+  ...REPLIES,
 ];
 
 /** The scripted model's server VAD: the end of speech is declared after this much silence (seconds). */

@@ -12,7 +12,7 @@
 // faults; 3 calls at once.
 import { voice } from '@livekit/agents';
 import { METRIC_SPECS, VOICE_LATENCY_BUCKETS, prometheusName, prometheusSeriesNames } from '@voicetrace/conventions';
-import { backendsOrSkip, repoRoot, startCollector, startPrometheus, type CollectorHandle, type PrometheusHandle } from '@voicetrace/test-backends';
+import { backendsOrSkip, grafanaToPromQL, inlineRecordingRules, repoRoot, startCollector, startPrometheus, type CollectorHandle, type PrometheusHandle } from '@voicetrace/test-backends';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,27 +36,8 @@ const rules = (parse(readFileSync(join(root, 'docker/prometheus/rules/voicetrace
  */
 const recorded = new Map(rules.filter((r) => r.record).map((r) => [r.record!, r.record!.startsWith('voicetrace:threshold:') ? 'vector(-1)' : r.expr]));
 
-/** As packages/test-backends/test/metrics-pipeline.test.ts: recording rules inlined, subqueries for ranges. */
-function expandRecorded(expr: string): string {
-  let out = expr;
-  for (let depth = 0; depth < 5; depth++) {
-    let changed = false;
-    for (const [name, body] of recorded) {
-      const re = new RegExp(`(?<![\\w:])${name.replace(/[:]/g, '\\:')}(?![\\w:])(\\[[^\\]]+\\])?(\\s+offset\\s+\\w+)?`, 'g');
-      out = out.replace(re, (_m, range: string | undefined, offset: string | undefined) => {
-        changed = true;
-        if (range) return `(${body})[${range.slice(1, -1)}:1m]${offset ?? ''}`;
-        if (offset) return `last_over_time((${body})[5m:1m]${offset})`;
-        return `(${body})`;
-      });
-    }
-    if (!changed) break;
-  }
-  return out;
-}
-
-const grafanaToPromQL = (expr: string): string =>
-  expandRecorded(expr.replaceAll('$service', SERVICE).replaceAll('$environment', ENV).replaceAll('$__rate_interval', '5m').replaceAll('$__range', '1h'));
+const expandRecorded = (expr: string): string => inlineRecordingRules(expr, recorded);
+const toPromQL = (expr: string): string => grafanaToPromQL(expr, { service: SERVICE, environment: ENV }, recorded);
 
 const dashboard = JSON.parse(readFileSync(join(root, 'docker/grafana/dashboards/voice-agent-metrics.json'), 'utf8')) as {
   panels: Array<{ title: string; targets: Array<{ expr: string; refId: string }> }>;
@@ -70,7 +51,7 @@ async function emptyExpressions(prometheus: PrometheusHandle): Promise<{ empty: 
   let checked = 0;
   for (const panel of dashboard.panels) {
     for (const t of panel.targets) {
-      const promql = grafanaToPromQL(t.expr);
+      const promql = toPromQL(t.expr);
       const samples = await prometheus.query(promql);
       checked++;
       if (!samples.some((s) => Number.isFinite(s.value))) empty.push(`panel "${panel.title}" [${t.refId}]`);
@@ -78,7 +59,7 @@ async function emptyExpressions(prometheus: PrometheusHandle): Promise<{ empty: 
   }
   for (const v of dashboard.templating.list) {
     const m = /^label_values\((.+),\s*(\w+)\)$/.exec(v.definition)!;
-    const samples = await prometheus.query(`count by (${m[2]}) (${grafanaToPromQL(m[1]!)})`);
+    const samples = await prometheus.query(`count by (${m[2]}) (${toPromQL(m[1]!)})`);
     checked++;
     if (!samples.some((s) => s.metric[m[2]!])) empty.push(`variable ${v.name}`);
   }

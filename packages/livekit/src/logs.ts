@@ -8,6 +8,7 @@ import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter, type L
 import type { SessionEngine } from '@voicetrace/core';
 import { redactUrl, requestSecrets, scrubSecrets } from '@voicetrace/exporters';
 import { resolveSignalEndpoint, signalWanted } from './metrics.js';
+import { within } from './within.js';
 
 /**
  * The agent's logs beside its trace (issue #12). The SDK's pino logger is
@@ -357,21 +358,13 @@ export function createLogs(setup: LogsSetup): VoiceTraceLogs | undefined {
     target,
     pinoInstrumented,
     stats: () => ({ ...(exporter?.counts ?? { exportedRecords: 0, failedRecords: 0, failedExports: 0 }) }),
-    forceFlush: () => bounded(provider.forceFlush(), FLUSH_TIMEOUT_MS),
+    forceFlush: () => within(provider.forceFlush(), FLUSH_TIMEOUT_MS),
     shutdown: (timeoutMillis?: number) =>
       (shutdownPromise ??= (async () => {
         if (shared.provider?.current === provider) shared.provider.current = undefined;
-        await bounded(provider.shutdown(), Math.min(FLUSH_TIMEOUT_MS, timeoutMillis ?? FLUSH_TIMEOUT_MS));
+        await within(provider.shutdown(), Math.min(FLUSH_TIMEOUT_MS, timeoutMillis ?? FLUSH_TIMEOUT_MS));
       })()),
   };
 }
 
-/** Waits for `promise` at most `ms`; never rejects. */
-function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-    timer.unref();
-  });
-  return Promise.race([promise.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
-}
+

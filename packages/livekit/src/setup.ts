@@ -20,6 +20,7 @@ import { createLogs, type LogsOptions, type VoiceTraceLogs } from './logs.js';
 import { agentResource, createMetrics, exporterDrops, type MetricsOptions, type VoiceTraceMetrics } from './metrics.js';
 import { createNotices, type WarningSink } from './notices.js';
 import { installSignalFlush } from './signals.js';
+import { within } from './within.js';
 import { parseTraceparent } from './traceparent.js';
 
 /** Options of {@link setupVoiceTrace}. Everything is optional; `OTEL_*` variables are honoured. */
@@ -359,16 +360,6 @@ function parsePiiSwitch(value: string | undefined, warn: (key: string, message: 
 const DEFAULT_SHUTDOWN_BUDGET_MS = 5_000;
 /** Each step of the shutdown gets at least this, even past the deadline (one last try). */
 const MIN_STEP_MS = 250;
-
-/** Waits for `promise` at most `ms`; never rejects (the step's own failures are counted where they happen). */
-function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-    timer.unref();
-  });
-  return Promise.race([promise.then(() => undefined, () => undefined), timeout]).finally(() => clearTimeout(timer));
-}
 
 function positiveOr(value: number | undefined, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;

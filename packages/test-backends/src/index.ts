@@ -40,3 +40,4 @@ export { parsePrometheusText } from './metrics-text.js';
 export { repoRoot, collectorConfigPath } from './paths.js';
 export { makeTestCertificates, type TestCertificates } from './tls.js';
 export { otlpTracesJson, postOtlpJson, randomSpanId, randomTraceId, type AttrValue, type SimpleSpan } from './otlp.js';
+export { grafanaToPromQL, inlineRecordingRules } from './promql.js';

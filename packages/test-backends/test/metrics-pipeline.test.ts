@@ -37,6 +37,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
   backendsOrSkip,
+  grafanaToPromQL,
+  inlineRecordingRules,
   makeTestCertificates,
   postOtlpJson,
   randomSpanId,
@@ -178,31 +180,8 @@ interface Rule { record?: string; alert?: string; expr: string }
 const rules = (parse(readFileSync(join(root, 'docker/prometheus/rules/voicetrace.rules.yml'), 'utf8')) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules);
 const recorded = new Map(rules.filter((r) => r.record).map((r) => [r.record!, r.expr]));
 
-/**
- * Inlines recording rules (the test Prometheus loads no rule files): `name` -> `(expr)`,
- * `name[r] offset o` -> `(expr)[r:1m] offset o` (a subquery), `name offset o` -> last_over_time of one.
- */
-function expandRecorded(expr: string): string {
-  let out = expr;
-  for (let depth = 0; depth < 5; depth++) {
-    let changed = false;
-    for (const [name, body] of recorded) {
-      const re = new RegExp(`(?<![\\w:])${name.replace(/[:]/g, '\\:')}(?![\\w:])(\\[[^\\]]+\\])?(\\s+offset\\s+\\w+)?`, 'g');
-      out = out.replace(re, (_m, range: string | undefined, offset: string | undefined) => {
-        changed = true;
-        if (range) return `(${body})[${range.slice(1, -1)}:1m]${offset ?? ''}`;
-        if (offset) return `last_over_time((${body})[5m:1m]${offset})`;
-        return `(${body})`;
-      });
-    }
-    if (!changed) break;
-  }
-  return out;
-}
-
-/** A dashboard query with Grafana's variables set the way the panels would use them here. */
-const grafanaToPromQL = (expr: string): string =>
-  expandRecorded(expr.replaceAll('$service', SERVICE).replaceAll('$environment', ENV).replaceAll('$__rate_interval', '5m').replaceAll('$__range', '1h'));
+const expandRecorded = (expr: string): string => inlineRecordingRules(expr, recorded);
+const toPromQL = (expr: string): string => grafanaToPromQL(expr, { service: SERVICE, environment: ENV }, recorded);
 
 describe.skipIf(!bins)('agent OTLP metrics -> sidecar Collector -> Prometheus', () => {
   let collector: CollectorHandle;
@@ -379,7 +358,7 @@ describe.skipIf(!bins)('agent OTLP metrics -> sidecar Collector -> Prometheus', 
     let checked = 0;
     for (const panel of dash.panels) {
       for (const t of panel.targets) {
-        const promql = grafanaToPromQL(t.expr);
+        const promql = toPromQL(t.expr);
         const samples = await prometheus.query(promql);
         checked++;
         if (!samples.some((s) => Number.isFinite(s.value))) empty.push(`${panel.title} [${t.refId}]: ${promql} -> ${JSON.stringify(samples)}`);
@@ -389,7 +368,7 @@ describe.skipIf(!bins)('agent OTLP metrics -> sidecar Collector -> Prometheus', 
     for (const v of dash.templating.list) {
       const m = /^label_values\((.+),\s*(\w+)\)$/.exec(v.definition);
       expect(m, v.definition).not.toBeNull();
-      const samples = await prometheus.query(`count by (${m![2]}) (${grafanaToPromQL(m![1]!)})`);
+      const samples = await prometheus.query(`count by (${m![2]}) (${toPromQL(m![1]!)})`);
       checked++;
       if (!samples.some((s) => s.metric[m![2]!])) empty.push(`variable ${v.name}: ${v.definition}`);
     }

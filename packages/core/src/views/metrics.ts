@@ -283,10 +283,11 @@ export class SessionMetrics implements SessionModelObserver {
   }
 
   onError(error: ErrorRecord): void {
-    const stage = stageOfSource(error.source);
+    // the SDK's error type names the stage (`llm_error`); older shapes only have the failing plugin's name
+    const stage = stageOfSource(error.type ?? '') ?? stageOfSource(error.source);
     const ref = stage ? this.lastModel.get(stage) : undefined;
-    // error.type is the error's class, never its message (ErrorRecord may carry it as `type`)
-    const type = (error as ErrorRecord & { type?: unknown }).type;
+    // the error's kind, never its message
+    const type = error.type;
     this.instruments.errors.add(1, {
       ...this.perModelAttributes(stage, ref, this.agent()),
       ...attrs({ [A.ERROR_TYPE]: typeof type === 'string' ? type : undefined }),
@@ -394,7 +395,10 @@ function waitOwner(owner: string, key: WaitKey, reply: ReplyRecord, turn: TurnRe
   return undefined;
 }
 
-/** The stage of an SDK error source (the class name of the plugin that failed: `LLM`, `OpenAITTS`, `RealtimeSession`...). */
+/**
+ * The stage of an SDK error: its type (`llm_error`, `tts_error`, `realtime_model_error`) or its source
+ * (the class name or label of the plugin that failed: `LLM`, `OpenAITTS`, `RealtimeSession`...).
+ */
 function stageOfSource(source: string): Stage | undefined {
   const s = source.toLowerCase();
   if (s.includes('realtime')) return 'realtime';
