@@ -168,7 +168,7 @@ describe.skipIf(!bins)('demo -> collector sidecar -> Jaeger (real binaries)', ()
     }
     expect(replies.filter((r) => r.tags[ATTR.TURN_INTERRUPTED] === true)).toHaveLength(1);
     const stages = new Set(redactedTrace.spans.map((s) => s.tags[ATTR.STAGE]).filter(Boolean));
-    expect([...stages].sort()).toEqual(['agent_turn', 'eou', 'handoff', 'llm', 'session', 'stt', 'tool', 'tts', 'user_turn', 'vad']);
+    expect([...stages].sort()).toEqual(['agent_turn', 'eou', 'handoff', 'interruption', 'llm', 'session', 'stt', 'tool', 'tts', 'user_turn', 'vad']);
   });
 
   it('redaction on (default): no lk.pii.* key, no tool arguments, none of the spoken text in Jaeger', async () => {

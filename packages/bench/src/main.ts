@@ -1,128 +1,62 @@
 #!/usr/bin/env node
 /**
- * `pnpm bench`: voicetrace's span path against the stock OpenTelemetry path
- * (the same SDK-shaped spans through BatchSpanProcessor + the stock OTLP/HTTP
- * protobuf exporter to a loopback sink), measured in the same run, reported as
- * ratios. Absolute times on a shared 2-core machine are noise; ratios are not.
+ * `pnpm bench`: voicetrace's path (setupVoiceTrace, as users run it) against the stock OpenTelemetry
+ * path (the same SDK-shaped spans through BatchSpanProcessor and the stock OTLP/protobuf exporter),
+ * measured in the same run, each path in fresh processes, reported as ratios with their targets.
+ * The BENCH_* variables are in packages/bench/README.md.
  */
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { DropCounters, SessionEngine, VoiceTraceSpanProcessor } from '@voicetrace/core';
-import { LiveKitSpanFacts } from '@voicetrace/livekit';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { writeFileSync } from 'node:fs';
+import { readConfig } from './config.js';
+import { machine } from './machine.js';
+import { renderTable, type Row, type Section } from './rows.js';
+import { agentSection } from './sections/agent.js';
+import { collectorSection } from './sections/collector.js';
+import { cpuSection } from './sections/cpu.js';
+import { loopSection } from './sections/loop.js';
+import { memorySection } from './sections/memory.js';
 import { startSink } from './sink.js';
-import { simulateTurn, startSession } from './workload.js';
+import { VOICETRACE_FEATURES } from './pipelines.js';
 
-type Path = 'stock' | 'voicetrace';
-
-interface Result {
-  cpuUsPerTurn: number;
-  cpuUsPerSdkSpan: number;
-  loopDelayP99Ms: number;
-  bytesPerTurn: number;
-  turnsPerSecond: number;
-}
-
-const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 40);
-const TURNS = Number(process.env.BENCH_TURNS ?? 25);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-
-/** A session engine bound to the next agent_session root, as `instrument()` makes one. */
-function attachEngine(processor: VoiceTraceSpanProcessor, provider: BasicTracerProvider, counters: DropCounters, sessionId: string): SessionEngine {
-  const engine = new SessionEngine({ sessionId, allowPii: true, tracer: provider.getTracer('voicetrace'), facts: new LiveKitSpanFacts(counters), counters });
-  processor.attach(engine);
-  return engine;
-}
-
-async function run(path: Path, url: string, sinkBytes: () => number): Promise<Result> {
-  const batch = new BatchSpanProcessor(new OTLPTraceExporter({ url }), { maxQueueSize: 200_000, maxExportBatchSize: 512, scheduledDelayMillis: 50 });
-  const counters = new DropCounters();
-  const voicetrace = path === 'voicetrace' ? new VoiceTraceSpanProcessor({ next: [batch], counters }) : undefined;
-  const processor: SpanProcessor = voicetrace ?? batch;
-  const provider = new BasicTracerProvider({ spanProcessors: [processor] });
-  const tracer = provider.getTracer('livekit-agents');
-  const bytesBefore = sinkBytes();
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  let sdkSpans = 0;
-  for (let s = 0; s < SESSIONS; s++) {
-    const engine = voicetrace && attachEngine(voicetrace, provider, counters, `bench_${s}`);
-    const session = startSession(tracer);
-    sdkSpans += 1;
-    for (let t = 0; t < TURNS; t++) {
-      sdkSpans += simulateTurn(tracer, session.context, t, engine);
-      if (t % 5 === 4) await yieldToLoop();
-    }
-    session.end();
-  }
-  await provider.forceFlush();
-  const used = process.cpuUsage(cpu);
-  const wallSeconds = (performance.now() - started) / 1000;
-  loop.disable();
-  await provider.shutdown();
-  const turns = SESSIONS * TURNS;
-  const cpuUs = used.user + used.system;
-  return {
-    cpuUsPerTurn: cpuUs / turns,
-    cpuUsPerSdkSpan: cpuUs / sdkSpans,
-    loopDelayP99Ms: loop.percentile(99) / 1e6,
-    bytesPerTurn: (sinkBytes() - bytesBefore) / turns,
-    turnsPerSecond: turns / wallSeconds,
-  };
-}
-
-async function memoryPerLiveSession(path: Path): Promise<number> {
-  const live = 200;
-  const provider = new BasicTracerProvider({ spanProcessors: [] });
-  const counters = new DropCounters();
-  const voicetrace = path === 'voicetrace' ? new VoiceTraceSpanProcessor({ next: [], counters }) : undefined;
-  const traced = new BasicTracerProvider({ spanProcessors: voicetrace ? [voicetrace] : [] });
-  const tracer = (voicetrace ? traced : provider).getTracer('livekit-agents');
-  global.gc?.();
-  const before = process.memoryUsage().heapUsed;
-  const keep: unknown[] = [];
-  for (let s = 0; s < live; s++) {
-    const engine = voicetrace && attachEngine(voicetrace, traced, counters, `mem_${s}`);
-    const session = startSession(tracer);
-    for (let t = 0; t < 10; t++) simulateTurn(tracer, session.context, t, engine);
-    keep.push(session, engine);
-  }
-  global.gc?.();
-  const perSession = (process.memoryUsage().heapUsed - before) / live;
-  keep.length = 0;
-  return perSession;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const config = readConfig();
+const wants = (name: string): boolean => !config.only || config.only.has(name);
+const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
+const host = machine();
+const started = Date.now();
+log(`${host.cpu}, ${host.cores} CPUs, node ${host.node}`);
 
 const sink = await startSink();
-const results: Record<Path, Result[]> = { stock: [], voicetrace: [] };
-await run('stock', sink.url, sink.bytes); // warm-up: JIT and connection
-await run('voicetrace', sink.url, sink.bytes);
-for (let round = 0; round < ROUNDS; round++) {
-  // alternate the order so drift on a shared machine hits both paths alike
-  for (const path of (round % 2 ? ['voicetrace', 'stock'] : ['stock', 'voicetrace']) as Path[]) results[path].push(await run(path, sink.url, sink.bytes));
+const sections: Section[] = [];
+try {
+  if (wants('cpu')) sections.push(await cpuSection(sink, config, log));
+  if (wants('loop')) sections.push(await loopSection(sink, config, log));
+  if (wants('throughput') || wants('collector')) sections.push(await collectorSection(config, log, { throughput: wants('throughput'), capacity: wants('collector') && config.collectorSeconds > 0 }));
+  if (wants('memory')) sections.push(await memorySection(sink, config, log));
+  if (wants('agent') && config.agentSessions > 0) {
+    const cpu = sections.find((s) => s.name === 'cpu')?.details?.addedUsPerTurn as { stock: number; voicetrace: number } | undefined;
+    sections.push(await agentSection(sink, config, log, cpu));
+  }
+} finally {
+  await sink.close();
 }
-await sink.close();
-const memory = { stock: await memoryPerLiveSession('stock'), voicetrace: await memoryPerLiveSession('voicetrace') };
 
-const rows: Array<[string, keyof Result, string]> = [
-  ['CPU per turn', 'cpuUsPerTurn', 'µs'],
-  ['CPU per SDK span', 'cpuUsPerSdkSpan', 'µs'],
-  ['event-loop delay p99 while exporting', 'loopDelayP99Ms', 'ms'],
-  ['bytes sent per turn', 'bytesPerTurn', 'B'],
-  ['throughput (turns/s, loopback sink)', 'turnsPerSecond', '/s'],
-];
-console.log(`voicetrace bench: ${SESSIONS} sessions x ${TURNS} turns, median of ${ROUNDS} rounds (node ${process.version})\n`);
-console.log('metric'.padEnd(40) + 'stock'.padStart(12) + 'voicetrace'.padStart(12) + 'ratio'.padStart(9));
-for (const [label, key, unit] of rows) {
-  const stock = median(results.stock.map((r) => r[key]));
-  const ours = median(results.voicetrace.map((r) => r[key]));
-  console.log(label.padEnd(40) + `${stock.toFixed(1)} ${unit}`.padStart(12) + `${ours.toFixed(1)} ${unit}`.padStart(12) + `${(ours / stock).toFixed(2)}x`.padStart(9));
+const rows: Row[] = sections.flatMap((s) => s.rows);
+const seconds = (Date.now() - started) / 1000;
+console.log(`\nvoicetrace bench, ${new Date(host.date).toISOString().slice(0, 10)}: ${host.cpu}, ${host.cores} CPUs, node ${host.node}; ${seconds.toFixed(0)} s`);
+console.log(`CPU rows: ${config.sessions} calls x ${config.turns} turns, ${config.concurrency} at a time, median of ${config.rounds} rounds`);
+console.log(`voicetrace path: ${VOICETRACE_FEATURES}\n`);
+console.log(renderTable(rows));
+const profiles = sections.find((s) => s.name === 'cpu')?.details?.profiles as Record<string, { modules: Array<{ name: string; share: number }>; functions: Array<{ name: string; share: number }> }> | undefined;
+if (profiles) {
+  for (const [path, p] of Object.entries(profiles)) {
+    console.log(`\nprofile, ${path} (self time, top entries):`);
+    for (const e of p.modules.slice(0, 8)) console.log(`  ${(e.share * 100).toFixed(1).padStart(5)}%  ${e.name}`);
+    console.log('  --');
+    for (const e of p.functions.slice(0, 12)) console.log(`  ${(e.share * 100).toFixed(1).padStart(5)}%  ${e.name}`);
+  }
 }
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
-console.log('memory per live session (10 turns)'.padEnd(40) + kb(memory.stock).padStart(12) + kb(memory.voicetrace).padStart(12) + `${(memory.voicetrace / memory.stock).toFixed(2)}x`.padStart(9));
-if (!global.gc) console.log('\n(memory figures without --expose-gc are rough)');
+const missed = rows.filter((r) => r.met === false).map((r) => r.label);
+console.log(missed.length ? `\ntargets missed: ${missed.join('; ')}` : '\nevery target with a verdict is met');
+if (config.json) {
+  writeFileSync(config.json, `${JSON.stringify({ machine: host, seconds, config: { ...config, only: config.only ? [...config.only] : undefined }, features: VOICETRACE_FEATURES, sections }, null, 1)}\n`);
+  log(`results written to ${config.json}`);
+}

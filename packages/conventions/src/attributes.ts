@@ -10,7 +10,7 @@ const SPECS = {
   /** The voicetrace session id (also the LangFuse session). */
   SESSION_ID: { key: 'session.id', type: 'string', stages: ['all'], origin: 'otel', brief: 'Session id of the voice call, on every span so that one call is one story.' },
   /** GenAI conversation id: the same value as `session.id`. */
-  CONVERSATION_ID: { key: 'gen_ai.conversation.id', type: 'string', stages: ['all'], origin: 'otel', brief: 'GenAI conversation id; equals `session.id`.' },
+  CONVERSATION_ID: { key: 'gen_ai.conversation.id', type: 'string', stages: ['session', 'agent_turn', 'llm', 'realtime', 'stt', 'tts', 'tool'], origin: 'otel', brief: 'GenAI conversation id; equals `session.id`, on the spans of GenAI operations only (sent twice there on purpose: see "Sent once" below).' },
   /** Deployment environment (production, staging, ...). */
   ENVIRONMENT: { key: 'deployment.environment.name', type: 'string', stages: ['all'], origin: 'otel', brief: 'Deployment environment, on every span.' },
   /** The agent that was active when the span started. */

@@ -1,4 +1,5 @@
 import { ATTRIBUTE_SPECS } from './attributes.js';
+import { LEFT_OUT, SENT_TWICE } from './duplicates.js';
 import {
   FORBIDDEN_METRIC_ATTRIBUTES,
   METRIC_ATTRIBUTE_SPECS_LIST,
@@ -43,6 +44,23 @@ export function renderAttributeTable(specs: readonly AttributeSpec[] = ATTRIBUTE
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   }
+  lines.push(
+    '',
+    '## Sent once',
+    '',
+    'No value leaves voicetrace twice in different units or forms without a reason below.',
+    '',
+    '### SDK attributes left out of voicetrace\'s export',
+    '',
+    'When voicetrace has written the value on the span in its own form, its exported copy of the span leaves the SDK\'s form out.',
+    'The live span is not changed: the SDK\'s own processors (LiveKit Cloud\'s) still receive these attributes.',
+    '',
+    '| SDK attribute | span | its value is in |',
+    '|---|---|---|',
+  );
+  for (const entry of LEFT_OUT) lines.push(`| \`${entry.sdk}\` | ${entry.span} | ${entry.insteadIn.replace(/\|/g, '\\|')} |`);
+  lines.push('', '### Sent in two forms on purpose', '', '| attributes | where | why |', '|---|---|---|');
+  for (const entry of SENT_TWICE) lines.push(`| ${entry.attributes.map((a) => `\`${a}\``).join(', ')} | ${entry.where} | ${entry.why.replace(/\|/g, '\\|')} |`);
   return `${lines.join('\n')}\n`;
 }
 

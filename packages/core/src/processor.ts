@@ -129,10 +129,12 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
     let exported = span;
     let perTurn = span;
     try {
-      const changes = this.exportChanges(span, session);
+      // the SDK's attributes the span also carries in voicetrace's form are left out of the export
+      const omit = session?.engine.sentTwice(span);
+      const changes = withOmissions(this.exportChanges(span, session), omit);
       if (changes) exported = copySpan(span, changes);
       if (this.nextPerTurn.length) {
-        const turnChanges = this.exportChanges(span, session, session?.turnLayout);
+        const turnChanges = withOmissions(this.exportChanges(span, session, session?.turnLayout), omit);
         perTurn = turnChanges ? copySpan(span, turnChanges) : span;
       }
       session?.layout.forget(span.spanContext().spanId);
@@ -230,9 +232,15 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
       name: span.name,
       start: span.startTime,
       scope: span.instrumentationScope.name,
-      attributes: { ...span.attributes },
+      // written now (synchronously): the live object is not kept
+      attributes: span.attributes,
     });
   }
+}
+
+function withOmissions(changes: SpanChanges | undefined, omit: readonly string[] | undefined): SpanChanges | undefined {
+  if (!omit?.length) return changes;
+  return changes ? { ...changes, omit } : { omit };
 }
 
 function safely(action: () => void, counters: DropCounters): void {

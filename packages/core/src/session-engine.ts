@@ -78,6 +78,15 @@ interface TurnSpans {
 
 type LiveSpan = Span & { name?: string; parentSpanContext?: SpanContext; instrumentationScope?: { name: string }; attributes?: Attributes; startTime?: [number, number]; endTime?: [number, number] };
 
+/** Stages whose spans are GenAI operations (invoke_workflow, invoke_agent, chat, execute_tool, speech): they carry `gen_ai.conversation.id`. */
+const GENAI_STAGES: ReadonlySet<Stage> = new Set<Stage>(['session', 'agent_turn', 'llm', 'realtime', 'stt', 'tts', 'tool']);
+
+/** Recently started spans whose turn is remembered (for the log lines written in them): some 30 turns' worth. */
+const RECENT_SPANS = 512;
+
+/** Inputs remembered to tell a duplicate (the same event object recorded again). */
+const RECENT_EVENTS = 32;
+
 /** User turns whose spans can still receive late metrics. */
 const RECENT_TURNS = 4;
 
@@ -107,7 +116,12 @@ export class SessionEngine {
   private readonly replyContexts = new Map<string, SpanContext>();
   /** The turn of recently started spans, so a log line written in a span finds its turn. */
   private readonly turnOfSpanId = new Map<string, number>();
-  private readonly seenEvents = new WeakSet<object>();
+  /**
+   * The newest inputs, to tell one recorded twice (two listeners of one event): a short ring, not a
+   * WeakSet of every input, whose entries the garbage collector must trace for the whole call.
+   */
+  private readonly recentEvents: object[] = new Array(RECENT_EVENTS);
+  private recentEventsNext = 0;
   private sessionContext: SpanContext | undefined;
   private closed = false;
   private readonly spans: StageSpans;
@@ -200,8 +214,9 @@ export class SessionEngine {
       }
       // the SDK's close event follows the session span's end on every healthy call: not a drop
       if (this.closed) return event.kind === 'close' ? undefined : this.counters.count('after_shutdown', event.kind);
-      if (this.seenEvents.has(event)) return this.counters.count('duplicate_event', event.kind);
-      this.seenEvents.add(event);
+      if (this.recentEvents.includes(event)) return this.counters.count('duplicate_event', event.kind);
+      this.recentEvents[this.recentEventsNext] = event;
+      this.recentEventsNext = (this.recentEventsNext + 1) % RECENT_EVENTS;
       this.dispatch(event);
     } catch (error) {
       this.counters.count('internal_error', String(error));
@@ -267,10 +282,23 @@ export class SessionEngine {
         : stage === 'agent_turn' || stage === 'user_turn' ? this.model.turnIndex : (parent?.turnIndex ?? this.model.turnIndex);
       this.open.set(context.spanId, { span, name, stage, start, speechId, provisional, turnIndex, parentId: span.parentSpanContext?.spanId });
       this.turnOfSpanId.set(context.spanId, turnIndex);
-      if (this.turnOfSpanId.size > 4096) this.turnOfSpanId.delete(this.turnOfSpanId.keys().next().value as string);
+      if (this.turnOfSpanId.size > RECENT_SPANS) this.turnOfSpanId.delete(this.turnOfSpanId.keys().next().value as string);
       span.setAttributes(this.identity(span, stage, turnIndex));
     } catch (error) {
       this.counters.count('internal_error', String(error));
+    }
+  }
+
+  /**
+   * The SDK attributes of an ended span that it also carries in voicetrace's form (see
+   * `SpanFactsReader.sentTwice`): the processor leaves them out of the exported copy. Never throws.
+   */
+  sentTwice(span: { name: string; attributes: Attributes; instrumentationScope: { name: string } }): readonly string[] | undefined {
+    try {
+      return this.options.facts.sentTwice?.({ name: span.name, scope: span.instrumentationScope.name, attributes: span.attributes });
+    } catch (error) {
+      this.counters.count('internal_error', String(error));
+      return undefined;
     }
   }
 
@@ -284,7 +312,10 @@ export class SessionEngine {
       const end = span.endTime ? fromHrTime(span.endTime) : Date.now() / 1000;
       info.speechId = this.resolveSpeechId(info);
       const facts = this.options.facts.atEnd({ name: info.name, scope: span.instrumentationScope?.name ?? '', attributes: span.attributes ?? {} });
-      span.setAttributes({ ...this.stageAttributes(info, facts, end), ...qualityAttributes(facts.metric?.quality) });
+      // plumbing spans (no stage) get nothing: no attribute objects made for them
+      if (info.stage) span.setAttributes(this.stageAttributes(info, facts, end));
+      const quality = facts.metric?.quality;
+      if (quality && (quality.implausible.length || quality.truncated.length)) span.setAttributes(qualityAttributes(quality));
       if (info.stage === 'session') this.close();
     } catch (error) {
       this.counters.count('internal_error', String(error));
@@ -425,7 +456,7 @@ export class SessionEngine {
       case 'session': {
         const recording = this.recordingInfo();
         const attributes = {
-          ...sessionSpanAttributes(this.model.snapshot()),
+          ...sessionSpanAttributes(this.model.totals()),
           ...defined({ [ATTR.RECORDING_PATH]: recording?.path, [ATTR.RECORDING_STARTED_AT]: recording?.startedAt }),
           ...this.options.sessionAttributes,
         };
@@ -467,15 +498,16 @@ export class SessionEngine {
     if (reply?.latency && reply.complete && reply.span?.spanId === info.span.spanContext().spanId) Object.assign(attributes, agentTurnSpanAttributes(reply));
     if (reply) this.holdForLateFacts(info.span.spanContext().spanId, reply, { transcript: !attributes[ATTR.PII_USER_TRANSCRIPT], text: false });
     // every agent turn reads whole: the user's words in, the reply (or, for a tool step, its calls) out
-    if (this.options.allowPii && reply) Object.assign(attributes, this.turnContent(reply, facts.e2e === undefined && !reply.complete));
+    if (this.options.allowPii && reply) Object.assign(attributes, this.turnContent(reply, facts.e2e === undefined && !reply.complete, facts));
     return attributes;
   }
 
-  private turnContent(reply: ReplyRecord, toolStep: boolean): Attributes {
+  /** The turn's words, unless the SDK wrote the same words on the span already (sent once). */
+  private turnContent(reply: ReplyRecord, toolStep: boolean, facts: SpanFacts): Attributes {
     const content: Attributes = {};
     const transcript = this.model.turn(reply.turnIndex)?.user?.transcript;
-    if (transcript) content[ATTR.PII_USER_TRANSCRIPT] = transcript;
-    if (reply.text) content[ATTR.PII_RESPONSE_TEXT] = reply.text;
+    if (transcript && transcript !== facts.userText) content[ATTR.PII_USER_TRANSCRIPT] = transcript;
+    if (reply.text && reply.text !== facts.responseText) content[ATTR.PII_RESPONSE_TEXT] = reply.text;
     if (toolStep && reply.tools.length) {
       content[ATTR.PII_TOOL_CALLS] = JSON.stringify(reply.tools.map((t) => ({ name: t.name, arguments: parseJson(t.arguments) })));
     }
@@ -485,10 +517,10 @@ export class SessionEngine {
   // ---- helpers ---------------------------------------------------------------------------
 
   private identity(span: LiveSpan, stage: Stage | undefined, turnIndex: number): Attributes {
-    const identity: Attributes = {
-      [ATTR.SESSION_ID]: this.options.sessionId,
-      [ATTR.CONVERSATION_ID]: this.options.sessionId,
-    };
+    const identity: Attributes = { [ATTR.SESSION_ID]: this.options.sessionId };
+    // the same id under the GenAI name, for GenAI-aware backends: on the GenAI operations' spans only
+    const genAiStage = stage ?? (span.attributes?.[ATTR.STAGE] as Stage | undefined);
+    if (genAiStage && GENAI_STAGES.has(genAiStage)) identity[ATTR.CONVERSATION_ID] = this.options.sessionId;
     if (this.options.environment) identity[ATTR.ENVIRONMENT] = this.options.environment;
     const agent = this.model.currentAgent;
     if (agent && !span.attributes?.[ATTR.AGENT_NAME]) identity[ATTR.AGENT_NAME] = agent;

@@ -7,6 +7,8 @@ export interface SpanChanges {
   /** New parent; `null` makes the span a root. */
   parent?: SpanContext | null;
   attributes?: Attributes;
+  /** Attributes left out of the copy (sent in another form, see `SpanFactsReader.sentTwice`). */
+  omit?: readonly string[] | undefined;
   links?: Link[];
 }
 
@@ -30,7 +32,7 @@ export function copySpan(span: ReadableSpan, changes: SpanChanges): ReadableSpan
     startTime: span.startTime,
     endTime: span.endTime,
     status: span.status,
-    attributes: { ...span.attributes, ...changes.attributes },
+    attributes: changes.omit?.length ? withoutKeys(span.attributes, changes.omit, changes.attributes) : { ...span.attributes, ...changes.attributes },
     links: changes.links ? [...span.links, ...changes.links] : span.links,
     events: span.events,
     duration: span.duration,
@@ -41,4 +43,11 @@ export function copySpan(span: ReadableSpan, changes: SpanChanges): ReadableSpan
     droppedEventsCount: span.droppedEventsCount,
     droppedLinksCount: span.droppedLinksCount,
   };
+}
+
+/** `attributes` without `omit`, plus `added` (a new object: the original is the live span's). */
+function withoutKeys(attributes: Attributes, omit: readonly string[], added: Attributes | undefined): Attributes {
+  const out: Attributes = {};
+  for (const key in attributes) if (!omit.includes(key)) out[key] = attributes[key];
+  return added ? Object.assign(out, added) : out;
 }

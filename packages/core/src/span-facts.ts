@@ -23,6 +23,8 @@ export interface SpanFacts {
   metric?: StageMetric;
   /** What the agent said (the SDK's response text on a turn or its output messages), when the span says. */
   responseText?: string;
+  /** What the user said, as the SDK wrote it on an agent turn (its input), when the span says. */
+  userText?: string;
   /** An LLM request whose output included speakable text (not only tool calls). */
   speakable?: boolean;
 }
@@ -40,4 +42,10 @@ export interface SpanFactsReader {
   atStart(span: SpanView): SpanFacts;
   /** Facts known when the span ends (metrics, latency, flags). */
   atEnd(span: SpanView): SpanFacts;
+  /**
+   * The SDK's own attributes of an ended span that it also carries in voicetrace's form (the same
+   * value parsed, validated, in seconds): left out of voicetrace's exported copy of the span (the
+   * SDK's own processors still see them). Optional.
+   */
+  sentTwice?(span: SpanView): readonly string[];
 }

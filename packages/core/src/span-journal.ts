@@ -17,44 +17,113 @@ type JournalLine =
  * job's entrypoint) in a file of its own process. A process killed outright
  * (SIGKILL, the OOM killer) can end nothing; its journal lets another
  * voicetrace process export what was still open, force-ended and flagged, so
- * a killed call keeps its root and turns. Appends are synchronous and small
- * (a few per turn); the file is removed on a clean shutdown.
+ * a killed call keeps its root and turns. Every span is journaled (a child
+ * exported while its parent is lost would be an orphan). Lines are gathered
+ * and appended with one synchronous write when the current task ends
+ * (`setImmediate`), not one write per span: a span's lines reach the file
+ * before anything asynchronous (an export) can happen after it, so a kill
+ * never leaves an exported child whose parent the journal does not know. A
+ * span that starts and ends before that write (voicetrace's stage spans, made
+ * ended; a short SDK span) is never written at all. The file is removed on a
+ * clean shutdown.
  */
 export class SpanJournal {
   private fd: number | undefined;
   readonly path: string;
+  /** Lines not written yet (written together when the current task ends): end lines, and starts still open. */
+  private pending: Array<string | PendingStart> = [];
+  /** Starts not written yet, by span id: a span that ends before the write is dropped from it. */
+  private readonly unwritten = new Map<string, PendingStart>();
+  private flushScheduled = false;
+  private closed = false;
 
   constructor(readonly dir: string, pid = process.pid) {
     this.path = join(dir, `${pid}.jsonl`);
   }
 
   /** A span started, under the trace and parent it will be exported with. */
-  started(span: { traceId: string; spanId: string; parentSpanId?: string | undefined; name: string; start: HrTime; scope: string; attributes: Attributes }): void {
-    this.write({ op: 'start', ...span });
+  /**
+   * A span started, under the trace and parent it will be exported with. Its line is made when it
+   * is written (its attributes as they are then, the start's and any added since).
+   */
+  started(span: PendingStart): void {
+    if (this.closed) return;
+    this.unwritten.set(span.spanId, span);
+    this.append(span);
   }
 
   ended(spanId: string): void {
-    this.write({ op: 'end', spanId });
+    if (this.closed) return;
+    const start = this.unwritten.get(spanId);
+    if (start) {
+      // started and ended before the write: neither line is needed
+      this.unwritten.delete(spanId);
+      start.skip = true;
+      return;
+    }
+    this.append(`{"op":"end","spanId":${JSON.stringify(spanId)}}\n`);
   }
 
-  /** The process ends cleanly: nothing to recover. */
-  close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-    rmSync(this.path, { force: true });
-  }
-
-  private write(line: JournalLine): void {
+  /** Writes the lines gathered so far now (normally done when the current task ends). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (!this.pending.length || this.closed) return;
+    let text = '';
+    for (const entry of this.pending) if (typeof entry === 'string') text += entry;
+    else if (!entry.skip) text += startLine(entry);
+    this.pending = [];
+    this.unwritten.clear();
+    if (!text) return;
     try {
       if (this.fd === undefined) {
         mkdirSync(this.dir, { recursive: true });
         this.fd = openSync(this.path, 'a');
       }
-      writeSync(this.fd, `${JSON.stringify(line)}\n`);
+      writeSync(this.fd, text);
     } catch {
       // a journal that cannot be written costs recovery, never the call
     }
   }
+
+  /** The process ends cleanly: nothing to recover. Later lines are ignored. */
+  close(): void {
+    this.closed = true;
+    this.pending = [];
+    this.unwritten.clear();
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    rmSync(this.path, { force: true });
+  }
+
+  private append(line: string | PendingStart): void {
+    this.pending.push(line);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+}
+
+/** Options of {@link recoverJournals}. */
+/** A span's start, as the processor hands it to the journal. */
+interface PendingStart {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string | undefined;
+  name: string;
+  start: HrTime;
+  scope: string;
+  attributes: Attributes;
+  /** Ended before it was written. */
+  skip?: boolean;
+}
+
+/** The JSON of a `start` line, built directly (the values go through JSON.stringify). */
+function startLine(span: PendingStart): string {
+  const parent = span.parentSpanId === undefined ? '' : `,"parentSpanId":${JSON.stringify(span.parentSpanId)}`;
+  return (
+    `{"op":"start","traceId":${JSON.stringify(span.traceId)},"spanId":${JSON.stringify(span.spanId)}${parent},"name":${JSON.stringify(span.name)},` +
+    `"start":[${span.start[0]},${span.start[1]}],"scope":${JSON.stringify(span.scope)},"attributes":${JSON.stringify(span.attributes)}}\n`
+  );
 }
 
 /** Options of {@link recoverJournals}. */

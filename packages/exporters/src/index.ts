@@ -1,6 +1,7 @@
 export { resolveOtlpTracesEndpoint, parseOtlpHeaders, DEFAULT_OTLP_TRACES_URL } from './endpoint.js';
 export { createOtlpTraceExporter } from './create-otlp-trace-exporter.js';
 export { OtlpHttpSpanExporter, createOtlpHttpSpanExporter } from './otlp-http-exporter.js';
+export { encodeTraceRequest, VoiceTraceProtobufSerializer } from './protobuf-trace-serializer.js';
 export { ReportingSpanExporter } from './reporting-exporter.js';
 export { SizeLimitedSpanExporter, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_ATTRIBUTE_LENGTH } from './size-limited-exporter.js';
 export { TRUNCATED_ATTRIBUTES_KEY, withAttributes } from './truncate.js';

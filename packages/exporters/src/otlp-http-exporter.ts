@@ -1,15 +1,17 @@
 import type { ExportResult } from '@opentelemetry/core';
 import { createOtlpNetworkExportDelegate, OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
-import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeHttpTransport, type TransportCounters } from './http-transport.js';
+import { VoiceTraceProtobufSerializer, type encodeTraceRequest } from './protobuf-trace-serializer.js';
 import { resolveRetryPolicy, RetryingTransport } from './retrying-transport.js';
 import { emptyExportStats } from './stats.js';
 import type { ExportStats, OtlpHttpProtocol, OtlpHttpSpanExporterOptions, StatsSpanExporter } from './types.js';
 
 /**
  * The stock OTLP exporter machinery (`OTLPExporterBase`, the network export delegate with its bounded
- * concurrency and partial-success handling, the stock protobuf/JSON serializers) over this package's
+ * concurrency and partial-success handling; the stock JSON serializer, and for protobuf this package's
+ * direct encoder {@link encodeTraceRequest}, which the stock one's output decodes the same as) over this package's
  * HTTP transport, whose retries are configurable and whose failures keep their HTTP status.
  * Sends to `options.url` exactly; use {@link createOtlpTraceExporter} for `OTEL_*` resolution.
  */
@@ -35,7 +37,8 @@ export class OtlpHttpSpanExporter implements StatsSpanExporter {
       counters: this.counters,
     });
     const transport = policy ? new RetryingTransport(http, policy, this.counters) : http;
-    const serializer = this.protocol === 'http/json' ? JsonTraceSerializer : ProtobufTraceSerializer;
+    // protobuf: voicetrace's direct encoder (see protobuf-trace-serializer.ts); JSON: the stock serializer
+    const serializer = this.protocol === 'http/json' ? JsonTraceSerializer : VoiceTraceProtobufSerializer;
     const delegate = createOtlpNetworkExportDelegate(
       { timeoutMillis: options.timeoutMillis ?? 10_000, concurrencyLimit: options.concurrencyLimit ?? 30, compression },
       serializer,

@@ -13,6 +13,12 @@ const OVERHEAD = {
 
 type Overhead = (typeof OVERHEAD)[keyof typeof OVERHEAD];
 
+/**
+ * Span estimates, per encoding, by span: an ended span does not change, and the bounded queue and the
+ * size limiter in front of one exporter both estimate every span.
+ */
+const spanEstimates = { json: new WeakMap<ReadableSpan, number>(), protobuf: new WeakMap<ReadableSpan, number>() };
+
 /** Estimates the bytes one OTLP request will take, by part, for one encoding. */
 export class SizeEstimator {
   private readonly overhead: Overhead;
@@ -28,6 +34,16 @@ export class SizeEstimator {
 
   /** A span on its own, without its resource and scope. */
   span(span: ReadableSpan): number {
+    const cache = this.json ? spanEstimates.json : spanEstimates.protobuf;
+    let bytes = cache.get(span);
+    if (bytes === undefined) {
+      bytes = this.measure(span);
+      cache.set(span, bytes);
+    }
+    return bytes;
+  }
+
+  private measure(span: ReadableSpan): number {
     const o = this.overhead;
     let bytes = o.span + this.text(span.name) + this.text(span.status.message ?? '') + this.attributes(span.attributes);
     for (const event of span.events) bytes += o.event + this.text(event.name) + this.attributes(event.attributes);
@@ -48,7 +64,11 @@ export class SizeEstimator {
   private attributes(attributes: Attributes | undefined): number {
     if (!attributes) return 0;
     let bytes = 0;
-    for (const key of Object.keys(attributes)) bytes += this.overhead.attribute + this.text(key) + this.value(attributes[key]);
+    const keys = Object.keys(attributes);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      bytes += this.overhead.attribute + this.text(key) + this.value(attributes[key]);
+    }
     return bytes;
   }
 
@@ -70,8 +90,8 @@ export class SizeEstimator {
 
   /** UTF-8 bytes, plus JSON's escapes (a `"` or `\` doubles, a control character takes six). */
   private text(text: string): number {
+    if (!this.json) return text.length < 64 ? utf8Length(text) : Buffer.byteLength(text, 'utf8');
     let bytes = Buffer.byteLength(text, 'utf8');
-    if (!this.json) return bytes;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c === 0x22 || c === 0x5c) bytes += 1;
@@ -79,4 +99,20 @@ export class SizeEstimator {
     }
     return bytes;
   }
+}
+
+/** UTF-8 length of a short string, without a call into Node (lone surrogates count 3 bytes, as Node encodes them). */
+function utf8Length(text: string): number {
+  const n = text.length;
+  let bytes = n;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) bytes += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2;
+      i++;
+    } else bytes += 2;
+  }
+  return bytes;
 }

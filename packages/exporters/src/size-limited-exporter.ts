@@ -94,6 +94,9 @@ export class SizeLimitedSpanExporter implements StatsSpanExporter {
   }
 
   private truncate(span: ReadableSpan): ReadableSpan {
+    // the estimate bounds every string's length (a UTF-16 unit is at least one byte): a span estimated
+    // under the cap has nothing to cut, and most spans are
+    if (this.estimator.span(span) <= this.maxAttributeLength) return span;
     const cut = truncateSpanAttributes(span, this.maxAttributeLength, this.flagKey);
     if (!cut) return span;
     this.own.truncatedSpans++;
@@ -119,7 +122,7 @@ export class SizeLimitedSpanExporter implements StatsSpanExporter {
     };
     for (const span of spans) {
       const spanBytes = this.estimator.span(span);
-      if (this.estimator.requestBytes + spanBytes + contextBytes(span, new Set(), new Set()) > this.maxBatchBytes) {
+      if (this.estimator.requestBytes + spanBytes + this.resourceSize(span.resource) + this.estimator.scope(span.instrumentationScope.name, span.instrumentationScope.version) > this.maxBatchBytes) {
         dropped++;
         this.dropOversized(span, spanBytes);
         continue;

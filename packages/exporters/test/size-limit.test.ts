@@ -1,6 +1,7 @@
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeTraceRequest } from '../src/protobuf-trace-serializer.js';
 import { DEFAULT_MAX_BATCH_BYTES, SizeLimitedSpanExporter } from '../src/size-limited-exporter.js';
 import { TRUNCATED_ATTRIBUTES_KEY } from '../src/truncate.js';
 import { captureDiag, exportSpans, FAILED, makeSpans, SUCCESS } from './helpers.js';
@@ -70,6 +71,8 @@ describe('SizeLimitedSpanExporter: request budget', () => {
       expect(parts.flat()).toEqual(spans);
       const serializer = protocol === 'http/json' ? JsonTraceSerializer : ProtobufTraceSerializer;
       for (const part of parts) expect(serializer.serializeRequest(part)!.byteLength).toBeLessThanOrEqual(budget);
+      // voicetrace's own protobuf encoder (what the OTLP exporter sends) fits too
+      if (protocol === 'http/protobuf') for (const part of parts) expect(encodeTraceRequest(part).byteLength).toBeLessThanOrEqual(budget);
       // Not wastefully small either: parts are at least half full, the last one aside.
       for (const part of parts.slice(0, -1)) expect(serializer.serializeRequest(part)!.byteLength).toBeGreaterThan(budget / 2);
       expect(limited.stats()).toMatchObject({ splitBatches: 1, droppedOversizedSpans: 0 });

@@ -3,7 +3,7 @@ export { createLangfuseSpanExporter, LANGFUSE_RETRYABLE_STATUSES } from './expor
 export { adviseLangfuseFailure } from './advice.js';
 export { LangfuseConfigError } from './errors.js';
 export type { LangfuseConfig, LangfuseExporterOptions } from './types.js';
-export { langfuseAttributesFor, langfuseEnvironment, LANGFUSE_ATTR, type LangfuseMappingOptions, type MappableSpan } from './mapping.js';
+export { langfuseAttributesFor, langfuseEnvironment, chatMessages, ChatMessagesCache, LANGFUSE_ATTR, type LangfuseMappingOptions, type MappableSpan } from './mapping.js';
 export { LangfuseMappingProcessor } from './mapping-processor.js';
 export { LangfuseTurnRootsProcessor } from './turn-roots.js';
 export { langfuseTraceAttributes } from './mapping.js';

@@ -1,7 +1,7 @@
 import type { Context } from '@opentelemetry/api';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR } from '@voicetrace/conventions';
-import { LANGFUSE_ATTR, langfuseAttributesFor, type LangfuseMappingOptions } from './mapping.js';
+import { ChatMessagesCache, LANGFUSE_ATTR, langfuseAttributesFor, type LangfuseMappingOptions } from './mapping.js';
 
 /**
  * Adds LangFuse's attributes to voicetrace's spans while they end, so the same
@@ -14,6 +14,8 @@ export class LangfuseMappingProcessor implements SpanProcessor {
   failed = 0;
   // per session trace: the first thing the user said and the last reply, for the trace's input/output
   private readonly conversation = new Map<string, { input?: string; output?: string }>();
+  /** Each call's requests as chat messages, converted in time proportional to what each request adds. */
+  private readonly chats = new ChatMessagesCache();
 
   constructor(private readonly options: LangfuseMappingOptions) {}
 
@@ -23,7 +25,7 @@ export class LangfuseMappingProcessor implements SpanProcessor {
     // only spans of an instrumented voice session
     if (span.attributes[ATTR.SESSION_ID] === undefined) return;
     try {
-      const attributes = langfuseAttributesFor(span, this.options);
+      const attributes = langfuseAttributesFor(span, this.options, this.chats);
       if (this.options.allowPii) this.trackConversation(span, attributes);
       span.setAttributes(attributes);
       this.mapped += 1;

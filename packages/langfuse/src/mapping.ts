@@ -85,7 +85,7 @@ const READ_STAGES = new Set(['session', 'user_turn', 'vad', 'stt', 'eou', 'agent
  * token), input/output (PII-gated), status message, trace name/tags/metadata on trace roots, and a valid
  * environment. A pure function of the span, so it can be tested in isolation.
  */
-export function langfuseAttributesFor(span: MappableSpan, options: LangfuseMappingOptions): Attributes {
+export function langfuseAttributesFor(span: MappableSpan, options: LangfuseMappingOptions, conversations?: ChatMessagesCache): Attributes {
   const a = span.attributes;
   const out: Attributes = {};
   const stage = typeof a[ATTR.STAGE] === 'string' ? (a[ATTR.STAGE] as string) : undefined;
@@ -105,7 +105,10 @@ export function langfuseAttributesFor(span: MappableSpan, options: LangfuseMappi
   // the time to first chunk, in seconds, when it is a usable value
   const ttfc = seconds(a[ATTR.TIME_TO_FIRST_CHUNK]);
 
-  if (PLAIN_SPANS.has(span.name)) out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'span';
+  const plain = PLAIN_SPANS.has(span.name);
+  // plumbing with nothing for LangFuse (e.g. user_speaking): no work
+  if (stage === undefined && !plain && span.parentSpanContext && options.release === undefined && validEnvironment(a[ATTR.ENVIRONMENT])) return out;
+  if (plain) out[LANGFUSE_ATTR.OBSERVATION_TYPE] = 'span';
 
   switch (stage) {
     case 'llm': {
@@ -119,7 +122,12 @@ export function langfuseAttributesFor(span: MappableSpan, options: LangfuseMappi
       // span's start: LangFuse's TTFT is completion start minus span start
       completionStart(ttfc === undefined ? undefined : startMs(span.startTime) + Math.round(ttfc * 1000));
       // the conversation as chat messages LangFuse renders (system first, tool calls with object arguments)
-      pii(LANGFUSE_ATTR.OBSERVATION_INPUT, chatMessages(a['gen_ai.input.messages'], a['gen_ai.system_instructions']));
+      if (options.allowPii) {
+        const input = conversations
+          ? conversations.chatMessages(String(a[ATTR.SESSION_ID] ?? ''), a['gen_ai.input.messages'], a['gen_ai.system_instructions'])
+          : chatMessages(a['gen_ai.input.messages'], a['gen_ai.system_instructions']);
+        put(LANGFUSE_ATTR.OBSERVATION_INPUT, input);
+      }
       pii(LANGFUSE_ATTR.OBSERVATION_OUTPUT, chatMessages(a['gen_ai.output.messages'], undefined));
       break;
     }
@@ -226,10 +234,7 @@ export function langfuseAttributesFor(span: MappableSpan, options: LangfuseMappi
   if (stage === 'session' || turnRoot || !span.parentSpanContext) Object.assign(out, langfuseTraceAttributes(span, options));
   put(LANGFUSE_ATTR.RELEASE, options.release);
   const environment = a[ATTR.ENVIRONMENT];
-  if (typeof environment === 'string') {
-    const valid = langfuseEnvironment(environment);
-    if (valid !== environment) out[LANGFUSE_ATTR.ENVIRONMENT] = valid;
-  }
+  if (!validEnvironment(environment)) out[LANGFUSE_ATTR.ENVIRONMENT] = langfuseEnvironment(environment as string);
   return out;
 }
 
@@ -298,6 +303,54 @@ export function chatMessages(messages: AttributeValue | undefined, system: Attri
   return JSON.stringify(out);
 }
 
+/**
+ * {@link chatMessages} for the requests of many calls, each converted in time proportional to what
+ * it adds: a call's next request repeats its previous messages and appends some, so when the new
+ * messages' JSON extends the previous one's (same system instructions), only the appended messages
+ * are converted and appended to the previous result. Anything else (a trimmed or edited context)
+ * is converted whole. The output is exactly `chatMessages(messages, system)`. Bounded: the newest
+ * `maxCalls` calls are kept.
+ */
+export class ChatMessagesCache {
+  private readonly calls = new Map<string, { system: AttributeValue | undefined; input: string; output: string }>();
+
+  constructor(private readonly maxCalls = 64) {}
+
+  chatMessages(call: string, messages: AttributeValue | undefined, system: AttributeValue | undefined): string | undefined {
+    if (typeof messages !== 'string') return chatMessages(messages, system);
+    const previous = this.calls.get(call);
+    let output: string | undefined;
+    if (previous && previous.system === system && extends_(messages, previous.input)) {
+      // the appended messages alone: `[` + what follows the previous array's last element and its comma
+      const added = chatMessages(`[${messages.slice(previous.input.length)}`, undefined);
+      if (added !== undefined) output = added === '[]' ? previous.output : previous.output === '[]' ? added : `${previous.output.slice(0, -1)},${added.slice(1)}`;
+    }
+    output ??= chatMessages(messages, system);
+    this.calls.delete(call);
+    if (output !== undefined && call) {
+      this.calls.set(call, { system, input: messages, output });
+      if (this.calls.size > this.maxCalls) this.calls.delete(this.calls.keys().next().value as string);
+    }
+    return output;
+  }
+}
+
+/**
+ * Whether the JSON array `next` is `previous` with more elements appended: it starts with
+ * `previous` up to (not including) its closing bracket, then a comma. A previous array with no
+ * element (`[]`) or not ending with `]` never matches.
+ */
+function extends_(next: string, previous: string): boolean {
+  const open = previous.length - 1;
+  return (
+    open > 1 &&
+    previous.charCodeAt(open) === 93 /* ] */ &&
+    next.length > previous.length &&
+    next.charCodeAt(open) === 44 /* , */ &&
+    next.startsWith(previous.slice(0, open))
+  );
+}
+
 /** A value that may be JSON text, parsed; anything else as is. */
 function parseJsonValue(value: unknown): unknown {
   if (typeof value !== 'string') return value;
@@ -306,6 +359,18 @@ function parseJsonValue(value: unknown): unknown {
   } catch {
     return value;
   }
+}
+
+/** The last environment found valid (a setup has one): checked once, not per span. */
+let validEnvironmentSeen: string | undefined;
+
+/** Whether an environment attribute needs no `langfuse.environment` next to it (absent, or valid for LangFuse as it is). */
+function validEnvironment(value: AttributeValue | undefined): boolean {
+  if (typeof value !== 'string') return true;
+  if (value === validEnvironmentSeen) return true;
+  if (langfuseEnvironment(value) !== value) return false;
+  validEnvironmentSeen = value;
+  return true;
 }
 
 /** LangFuse accepts environments matching /^(?!langfuse)[a-z0-9-_]+$/, at most 40 characters. */
@@ -341,10 +406,17 @@ function tokenUsage(a: Attributes): Record<string, number> {
 }
 
 function putJson(out: Attributes, key: string, value: Record<string, unknown>): void {
-  const defined = Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
-  if (Object.keys(defined).length) out[key] = JSON.stringify(defined);
+  // JSON.stringify leaves undefined members out; an object with none defined is not written
+  for (const k in value) {
+    if (value[k] !== undefined) {
+      out[key] = JSON.stringify(value);
+      return;
+    }
+  }
 }
 
-function pick(attributes: Attributes, keys: string[]): Record<string, unknown> {
-  return Object.fromEntries(keys.filter((k) => attributes[k] !== undefined).map((k) => [k.replace('voicetrace.', ''), attributes[k]]));
+function pick(attributes: Attributes, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (attributes[k] !== undefined) out[k.replace('voicetrace.', '')] = attributes[k];
+  return out;
 }

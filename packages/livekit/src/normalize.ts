@@ -39,6 +39,21 @@ export function normalizeMetrics(
   /** Provider and model when the metrics name none (the SDK's realtime plugins report no metadata). */
   fallback?: { provider?: string | undefined; model?: string | undefined },
 ): StageMetric | undefined {
+  const metric = normalize(raw, counters, limits, fallback);
+  // a clean input shares one quality record: a long call keeps thousands of metrics in its model
+  if (metric?.quality && !metric.quality.implausible.length && !metric.quality.truncated.length) metric.quality = CLEAN_QUALITY;
+  return metric;
+}
+
+/** The quality of an input nothing was left out of or cut from (shared, never changed). */
+const CLEAN_QUALITY = Object.freeze({ implausible: Object.freeze([]) as unknown as string[], truncated: Object.freeze([]) as unknown as string[], reasons: Object.freeze({}) });
+
+function normalize(
+  raw: unknown,
+  counters: DropCounters,
+  limits: ValueLimits | undefined,
+  fallback: { provider?: string | undefined; model?: string | undefined } | undefined,
+): StageMetric | undefined {
   if (!raw || typeof raw !== 'object' || typeof (raw as { type?: unknown }).type !== 'string') {
     counters.count('malformed_event', 'metrics');
     return undefined;

@@ -1,5 +1,5 @@
 import { FieldValidator, type DropCounters, type SpanFacts, type SpanFactsReader, type SpanView } from '@voicetrace/core';
-import { LIVEKIT_SCOPE, SDK_SPAN_STAGE } from '@voicetrace/conventions';
+import { ATTR, LIVEKIT_SCOPE, SDK_SPAN_STAGE } from '@voicetrace/conventions';
 import { normalizeMetrics } from './normalize.js';
 
 /** The SDK attributes we read (the SDK's own names, left untouched on its spans). */
@@ -17,7 +17,12 @@ const LK = {
   realtimeMetrics: 'lk.realtime_model_metrics',
   finishReasons: 'gen_ai.response.finish_reasons',
   agentName: 'gen_ai.agent.name',
+  userInput: 'lk.pii.user_input',
+  responseText: 'lk.pii.response.text',
+  cachedTokens: 'gen_ai.usage.input_cached_tokens',
 } as const;
+
+const NONE: readonly string[] = [];
 
 /**
  * Reads voicetrace's span facts off `@livekit/agents` 1.9 spans. The units are
@@ -58,6 +63,8 @@ export class LiveKitSpanFacts implements SpanFactsReader {
         return {
           e2e: v.duration('e2e_latency', attrs[LK.e2eLatency], 's'),
           interrupted: attrs[LK.interrupted] === true,
+          userText: typeof attrs[LK.userInput] === 'string' ? (attrs[LK.userInput] as string) : undefined,
+          responseText: typeof attrs[LK.responseText] === 'string' ? (attrs[LK.responseText] as string) : undefined,
         };
       case 'user_turn':
         return {
@@ -73,6 +80,40 @@ export class LiveKitSpanFacts implements SpanFactsReader {
       default:
         return {};
     }
+  }
+
+  /**
+   * The SDK attributes a span also carries in voicetrace's form, once voicetrace wrote it: the
+   * metrics JSON of LLM and TTS requests (every field is on the span parsed, in seconds:
+   * time to first chunk, duration, cancelled, tokens, characters, audio), the user turn's delays in
+   * ms, the agent turn's e2e latency and interrupted flag, and the SDK's second name for cached
+   * input tokens. ATTRIBUTES.md lists them ("Sent once").
+   */
+  sentTwice(span: SpanView): readonly string[] {
+    if (span.scope !== LIVEKIT_SCOPE) return NONE;
+    const a = span.attributes;
+    const both = (sdk: string, ours: string): boolean => a[sdk] !== undefined && a[ours] !== undefined;
+    const out: string[] = [];
+    switch (span.name) {
+      case 'llm_request':
+        if (both(LK.llmMetrics, ATTR.CANCELLED)) out.push(LK.llmMetrics);
+        if (a[LK.cachedTokens] !== undefined && a[LK.cachedTokens] === a[ATTR.USAGE_CACHE_READ]) out.push(LK.cachedTokens);
+        break;
+      case 'tts_request':
+        if (both(LK.ttsMetrics, ATTR.CANCELLED)) out.push(LK.ttsMetrics);
+        break;
+      case 'user_turn':
+        if (both(LK.transcriptionDelay, ATTR.LATENCY_TRANSCRIPTION_DELAY)) out.push(LK.transcriptionDelay);
+        if (both(LK.endOfTurnDelay, ATTR.LATENCY_EOU_DELAY)) out.push(LK.endOfTurnDelay);
+        break;
+      case 'agent_turn':
+        if (both(LK.e2eLatency, ATTR.LATENCY_E2E)) out.push(LK.e2eLatency);
+        if (both(LK.interrupted, ATTR.TURN_INTERRUPTED) && a[LK.interrupted] === a[ATTR.TURN_INTERRUPTED]) out.push(LK.interrupted);
+        break;
+      default:
+        break;
+    }
+    return out.length ? out : NONE;
   }
 
   private metricFrom(json: unknown): SpanFacts['metric'] {

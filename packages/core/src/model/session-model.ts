@@ -111,11 +111,11 @@ export class SessionModel {
     if (this.endedAt === undefined) {
       this.endedAt = at;
       for (const reply of [...this.openReplies.values()]) this.closeReply(reply, at);
-      const snapshot = this.snapshot();
+      const snapshot = this.totals();
       this.notify((o) => o.onSessionEnd?.(snapshot));
       return snapshot;
     }
-    return this.snapshot();
+    return this.totals();
   }
 
   get ended(): boolean {
@@ -587,6 +587,20 @@ export class SessionModel {
 
   /** A copy of the model now. */
   snapshot(): SessionSnapshot {
+    return this.copy(false);
+  }
+
+  /**
+   * The model now, its retained turns copied only when read: for readers that mostly need the
+   * totals (the session span's attributes, the end-of-session observers) at the session's end,
+   * when the turns no longer change. A call's turns are the model's largest part; copying them
+   * for a reader that never looks was most of the cost of ending a session.
+   */
+  totals(): SessionSnapshot {
+    return this.copy(true);
+  }
+
+  private copy(lazyTurns: boolean): SessionSnapshot {
     const latency = {} as SessionSnapshot['latency'];
     for (const stage of Object.keys(LATENCY_PICK) as LatencyStage[]) latency[stage] = this.latencyStats.get(stage)?.summary() ?? { count: 0 };
     const wait: SessionSnapshot['wait'] = {};
@@ -594,14 +608,14 @@ export class SessionModel {
       const stats = this.waitStats.get(key);
       if (stats) wait[key] = stats.summary();
     }
-    return {
+    const snapshot: SessionSnapshot = {
       sessionId: this.sessionId,
       startedAt: this.startedAt,
       endedAt: this.endedAt,
       userTurns: this.userTurnCount,
       replyCount: this.replyCount,
       interruptions: this.interruptionCount,
-      turns: structuredClone(this.turns),
+      turns: lazyTurns ? [] : structuredClone(this.turns),
       turnsDropped: this.turnsDropped,
       handoffs: [...this.handoffs],
       errors: this.errorCount,
@@ -611,6 +625,16 @@ export class SessionModel {
       wait,
       drops: this.options.counters.snapshot(),
     };
+    if (lazyTurns) {
+      let turns: TurnRecord[] | undefined;
+      Object.defineProperty(snapshot, 'turns', {
+        enumerable: true,
+        configurable: true,
+        get: () => (turns ??= structuredClone(this.turns)),
+        set: (value: TurnRecord[]) => void (turns = value),
+      });
+    }
+    return snapshot;
   }
 
   /** The reply completed last, if any. */

@@ -14,7 +14,8 @@ const MIN_VALUE = 1e-4;
  */
 export class QuantileSketch {
   private exact: number[] | undefined = [];
-  private readonly buckets = new Map<number, number>();
+  /** Made when the exact values overflow (most sessions never get there). */
+  private buckets: Map<number, number> | undefined;
   private count = 0;
   private max = -Infinity;
 
@@ -40,7 +41,7 @@ export class QuantileSketch {
     if (this.exact) return quantile(this.exact, q);
     const rank = q * (this.count - 1);
     let seen = 0;
-    for (const [index, n] of [...this.buckets].sort((a, b) => a[0] - b[0])) {
+    for (const [index, n] of [...(this.buckets ?? [])].sort((a, b) => a[0] - b[0])) {
       seen += n;
       if (seen > rank) return Math.min(this.max, bucketValue(index));
     }
@@ -54,6 +55,7 @@ export class QuantileSketch {
 
   private addToBucket(value: number): void {
     const index = value <= MIN_VALUE ? 0 : Math.ceil(Math.log(value / MIN_VALUE) / LOG_GAMMA);
+    this.buckets ??= new Map();
     this.buckets.set(index, (this.buckets.get(index) ?? 0) + 1);
   }
 }

@@ -180,6 +180,8 @@ export class SessionMetrics implements SessionModelObserver {
   private readonly realtimeSeconds = new Map<string, number>();
   private lastAgent: string | undefined;
   private active = true;
+  /** Counter series this session already added its 0 to. */
+  private readonly zeroed = new Set<string>();
 
   constructor(private readonly options: SessionMetricsOptions) {
     this.instruments = instrumentsOf(options.meter);
@@ -272,8 +274,9 @@ export class SessionMetrics implements SessionModelObserver {
     }
     const perModel = this.perModelAttributes(stage, ref, agent);
     this.instruments.requests.add(1, perModel);
-    // a request's errors are 0 until one happens: the error ratio reads 0, not "no data"
-    this.instruments.errors.add(0, perModel);
+    // a request's errors are 0 until one happens: the error ratio reads 0, not "no data" (adding 0
+    // creates the series; once per series is enough)
+    this.zeroOnce(this.instruments.errors, perModel, `e|${stage}|${ref?.provider}|${ref?.model}|${agent}`);
     if (cost !== undefined && Number.isFinite(cost) && cost >= 0) this.instruments.cost.add(cost, perModel);
   }
 
@@ -321,6 +324,13 @@ export class SessionMetrics implements SessionModelObserver {
     return attrs({ [A.STAGE]: stage, [A.PROVIDER]: ref?.provider, [A.MODEL]: ref?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
   }
 
+  /** Adds 0 to a counter's series the first time this session sees it (so it reads 0, not "no data"). */
+  private zeroOnce(counter: Counter, attributes: Attributes, key: string): void {
+    if (this.zeroed.has(key)) return;
+    this.zeroed.add(key);
+    counter.add(0, attributes);
+  }
+
   /** A reply counts once as a turn; if the user stopped it, once as an interruption. */
   private countReply(reply: ReplyRecord): void {
     if (this.countedReplies.has(reply)) return;
@@ -328,7 +338,8 @@ export class SessionMetrics implements SessionModelObserver {
     const agent = reply.agent ?? this.agent();
     const common = attrs({ [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
     this.instruments.turns.add(1, common);
-    this.instruments.interruptions.add(reply.interruptions.some((i) => i.stoppedAgent) ? 1 : 0, common);
+    if (reply.interruptions.some((i) => i.stoppedAgent)) this.instruments.interruptions.add(1, common);
+    else this.zeroOnce(this.instruments.interruptions, common, `i|${agent}`);
     for (const tool of reply.tools) {
       if (tool.isError) this.instruments.errors.add(1, { ...this.perModelAttributes('tool', undefined, agent), [A.ERROR_TYPE]: 'tool_error' });
     }
@@ -349,10 +360,11 @@ export class SessionMetrics implements SessionModelObserver {
    * the SDK also attaches to their spans.
    */
   private countQuality(metric: QualityMetric & (UsageMetric | EouMetric | VadMetric), stage: Stage, ref: Ref, agent: string | undefined): void {
+    const quality = metric.quality;
+    // nothing to count on a clean input: it is not remembered either
+    if (!quality?.implausible.length) return;
     if (this.countedQuality.has(metric)) return;
     this.countedQuality.add(metric);
-    const quality = metric.quality;
-    if (!quality?.implausible.length) return;
     for (const field of quality.implausible) {
       this.instruments.implausible.add(1, {
         ...attrs({ [A.FIELD]: field, [A.DROP_REASON]: quality.reasons?.[field] ?? 'implausible_value' }),

@@ -542,7 +542,8 @@ function llmStep(s: FlatSpan): ReportLlmStep {
   const metrics = jsonObject(a['lk.llm_metrics']);
   const ttft = seconds(a[ATTR.TIME_TO_FIRST_CHUNK]) ?? msToSeconds(metrics?.ttftMs);
   const duration = seconds(a[ATTR.DURATION]) ?? msToSeconds(metrics?.durationMs);
-  const at = epoch(typeof metrics?.timestamp === 'number' ? metrics.timestamp / 1000 : undefined);
+  // the SDK's metrics are stamped when the request ends, with its span (voicetrace's export leaves the JSON out: its end stands in)
+  const at = epoch(typeof metrics?.timestamp === 'number' ? metrics.timestamp / 1000 : undefined) ?? (metrics ? undefined : s.end);
   const requestStart = at !== undefined && duration !== undefined && at - duration >= EPOCH_MIN ? at - duration : s.start;
   const finish = a['gen_ai.response.finish_reasons'];
   const reasons = Array.isArray(finish) ? finish.map(String) : typeof finish === 'string' ? [finish] : [];
@@ -569,7 +570,7 @@ function ttsStep(s: FlatSpan): ReportTtsStep {
   const metrics = jsonObject(a['lk.tts_metrics']);
   const ttfb = seconds(a[ATTR.TIME_TO_FIRST_CHUNK]) ?? msToSeconds(metrics?.ttfbMs);
   const duration = seconds(a[ATTR.DURATION]) ?? msToSeconds(metrics?.durationMs);
-  const at = epoch(typeof metrics?.timestamp === 'number' ? metrics.timestamp / 1000 : undefined);
+  const at = epoch(typeof metrics?.timestamp === 'number' ? metrics.timestamp / 1000 : undefined) ?? (metrics ? undefined : s.end);
   const textSent = at !== undefined && duration !== undefined && at - duration >= EPOCH_MIN ? at - duration : s.start;
   return clean({
     provider: str(a[ATTR.PROVIDER_NAME]) ?? 'unknown',
