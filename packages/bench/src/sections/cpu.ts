@@ -3,12 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runChild } from '../child.js';
 import type { BenchConfig } from '../config.js';
-import type { PathName } from '../pipelines.js';
+import type { PathName, PipelineOptions } from '../pipelines.js';
 import { readProfile, summarizeProfile, type ProfileEntry } from '../profile.js';
 import { ratioRow, type Row, type Section } from '../rows.js';
 import type { Sink } from '../sink.js';
 import { median } from '../stats.js';
 import type { TurnsResult } from '../tasks/turns.js';
+
+/** voicetrace's path with every optional feature off. */
+const SPANS_ONLY: PipelineOptions['setup'] = { langfuseMapping: false, metrics: false, logs: false, journal: false };
 
 interface Round {
   cpuUsPerTurn: number;
@@ -19,12 +22,12 @@ interface Round {
 }
 
 /** One measured child of the CPU rows: the sink's counters read at its start and end marks. */
-async function measure(path: PathName, sink: Sink, config: BenchConfig, profile?: string): Promise<Round> {
+async function measure(path: PathName, sink: Sink, config: BenchConfig, profile?: string, setup?: PipelineOptions['setup']): Promise<Round> {
   let before = sink.counts();
   let after = before;
   const r = await runChild<TurnsResult>(
     'turns',
-    { path, endpoint: sink.url, sessions: config.sessions, turns: config.turns, concurrency: config.concurrency, warmupSessions: Math.max(20, Math.round(config.sessions / 5)), profile },
+    { path, endpoint: sink.url, sessions: config.sessions, turns: config.turns, concurrency: config.concurrency, warmupSessions: Math.max(20, Math.round(config.sessions / 5)), profile, setup },
     { onMark: (name) => void (name === 'start' ? (before = sink.counts()) : (after = sink.counts())) },
   );
   const spans = after.spans - before.spans;
@@ -43,10 +46,13 @@ async function measure(path: PathName, sink: Sink, config: BenchConfig, profile?
  */
 export async function cpuSection(sink: Sink, config: BenchConfig, log: (line: string) => void): Promise<Section> {
   const rounds: Record<PathName, Round[]> = { stock: [], voicetrace: [], none: [] };
+  const spansOnly: Round[] = [];
   for (let i = 0; i < config.rounds; i++) {
     for (const path of (i % 2 ? ['voicetrace', 'stock'] : ['stock', 'voicetrace']) as PathName[]) rounds[path].push(await measure(path, sink, config));
     // the simulation alone (no tracing): what the two paths add is measured from it
     if (i < 2) rounds.none.push(await measure('none', sink, config));
+    // what the features cost: voicetrace's spans alone (session model, stage spans, export), the rest off
+    if (i < 2) spansOnly.push(await measure('voicetrace', sink, config, undefined, SPANS_ONLY));
     log(`cpu round ${i + 1}/${config.rounds}: stock ${rounds.stock.at(-1)!.cpuUsPerTurn.toFixed(0)} µs/turn, voicetrace ${rounds.voicetrace.at(-1)!.cpuUsPerTurn.toFixed(0)} µs/turn`);
   }
   const m = (path: PathName, key: keyof Round): number => median(rounds[path].map((r) => r[key]));
@@ -83,6 +89,15 @@ export async function cpuSection(sink: Sink, config: BenchConfig, log: (line: st
     }
   }
   const none = median(rounds.none.map((r) => r.cpuUsPerTurn));
+  const bare = median(spansOnly.map((r) => r.cpuUsPerTurn));
+  rows.splice(1, 0, ratioRow({
+    id: 'cpu_per_turn_spans_only',
+    label: 'CPU per turn, voicetrace spans only',
+    unit: 'µs',
+    stock: m('stock', 'cpuUsPerTurn'),
+    voicetrace: bare,
+    note: `LangFuse mapping, metrics, logs and span journal off (the session model, stage spans and export stay): the features cost ${(m('voicetrace', 'cpuUsPerTurn') - bare).toFixed(0)} µs per turn; median of ${spansOnly.length} rounds`,
+  }));
   rows[0]!.note += `; the simulated SDK alone (no tracing) ${none.toFixed(0)} µs/turn: tracing adds ${(m('stock', 'cpuUsPerTurn') - none).toFixed(0)} µs (stock), ${(m('voicetrace', 'cpuUsPerTurn') - none).toFixed(0)} µs (voicetrace)`;
   return { name: 'cpu', rows, details: { rounds, profiles, untracedUsPerTurn: none, addedUsPerTurn: { stock: m('stock', 'cpuUsPerTurn') - none, voicetrace: m('voicetrace', 'cpuUsPerTurn') - none } } };
 }

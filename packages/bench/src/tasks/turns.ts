@@ -2,7 +2,7 @@ import { setImmediate as nextTick } from 'node:timers/promises';
 import { writeFileSync } from 'node:fs';
 import { mark } from '../child.js';
 import { startProfiling } from '../profile.js';
-import { pipeline, type PathName } from '../pipelines.js';
+import { pipeline, type PathName, type PipelineOptions } from '../pipelines.js';
 import type { SimulatedCall } from '../workload.js';
 
 export interface TurnsArgs {
@@ -16,6 +16,8 @@ export interface TurnsArgs {
   warmupSessions: number;
   /** Write a CPU profile of the measured part here. */
   profile?: string | undefined;
+  /** setupVoiceTrace options over the bench's (voicetrace's path with features off). */
+  setup?: PipelineOptions['setup'];
 }
 
 export interface TurnsResult {
@@ -31,7 +33,7 @@ export interface TurnsResult {
  * at the `start` and `end` marks.
  */
 export async function turnsTask(args: TurnsArgs): Promise<TurnsResult> {
-  const p = pipeline(args.path, { endpoint: args.endpoint, maxQueueSize: 1_000_000 });
+  const p = pipeline(args.path, { endpoint: args.endpoint, maxQueueSize: 1_000_000, setup: args.setup });
   let index = 0;
   const runCalls = async (count: number): Promise<{ turns: number; sdkSpans: number }> => {
     let turns = 0;
