@@ -4,6 +4,13 @@ import { contentTypeFor } from './content-type.js';
 import type { ReportUploadEntry, SessionArtifactsOptions, UploadResult } from './types.js';
 
 /**
+ * Each upload's own bound runs this much past the overall one, whose signal stops it: a timeout then
+ * names the overall bound the caller set, not the remainder an upload started with (the two timers
+ * would otherwise fire in the same millisecond, either first).
+ */
+const ENCLOSING_BOUND_MARGIN_MS = 50;
+
+/**
  * Uploads a session's artifacts: the recording (as `<keyPrefix><sessionId>/recording<.ext>`) and each
  * report file (as `<keyPrefix><sessionId>/<file name>`), all at once, within one overall bound.
  *
@@ -38,7 +45,7 @@ export async function uploadSessionArtifacts(options: SessionArtifactsOptions): 
       jobs.map(async (job): Promise<UploadResult> => {
         const type = contentTypeFor(String(job.path));
         try {
-          return await uploader.upload(job.path, job.key, type, { what: job.what, signal: budget.signal, timeoutMs: Math.max(1, budget.remainingMs()) });
+          return await uploader.upload(job.path, job.key, type, { what: job.what, signal: budget.signal, timeoutMs: Math.max(1, budget.remainingMs()) + ENCLOSING_BOUND_MARGIN_MS });
         } catch (e) {
           // A custom uploader broke its contract; still a result.
           const message = e instanceof Error ? e.message : String(e);
