@@ -134,6 +134,26 @@ export function createPlugins(options: PluginOptions | number = {}) {
   };
 }
 
+/** The demo's pipeline providers, as {@link createPlugins} makes them. */
+export type DemoPlugins = ReturnType<typeof createPlugins>;
+
+/**
+ * The demo's `AgentSession` on its scripted providers, the caller's audio in and the simulated
+ * speaker out: STT endpointing (no turn detector), 300 ms to 3 s by default.
+ */
+export function createPipelineSession(plugins: DemoPlugins, endpointing: { minDelay?: number | undefined; maxDelay?: number | undefined } = {}): voice.AgentSession {
+  const session = new voice.AgentSession({
+    stt: plugins.stt,
+    vad: plugins.vad,
+    llm: plugins.llm,
+    tts: plugins.tts,
+    turnHandling: { turnDetection: 'stt', endpointing: { minDelay: endpointing.minDelay ?? 300, maxDelay: endpointing.maxDelay ?? 3000 } },
+  });
+  session.input.audio = plugins.user.audioInput;
+  session.output.audio = plugins.audioOutput;
+  return session;
+}
+
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

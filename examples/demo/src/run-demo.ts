@@ -3,7 +3,7 @@ import { setupVoiceTrace, type VoiceTrace, type VoiceTraceOptions, type WrittenR
 import type { SessionSnapshot } from '@voicetrace/core';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { createAgents, createPlugins, runConversation, type AgentDelays, type PluginOptions } from './conversation.js';
+import { createAgents, createPipelineSession, createPlugins, runConversation, type AgentDelays, type PluginOptions } from './conversation.js';
 import { createRealtimePlugins, createRealtimeSession, REALTIME_SERVER_SILENCE_S, runRealtimeConversation } from './realtime-conversation.js';
 
 /** Options of {@link runDemo}. */
@@ -63,15 +63,7 @@ export async function runSession(vt: VoiceTrace, options: Omit<DemoOptions, 'voi
   if (options.realtime) return runRealtimeSession(vt, options);
   const plugins = createPlugins({ seed: options.seed ?? 42, ...options.plugins });
   const { frontDesk } = createAgents(options.agent);
-  const session = new voice.AgentSession({
-    stt: plugins.stt,
-    vad: plugins.vad,
-    llm: plugins.llm,
-    tts: plugins.tts,
-    turnHandling: { turnDetection: 'stt', endpointing: { minDelay: options.endpointing?.minDelay ?? 300, maxDelay: options.endpointing?.maxDelay ?? 3000 } },
-  });
-  session.input.audio = plugins.user.audioInput;
-  session.output.audio = plugins.audioOutput;
+  const session = createPipelineSession(plugins, options.endpointing);
   const traced = vt.instrument(session, { sessionId: options.sessionId, userId: 'caller-42', attributes: { 'lk.job_id': 'demo-job', 'lk.pii.room_name': 'demo-room' } });
   options.onSession?.(session);
   plugins.user.start();

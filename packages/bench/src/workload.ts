@@ -212,7 +212,8 @@ export class SimulatedCall {
     this.emit('close', { reason: 'user_initiated', error: null });
   }
 
-  private startReply(speechId: string) {
+  /** An agent turn and its LLM request, as the SDK opens them for a reply and for a tool step alike. */
+  private startAgentTurn(speechId: string) {
     const agent = this.span('agent_turn', this.rootContext);
     agent.setAttributes({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'front_desk' });
     agent.setAttributes({ 'lk.speech_id': speechId, 'lk.pii.user_input': USER_LINE });
@@ -220,6 +221,11 @@ export class SimulatedCall {
     const llmNode = this.span('llm_node', agentContext);
     const llmRequest = this.span('llm_request', trace.setSpan(ROOT_CONTEXT, llmNode));
     const llmRun = this.span('llm_request_run', trace.setSpan(ROOT_CONTEXT, llmRequest));
+    return { agent, agentContext, llmNode, llmRequest, llmRun };
+  }
+
+  private startReply(speechId: string) {
+    const { agent, agentContext, llmNode, llmRequest, llmRun } = this.startAgentTurn(speechId);
     // a reply's TTS and playout are the agent turn's children (the greeting's are the session's)
     const ttsNode = this.span('tts_node', agentContext);
     const tts = this.startTts(ttsNode);
@@ -240,13 +246,7 @@ export class SimulatedCall {
 
   /** A reply that first calls a tool: its own agent turn with an LLM request and the tool's span. */
   private toolStep(speechId: string): void {
-    const agent = this.span('agent_turn', this.rootContext);
-    agent.setAttributes({ 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'front_desk' });
-    agent.setAttributes({ 'lk.speech_id': speechId, 'lk.pii.user_input': USER_LINE });
-    const agentContext = trace.setSpan(ROOT_CONTEXT, agent);
-    const llmNode = this.span('llm_node', agentContext);
-    const llmRequest = this.span('llm_request', trace.setSpan(ROOT_CONTEXT, llmNode));
-    const llmRun = this.span('llm_request_run', trace.setSpan(ROOT_CONTEXT, llmRequest));
+    const { agent, agentContext, llmNode, llmRequest, llmRun } = this.startAgentTurn(speechId);
     const callId = this.endLlm(llmNode, llmRequest, llmRun, speechId, '', 'tool_call');
     const tool = this.span('function_tool', agentContext);
     const output = '{"city":"Paris","temperatureC":18,"condition":"sunny"}';

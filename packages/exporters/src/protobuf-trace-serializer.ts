@@ -1,6 +1,7 @@
-import type { Attributes, HrTime } from '@opentelemetry/api';
+import type { Attributes, HrTime, SpanContext } from '@opentelemetry/api';
 import { ProtobufTraceSerializer, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { NATIVE_STRING, utf8Length } from './utf8-length.js';
 
 /**
  * OTLP/HTTP protobuf encoding of spans (`ExportTraceServiceRequest`) in one pass over the
@@ -31,8 +32,6 @@ const HAS_IS_REMOTE = 0x100;
 const IS_REMOTE = 0x200;
 const INT64_MIN = -(2 ** 63);
 const INT64_MAX = 2 ** 63;
-/** Strings at least this long are measured and copied by Node; shorter ones in a loop (no call overhead). */
-const NATIVE_STRING = 48;
 
 /**
  * Node's own string copies behind `buf.write(text, offset, length, encoding)`, without its argument
@@ -102,23 +101,6 @@ function varintSize(value: number): number {
   if (value < 2 ** 49) return 7;
   if (value < 2 ** 56) return 8;
   return 9;
-}
-
-/** UTF-8 length of a string (lone surrogates count 3 bytes, as Node encodes them: U+FFFD). */
-function utf8Length(text: string): number {
-  const n = text.length;
-  if (n >= NATIVE_STRING) return Buffer.byteLength(text, 'utf8');
-  let bytes = n;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 2; // a pair: 4 bytes for 2 code units
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
 }
 
 /** A length-delimited field of `length` content bytes, with a 1-byte tag (every field number used here is below 16). */
@@ -224,13 +206,7 @@ class Writer {
   span(span: ReadableSpan): void {
     const at = this.open(2, 2);
     const context = span.spanContext();
-    this.ensure(64);
-    this.tag(1, 2);
-    this.hexBytes(context.traceId, 16);
-    this.tag(2, 2);
-    this.hexBytes(context.spanId, 8);
-    const traceState = context.traceState?.serialize();
-    if (traceState) this.stringField(3, traceState);
+    this.contextFields(context);
     const parent = span.parentSpanContext;
     if (parent?.spanId) {
       this.ensure(10);
@@ -268,6 +244,17 @@ class Writer {
     this.close(at, 2);
   }
 
+  /** Fields 1-3 of a span and of a link alike: trace id, span id, trace state. */
+  private contextFields(context: SpanContext): void {
+    this.ensure(28);
+    this.tag(1, 2);
+    this.hexBytes(context.traceId, 16);
+    this.tag(2, 2);
+    this.hexBytes(context.spanId, 8);
+    const traceState = context.traceState?.serialize();
+    if (traceState) this.stringField(3, traceState);
+  }
+
   private event(event: ReadableSpan['events'][number]): void {
     const at = this.open(11, 2);
     this.ensure(9);
@@ -282,13 +269,7 @@ class Writer {
   private link(link: ReadableSpan['links'][number]): void {
     const at = this.open(13, 2);
     const context = link.context;
-    this.ensure(28);
-    this.tag(1, 2);
-    this.hexBytes(context.traceId, 16);
-    this.tag(2, 2);
-    this.hexBytes(context.spanId, 8);
-    const traceState = context.traceState?.serialize();
-    if (traceState) this.stringField(3, traceState);
+    this.contextFields(context);
     if (link.attributes) this.attributes(4, link.attributes);
     if (link.droppedAttributesCount) this.varintField(5, link.droppedAttributesCount);
     this.ensure(5);

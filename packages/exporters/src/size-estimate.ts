@@ -1,5 +1,6 @@
 import type { AttributeValue, Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { utf8Length } from './utf8-length.js';
 
 /**
  * Worst-case framing bytes per element, read off the OTLP messages (protobuf: tags and length
@@ -90,7 +91,7 @@ export class SizeEstimator {
 
   /** UTF-8 bytes, plus JSON's escapes (a `"` or `\` doubles, a control character takes six). */
   private text(text: string): number {
-    if (!this.json) return text.length < 64 ? utf8Length(text) : Buffer.byteLength(text, 'utf8');
+    if (!this.json) return utf8Length(text);
     let bytes = Buffer.byteLength(text, 'utf8');
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
@@ -99,20 +100,4 @@ export class SizeEstimator {
     }
     return bytes;
   }
-}
-
-/** UTF-8 length of a short string, without a call into Node (lone surrogates count 3 bytes, as Node encodes them). */
-function utf8Length(text: string): number {
-  const n = text.length;
-  let bytes = n;
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) bytes += 1;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 2;
-      i++;
-    } else bytes += 2;
-  }
-  return bytes;
 }

@@ -9,7 +9,7 @@ import { initializeLogger, llm, log, voice } from '@livekit/agents';
 import { setupVoiceTrace } from '@voicetrace/livekit';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { createPlugins, runConversation } from '../../dist/conversation.js';
+import { createPipelineSession, createPlugins, runConversation } from '../../dist/conversation.js';
 
 const [out, traceMode = 'session'] = process.argv.slice(2);
 initializeLogger({ pretty: false, level: 'info' });
@@ -40,15 +40,7 @@ const agent = new FrontDesk({
 });
 
 const plugins = createPlugins({ seed: 7 });
-const session = new voice.AgentSession({
-  stt: plugins.stt,
-  vad: plugins.vad,
-  llm: plugins.llm,
-  tts: plugins.tts,
-  turnHandling: { turnDetection: 'stt', endpointing: { minDelay: 300, maxDelay: 3000 } },
-});
-session.input.audio = plugins.user.audioInput;
-session.output.audio = plugins.audioOutput;
+const session = createPipelineSession(plugins);
 const traced = vt.instrument(session, { sessionId });
 plugins.user.start();
 try {

@@ -1,9 +1,9 @@
-import { initializeLogger, telemetry, voice } from '@livekit/agents';
+import { initializeLogger, telemetry } from '@livekit/agents';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { createAgents, createPlugins, runConversation } from '@voicetrace/demo/dist/conversation.js';
+import { createAgents, createPipelineSession, createPlugins, runConversation } from '@voicetrace/demo/dist/conversation.js';
 import { runSession } from '@voicetrace/demo/dist/run-demo.js';
 import { setupVoiceTrace } from '@voicetrace/livekit';
 import { mkdtempSync } from 'node:fs';
@@ -69,15 +69,7 @@ export async function agentTask(args: AgentArgs): Promise<AgentResult> {
 async function plainSession(seed: number, turns: number): Promise<void> {
   const plugins = createPlugins({ seed });
   const { frontDesk } = createAgents();
-  const session = new voice.AgentSession({
-    stt: plugins.stt,
-    vad: plugins.vad,
-    llm: plugins.llm,
-    tts: plugins.tts,
-    turnHandling: { turnDetection: 'stt', endpointing: { minDelay: 300, maxDelay: 3000 } },
-  });
-  session.input.audio = plugins.user.audioInput;
-  session.output.audio = plugins.audioOutput;
+  const session = createPipelineSession(plugins);
   plugins.user.start();
   try {
     await session.start({ agent: frontDesk });
