@@ -3,7 +3,7 @@
 // Jaeger's query API and compared with the demo's own ground truth (traces.jsonl).
 // One demo run feeds two pipelines: a redacting sidecar (the default) and one with
 // VOICETRACE_REDACT_PII=false, each into its own Jaeger. The same run measures time-to-visible.
-import { ATTR, ATTRIBUTE_SPECS } from '@voicetrace/conventions';
+import { ATTR, LEFT_OUT, ATTRIBUTE_SPECS } from '@voicetrace/conventions';
 import { backendsOrSkip, startCollector, startJaeger, type CollectorHandle, type JaegerHandle, type JaegerSpan, type JaegerTrace } from '@voicetrace/test-backends';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,6 +167,10 @@ describe.skipIf(!bins)('demo -> collector sidecar -> Jaeger (real binaries)', ()
       expect(r.tagTypes[ATTR.TURN_INTERRUPTED]).toBe('bool');
     }
     expect(replies.filter((r) => r.tags[ATTR.TURN_INTERRUPTED] === true)).toHaveLength(1);
+    // sent once: the SDK's own forms of values voicetrace carries never reach the backend
+    for (const entry of LEFT_OUT) {
+      for (const s of redactedTrace.spans.filter((x) => x.operationName === entry.span)) expect(s.tags[entry.sdk], `${entry.span}.${entry.sdk}`).toBeUndefined();
+    }
     const stages = new Set(redactedTrace.spans.map((s) => s.tags[ATTR.STAGE]).filter(Boolean));
     expect([...stages].sort()).toEqual(['agent_turn', 'eou', 'handoff', 'interruption', 'llm', 'session', 'stt', 'tool', 'tts', 'user_turn', 'vad']);
   });
