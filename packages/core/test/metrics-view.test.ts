@@ -334,6 +334,31 @@ describe('SessionMetrics (the metrics view of the session model)', () => {
     expect(new Set(created).size).toBe(created.length);
   });
 
+  it('keeps each series apart while it reuses attribute sets, also past the reuse cache\'s bound (300 models in one call)', async () => {
+    const { reader, meter } = setup();
+    const c = call(meter, 's1');
+    const models = 300;
+    // model i is used i % 3 + 1 times, interleaved with other models and agents
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < models; i++) {
+        if (i % 3 < round) continue;
+        turn(c, T0 + (round * models + i) * 10, `sp_${round}_${i}`, { agent: i % 2 ? 'billing' : 'front_desk', llm: { model: `m${i}`, inputTokens: 1000 + i } });
+      }
+    }
+    const metrics = await reader.metrics();
+    const inputTokens = points(metrics.get(METRIC.USAGE_LLM_INPUT_TOKENS));
+    for (const i of [0, 1, 2, 150, 299]) {
+      const series = inputTokens.filter((p) => p.attributes['model_name'] === `m${i}`);
+      expect(series, `m${i}`).toHaveLength(1);
+      expect(series[0]!.attributes['gen_ai.agent.name']).toBe(i % 2 ? 'billing' : 'front_desk');
+      expect(series[0]!.value, `m${i}`).toBe((1000 + i) * (i % 3 + 1));
+    }
+    // the six turn histograms: one series per (model, agent) of the spoken LLM
+    const ttft = histogramPoints(metrics.get(METRIC.TURN_LLM_TTFT));
+    expect(ttft.filter((p) => p.attributes['model_name'] === 'm2')[0]!.value.count).toBe(3);
+    expect(sum(metrics.get(METRIC.TURNS))).toBe(models * 2);
+  });
+
   it('bounded cardinality: 50 sessions make exactly the series 5 sessions make', async () => {
     const agents = ['front_desk', 'billing', 'support'];
     const run = async (sessions: number) => {

@@ -50,6 +50,11 @@ export class QuantileSketch {
 
   summary(): PercentileSummary {
     if (this.count === 0) return { count: 0 };
+    if (this.exact) {
+      // one sort for the three figures (a session's totals read every figure's summary)
+      const sorted = [...this.exact].sort((a, b) => a - b);
+      return { count: this.count, p50: sortedQuantile(sorted, 0.5), p95: sortedQuantile(sorted, 0.95), p99: sortedQuantile(sorted, 0.99), max: this.max };
+    }
     return { count: this.count, p50: this.quantile(0.5), p95: this.quantile(0.95), p99: this.quantile(0.99), max: this.max };
   }
 
@@ -69,7 +74,11 @@ function bucketValue(index: number): number {
 /** The q-quantile (0..1) of `values` by linear interpolation; undefined when empty. */
 export function quantile(values: readonly number[], q: number): number | undefined {
   if (values.length === 0) return undefined;
-  const sorted = [...values].sort((a, b) => a - b);
+  return sortedQuantile([...values].sort((a, b) => a - b), q);
+}
+
+/** The q-quantile of values sorted ascending (at least one). */
+function sortedQuantile(sorted: readonly number[], q: number): number {
   const position = (sorted.length - 1) * q;
   const lower = Math.floor(position);
   const upper = Math.ceil(position);

@@ -71,6 +71,9 @@ const TURN_HISTOGRAMS = [
 
 type Owner = 'llm' | 'tts' | 'stt';
 
+/** Attribute sets one session keeps for reuse (far above what a call makes: agents x models x stages). */
+const MAX_ATTRIBUTE_SETS = 256;
+
 /** The instruments of METRICS.md on one meter. */
 interface Instruments {
   turn: Map<string, Histogram>;
@@ -182,6 +185,13 @@ export class SessionMetrics implements SessionModelObserver {
   private active = true;
   /** Counter series this session already added its 0 to. */
   private readonly zeroed = new Set<string>();
+  /**
+   * Attribute sets made so far, by their values: a turn records about thirty data points over a
+   * handful of sets, and each new object would be garbage right after the SDK hashes it. Bounded:
+   * the values are bounded by design (agent, provider, model, stage), and the cache is cleared past
+   * {@link MAX_ATTRIBUTE_SETS} all the same. The sets are shared, never mutated.
+   */
+  private readonly attributeSets = new Map<string, Attributes>();
 
   constructor(private readonly options: SessionMetricsOptions) {
     this.instruments = instrumentsOf(options.meter);
@@ -214,14 +224,15 @@ export class SessionMetrics implements SessionModelObserver {
       this.recordLatency(this.instruments.turn.get(h.name)!, value, h.field, this.lkAttributes(owners[h.owner], agent));
     }
     if (!latency.wait.length) return;
+    const waited = new Map<WaitKey, number>();
+    for (const w of latency.wait) waited.set(w.key, (waited.get(w.key) ?? 0) + w.seconds);
     // every key on every turn that has a breakdown, 0 when absent: the per-key means stack up to the mean wait
     for (const c of WAIT_CONTRIBUTIONS) {
-      const seconds = latency.wait.filter((w) => w.key === c.key).reduce((sum, w) => sum + w.seconds, 0);
-      const owner = waitOwner(c.owner, c.key, reply, turn);
+      const owner = c.owner.startsWith('provider:') ? waitOwner(c.owner, c.key, reply, turn) : undefined;
       const attributes = c.owner.startsWith('provider:')
-        ? attrs({ [A.PROVIDER]: owner?.provider, [A.MODEL]: owner?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment })
-        : attrs({ [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
-      this.recordLatency(this.instruments.wait.get(c.key)!, seconds, `wait.${c.key}`, attributes);
+        ? this.attributeSet('w', { [A.PROVIDER]: owner?.provider, [A.MODEL]: owner?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment })
+        : this.attributeSet('a', { [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
+      this.recordLatency(this.instruments.wait.get(c.key)!, waited.get(c.key) ?? 0, `wait.${c.key}`, attributes);
     }
   }
 
@@ -317,11 +328,24 @@ export class SessionMetrics implements SessionModelObserver {
 
   /** LiveKit's keys on `lk.agents.*`. */
   private lkAttributes(ref: Ref, agent: string | undefined): Attributes {
-    return attrs({ [A.MODEL_PROVIDER]: ref?.provider, [A.MODEL_NAME]: ref?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
+    return this.attributeSet('lk', { [A.MODEL_PROVIDER]: ref?.provider, [A.MODEL_NAME]: ref?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
   }
 
   private perModelAttributes(stage: Stage | undefined, ref: Ref, agent: string | undefined): Attributes {
-    return attrs({ [A.STAGE]: stage, [A.PROVIDER]: ref?.provider, [A.MODEL]: ref?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
+    return this.attributeSet('pm', { [A.STAGE]: stage, [A.PROVIDER]: ref?.provider, [A.MODEL]: ref?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
+  }
+
+  /** {@link attrs} of `values`, the same object each time for the same values (`kind` names the key layout). */
+  private attributeSet(kind: string, values: Record<string, string | undefined>): Attributes {
+    let key = kind;
+    for (const name in values) key += `\u0000${values[name] ?? ''}`;
+    let found = this.attributeSets.get(key);
+    if (!found) {
+      if (this.attributeSets.size >= MAX_ATTRIBUTE_SETS) this.attributeSets.clear();
+      found = attrs(values);
+      this.attributeSets.set(key, found);
+    }
+    return found;
   }
 
   /** Adds 0 to a counter's series the first time this session sees it (so it reads 0, not "no data"). */
@@ -336,7 +360,7 @@ export class SessionMetrics implements SessionModelObserver {
     if (this.countedReplies.has(reply)) return;
     this.countedReplies.add(reply);
     const agent = reply.agent ?? this.agent();
-    const common = attrs({ [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
+    const common = this.attributeSet('a', { [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
     this.instruments.turns.add(1, common);
     if (reply.interruptions.some((i) => i.stoppedAgent)) this.instruments.interruptions.add(1, common);
     else this.zeroOnce(this.instruments.interruptions, common, `i|${agent}`);
