@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, runCli } from '../src/cli/run.js';
 import type { SessionSetSummary } from '../src/cli/summary.js';
 import { compareSummaries, type Comparison } from '../src/cli/compare.js';
-import type { SessionSetSummary } from '../src/cli/summary.js';
 import type { SessionReportJson } from '../src/types.js';
 import { DEMO_REPORT_PATH, DEMO_TRACES_PATH, demoReport, memoryIo, writeSessionSet } from './helpers/sessions.js';
 
