@@ -4,7 +4,8 @@
 # (${VOICETRACE_CACHE:-~/.cache/voicetrace}/bin). Prints the binary's path on stdout (and
 # nothing else); build logs go to stderr. Reuses the cached binary when the manifest is
 # unchanged. Safe to run concurrently (a lock serializes builds).
-# Exit codes: 0 ok, 3 Go missing, other = build failure.
+# --cached: print the cached binary's path, never build (exit 4 when there is none).
+# Exit codes: 0 ok, 3 Go missing, 4 not cached (--cached), other = build failure.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 manifest="$here/collector-config/build/manifest.yaml"
@@ -13,6 +14,7 @@ builder_version="v0.161.0"   # keep equal to dist.version in the manifest
 key="$( (cat "$manifest"; echo "$builder_version") | sha256sum | cut -c1-12)"
 bin="$cache/bin/otelcol-voicetrace-$key"
 if [[ -x "$bin" ]]; then echo "$bin"; exit 0; fi
+if [[ "${1:-}" == "--cached" ]]; then echo "build-collector: no cached binary at $bin" >&2; exit 4; fi
 command -v go >/dev/null || { echo "build-collector: Go is not installed" >&2; exit 3; }
 mkdir -p "$cache/bin" "$cache/build"
 exec 9>"$cache/build/collector.lock"

@@ -1,25 +1,20 @@
 import { startCollector, repoRoot, type CollectorHandle } from '@voicetrace/test-backends';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /**
  * The Collector binary scripts/build-collector.sh caches, when it is there: `VOICETRACE_OTELCOL`, else
- * the cache path the script would print (same manifest hash). Never builds (minutes): the bench
+ * what the script prints with `--cached` (it owns the cache key). Never builds (minutes): the bench
  * skips its Collector rows instead, and says so.
  */
 export function cachedCollectorBinary(): { path: string } | { missing: string } {
   const preset = process.env.VOICETRACE_OTELCOL;
   if (preset) return existsSync(preset) ? { path: preset } : { missing: `VOICETRACE_OTELCOL=${preset} does not exist` };
-  const root = repoRoot();
-  const script = readFileSync(join(root, 'scripts/build-collector.sh'), 'utf8');
-  const version = /builder_version="([^"]+)"/.exec(script)?.[1] ?? '';
-  const manifest = readFileSync(join(root, 'collector-config/build/manifest.yaml'));
-  const key = createHash('sha256').update(Buffer.concat([manifest, Buffer.from(`${version}\n`)])).digest('hex').slice(0, 12);
-  const path = join(process.env.VOICETRACE_CACHE ?? join(homedir(), '.cache/voicetrace'), 'bin', `otelcol-voicetrace-${key}`);
-  return existsSync(path) ? { path } : { missing: `no cached Collector binary at ${path}: run scripts/build-collector.sh (takes minutes) or set VOICETRACE_OTELCOL` };
+  const cached = spawnSync('bash', [join(repoRoot(), 'scripts/build-collector.sh'), '--cached'], { encoding: 'utf8' });
+  const path = cached.stdout?.trim();
+  if (cached.status === 0 && path) return { path };
+  return { missing: `${cached.stderr?.trim() || 'no cached Collector binary'}: run scripts/build-collector.sh (takes minutes) or set VOICETRACE_OTELCOL` };
 }
 
 /** A running Collector (collector-config/sidecar.yaml), optionally pinned to one CPU. */

@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { readConfig } from './config.js';
 import { machine } from './machine.js';
+import type { ProfileSummary } from './profile.js';
 import { renderTable, type Row, type Section } from './rows.js';
 import { agentSection } from './sections/agent.js';
 import { collectorSection } from './sections/collector.js';
@@ -45,7 +46,7 @@ console.log(`\nvoicetrace bench, ${new Date(host.date).toISOString().slice(0, 10
 console.log(`CPU rows: ${config.sessions} calls x ${config.turns} turns, ${config.concurrency} at a time, median of ${config.rounds} rounds`);
 console.log(`voicetrace path: ${VOICETRACE_FEATURES}\n`);
 console.log(renderTable(rows));
-const profiles = sections.find((s) => s.name === 'cpu')?.details?.profiles as Record<string, { modules: Array<{ name: string; share: number }>; functions: Array<{ name: string; share: number }> }> | undefined;
+const profiles = sections.find((s) => s.name === 'cpu')?.details?.profiles as Record<string, ProfileSummary> | undefined;
 if (profiles) {
   for (const [path, p] of Object.entries(profiles)) {
     console.log(`\nprofile, ${path} (self time, top entries):`);

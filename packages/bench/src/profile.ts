@@ -48,8 +48,15 @@ export function moduleOf(url: string, functionName: string): string {
   return url;
 }
 
+/** A profile's top entries, by function and by module, and the time it sampled. */
+export interface ProfileSummary {
+  functions: ProfileEntry[];
+  modules: ProfileEntry[];
+  totalMs: number;
+}
+
 /** Self time by function and by module, highest first (idle and `(program)` left out of the shares). */
-export function summarizeProfile(profile: CpuProfile, top = 15): { functions: ProfileEntry[]; modules: ProfileEntry[]; totalMs: number } {
+export function summarizeProfile(profile: CpuProfile, top = 15): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) {

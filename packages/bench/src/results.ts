@@ -7,8 +7,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Machine } from './machine.js';
-import type { ProfileEntry } from './profile.js';
-import type { Row, Section } from './rows.js';
+import type { ProfileSummary } from './profile.js';
+import { noVerdict, type Row, type Section } from './rows.js';
 import { median } from './stats.js';
 
 interface Run {
@@ -61,13 +61,13 @@ for (const row of rowsOf(first)) {
   const unit = row.unit ? ` ${row.unit}` : '';
   const ratios = same.map((r) => r?.ratio);
   const mets = same.map((r) => r?.met);
-  const met = row.met === undefined ? (row.note?.startsWith('SKIPPED') ? 'SKIPPED' : '-') : mets.every((m) => m === true) ? 'yes' : mets.every((m) => m === false) ? '**no**' : `${mets.filter((m) => m).length}/${mets.length} runs`;
+  const met = row.met === undefined ? noVerdict(row) : mets.every((m) => m === true) ? 'yes' : mets.every((m) => m === false) ? '**no**' : `${mets.filter((m) => m).length}/${mets.length} runs`;
   say(
     `| ${row.label} | ${spread(same.map((r) => r?.stock), digits, unit)} | ${spread(same.map((r) => r?.voicetrace), digits, unit)} | ${ratios.some((r) => r !== undefined) ? `${spread(ratios, 2)}x` : ''} | ${row.target ?? ''} | ${met} | ${(row.note ?? '').replace(/\|/g, '\\|')} |`,
   );
 }
 
-const cpuDetails = (run: Run) => run.sections.find((s) => s.name === 'cpu')?.details as { profiles?: Record<string, { functions: ProfileEntry[]; modules: ProfileEntry[]; totalMs: number }> } | undefined;
+const cpuDetails = (run: Run) => run.sections.find((s) => s.name === 'cpu')?.details as { profiles?: Record<string, ProfileSummary> } | undefined;
 const profiled = runs.find((r) => cpuDetails(r)?.profiles);
 if (profiled) {
   say();

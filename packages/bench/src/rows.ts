@@ -31,9 +31,16 @@ export function ratioRow(row: Omit<Row, 'ratio' | 'met'> & { stock: number; voic
   return { ...rest, ratio, met };
 }
 
+const SKIPPED = 'SKIPPED';
+
 /** A Collector row that cannot run: said in the table, loudly. */
 export function skippedRow(id: string, label: string, why: string, target?: string): Row {
-  return { id, label, unit: '', target, met: undefined, note: `SKIPPED: ${why}` };
+  return { id, label, unit: '', target, met: undefined, note: `${SKIPPED}: ${why}` };
+}
+
+/** What the verdict column says of a row with no verdict: SKIPPED, or `-` (a row reported, not judged). */
+export function noVerdict(row: Row): string {
+  return row.note?.startsWith(SKIPPED) ? SKIPPED : '-';
 }
 
 const fmt = (value: number | undefined, unit: string, digits = 1): string => (value === undefined || !Number.isFinite(value) ? '' : `${value.toFixed(digits)}${unit ? ` ${unit}` : ''}`);
@@ -47,7 +54,7 @@ export function renderTable(rows: readonly Row[]): string {
     fmt(r.voicetrace, r.unit, r.digits),
     r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`,
     r.target ?? '',
-    r.met === undefined ? (r.note?.startsWith('SKIPPED') ? 'SKIPPED' : '-') : r.met ? 'yes' : 'NO',
+    r.met === undefined ? noVerdict(r) : r.met ? 'yes' : 'NO',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');

@@ -33,9 +33,8 @@ const TOOLS_JSON = '["get_weather","transfer_to_billing"]';
 const TOOL_DEFINITIONS =
   '[{"type":"function","name":"get_weather","description":"Current weather for a city."},{"type":"function","name":"transfer_to_billing","description":"Transfer the caller to the billing specialist."}]';
 const SYSTEM_INSTRUCTIONS = JSON.stringify([{ type: 'text', content: SYSTEM }]);
-
-/** SDK spans of a plain user turn; a tool turn adds 5 (a second agent_turn, llm_node, llm_request, llm_request_run, function_tool). */
-export const SDK_SPANS_PER_TURN = 10;
+const TOOL_ARGUMENTS = '{"city":"Paris"}';
+const TOOL_OUTPUT = '{"city":"Paris","temperatureC":18,"condition":"sunny"}';
 
 let idCounter = 0;
 const id = (prefix: string): string => `${prefix}_${(++idCounter).toString(36).padStart(8, '0')}`;
@@ -79,9 +78,9 @@ class Conversation {
 
   addToolCall(callId: string): void {
     this.messages.push(JSON.stringify({ role: 'assistant', parts: [{ type: 'tool_call', id: callId, name: 'get_weather', arguments: { city: 'Paris' } }] }));
-    this.messages.push(JSON.stringify({ role: 'tool', parts: [{ type: 'tool_call_response', id: callId, response: '{"city":"Paris","temperatureC":18,"condition":"sunny"}' }] }));
-    this.chatItems.push(JSON.stringify({ id: id('item'), type: 'function_call', call_id: callId, name: 'get_weather', arguments: '{"city":"Paris"}' }));
-    this.chatItems.push(JSON.stringify({ id: id('item'), type: 'function_call_output', call_id: callId, name: 'get_weather', output: '{"city":"Paris","temperatureC":18,"condition":"sunny"}', is_error: false }));
+    this.messages.push(JSON.stringify({ role: 'tool', parts: [{ type: 'tool_call_response', id: callId, response: TOOL_OUTPUT }] }));
+    this.chatItems.push(JSON.stringify({ id: id('item'), type: 'function_call', call_id: callId, name: 'get_weather', arguments: TOOL_ARGUMENTS }));
+    this.chatItems.push(JSON.stringify({ id: id('item'), type: 'function_call_output', call_id: callId, name: 'get_weather', output: TOOL_OUTPUT, is_error: false }));
     this.trim();
   }
 
@@ -192,11 +191,9 @@ export class SimulatedCall {
     ];
   }
 
-  /** Runs the next user turn's steps back to back; returns the SDK spans it started. */
-  runTurn(): number {
-    const before = this.sdkSpans;
+  /** Runs the next user turn's steps back to back. */
+  runTurn(): void {
     for (const step of this.turn()) step();
-    return this.sdkSpans - before;
   }
 
   /** The call ends: the activity drains and the session span ends, then the session closes. */
@@ -249,26 +246,25 @@ export class SimulatedCall {
     const { agent, agentContext, llmNode, llmRequest, llmRun } = this.startAgentTurn(speechId);
     const callId = this.endLlm(llmNode, llmRequest, llmRun, speechId, '', 'tool_call');
     const tool = this.span('function_tool', agentContext);
-    const output = '{"city":"Paris","temperatureC":18,"condition":"sunny"}';
     tool.setAttributes({
       'lk.function_tool.name': 'get_weather',
-      'lk.pii.function_tool.arguments': '{"city":"Paris"}',
+      'lk.pii.function_tool.arguments': TOOL_ARGUMENTS,
       'gen_ai.operation.name': 'execute_tool',
       'gen_ai.tool.name': 'get_weather',
       'gen_ai.tool.type': 'function',
       'gen_ai.tool.call.id': callId,
       'gen_ai.agent.name': 'front_desk',
       'gen_ai.tool.description': 'Current weather for a city.',
-      'gen_ai.tool.call.arguments': '{"city":"Paris"}',
-      'lk.pii.function_tool.output': output,
+      'gen_ai.tool.call.arguments': TOOL_ARGUMENTS,
+      'lk.pii.function_tool.output': TOOL_OUTPUT,
       'lk.function_tool.is_error': false,
-      'gen_ai.tool.call.result': output,
+      'gen_ai.tool.call.result': TOOL_OUTPUT,
     });
     tool.end();
     this.conversation.addToolCall(callId);
     this.emit('function_tools_executed', {
-      functionCalls: [{ id: id('fnc'), type: 'function_call', callId, name: 'get_weather', args: '{"city":"Paris"}' }],
-      functionCallOutputs: [{ id: id('item'), type: 'function_call_output', name: 'get_weather', callId, output, isError: false }],
+      functionCalls: [{ id: id('fnc'), type: 'function_call', callId, name: 'get_weather', args: TOOL_ARGUMENTS }],
+      functionCallOutputs: [{ id: id('item'), type: 'function_call_output', name: 'get_weather', callId, output: TOOL_OUTPUT, isError: false }],
     });
     agent.setAttributes({ 'lk.interrupted': false });
     agent.end();
@@ -313,7 +309,7 @@ export class SimulatedCall {
       'lk.pii.chat_ctx': this.conversation.chatCtx(),
       'lk.function_tools': TOOLS_JSON,
       'lk.pii.response.text': text,
-      'lk.pii.response.function_calls': finish === 'stop' ? '[]' : JSON.stringify([{ id: `${id('item')}/fnc_0`, call_id: callId, name: 'get_weather', arguments: '{"city":"Paris"}' }]),
+      'lk.pii.response.function_calls': finish === 'stop' ? '[]' : JSON.stringify([{ id: `${id('item')}/fnc_0`, call_id: callId, name: 'get_weather', arguments: TOOL_ARGUMENTS }]),
       'lk.response.ttft': 0.3816910679999998,
       'gen_ai.request.model': 'gpt-4o-mini',
       'gen_ai.provider.name': 'openai',

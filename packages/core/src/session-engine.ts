@@ -1,5 +1,5 @@
 import type { Attributes, Span, SpanContext, Tracer } from '@opentelemetry/api';
-import { ATTR, VOICETRACE_SCOPE, type Stage } from '@voicetrace/conventions';
+import { ATTR, ATTRIBUTE_SPECS, VOICETRACE_SCOPE, type Stage } from '@voicetrace/conventions';
 import { DropCounters } from './counters.js';
 import type { RealtimeMetric, SttMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
 import { SessionModel } from './model/session-model.js';
@@ -78,8 +78,8 @@ interface TurnSpans {
 
 type LiveSpan = Span & { name?: string; parentSpanContext?: SpanContext; instrumentationScope?: { name: string }; attributes?: Attributes; startTime?: [number, number]; endTime?: [number, number] };
 
-/** Stages whose spans are GenAI operations (invoke_workflow, invoke_agent, chat, execute_tool, speech): they carry `gen_ai.conversation.id`. */
-const GENAI_STAGES: ReadonlySet<Stage> = new Set<Stage>(['session', 'agent_turn', 'llm', 'realtime', 'stt', 'tts', 'tool']);
+/** Stages whose spans are GenAI operations (invoke_workflow, invoke_agent, chat, execute_tool, speech): they carry `gen_ai.conversation.id`, as its spec says. */
+const GENAI_STAGES: ReadonlySet<Stage | 'all'> = new Set(ATTRIBUTE_SPECS.find((spec) => spec.key === ATTR.CONVERSATION_ID)?.stages ?? []);
 
 /** Recently started spans whose turn is remembered (for the log lines written in them): some 30 turns' worth. */
 const RECENT_SPANS = 512;
@@ -520,7 +520,7 @@ export class SessionEngine {
     const identity: Attributes = { [ATTR.SESSION_ID]: this.options.sessionId };
     // the same id under the GenAI name, for GenAI-aware backends: on the GenAI operations' spans only
     const genAiStage = stage ?? (span.attributes?.[ATTR.STAGE] as Stage | undefined);
-    if (genAiStage && GENAI_STAGES.has(genAiStage)) identity[ATTR.CONVERSATION_ID] = this.options.sessionId;
+    if (GENAI_STAGES.has('all') || (genAiStage && GENAI_STAGES.has(genAiStage))) identity[ATTR.CONVERSATION_ID] = this.options.sessionId;
     if (this.options.environment) identity[ATTR.ENVIRONMENT] = this.options.environment;
     const agent = this.model.currentAgent;
     if (agent && !span.attributes?.[ATTR.AGENT_NAME]) identity[ATTR.AGENT_NAME] = agent;

@@ -9,7 +9,7 @@ import { toHrTime } from './time.js';
 
 /** One line of a journal: a span started (with what it will be exported as) or ended. */
 type JournalLine =
-  | { op: 'start'; traceId: string; spanId: string; parentSpanId?: string; name: string; start: HrTime; scope: string; attributes: Attributes }
+  | { op: 'start'; traceId: string; spanId: string; parentSpanId?: string | undefined; name: string; start: HrTime; scope: string; attributes: Attributes }
   | { op: 'end'; spanId: string };
 
 /**
@@ -41,7 +41,6 @@ export class SpanJournal {
     this.path = join(dir, `${pid}.jsonl`);
   }
 
-  /** A span started, under the trace and parent it will be exported with. */
   /**
    * A span started, under the trace and parent it will be exported with. Its line is made when it
    * is written (its attributes as they are then, the start's and any added since).
@@ -103,19 +102,8 @@ export class SpanJournal {
   }
 }
 
-/** Options of {@link recoverJournals}. */
-/** A span's start, as the processor hands it to the journal. */
-interface PendingStart {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string | undefined;
-  name: string;
-  start: HrTime;
-  scope: string;
-  attributes: Attributes;
-  /** Ended before it was written. */
-  skip?: boolean;
-}
+/** A span's start, as the processor hands it to the journal (its line, less `op`), and whether it ended before it was written. */
+type PendingStart = Omit<Extract<JournalLine, { op: 'start' }>, 'op'> & { skip?: boolean };
 
 /** The JSON of a `start` line, built directly (the values go through JSON.stringify). */
 function startLine(span: PendingStart): string {

@@ -112,35 +112,32 @@ export class SizeLimitedSpanExporter implements StatsSpanExporter {
     let resources = new Set<Resource>();
     let scopes = new Set<string>();
     let dropped = 0;
-    const contextBytes = (span: ReadableSpan, seenResources: Set<Resource>, seenScopes: Set<string>): number => {
-      const { name, version, schemaUrl } = span.instrumentationScope;
-      const scopeKey = `${name}@${version ?? ''}:${schemaUrl ?? ''}`;
-      return (
-        (seenResources.has(span.resource) ? 0 : this.resourceSize(span.resource)) +
-        (seenScopes.has(scopeKey) ? 0 : this.estimator.scope(name, version))
-      );
-    };
+    /** What a span's resource and scope add to a request that already carries `seenResources` and `seenScopes` (a new request: all of it). */
+    const contextBytes = (span: ReadableSpan, scopeKey: string, seenResources?: Set<Resource>, seenScopes?: Set<string>): number =>
+      (seenResources?.has(span.resource) ? 0 : this.resourceSize(span.resource)) +
+      (seenScopes?.has(scopeKey) ? 0 : this.estimator.scope(span.instrumentationScope.name, span.instrumentationScope.version));
     for (const span of spans) {
       const spanBytes = this.estimator.span(span);
-      if (this.estimator.requestBytes + spanBytes + this.resourceSize(span.resource) + this.estimator.scope(span.instrumentationScope.name, span.instrumentationScope.version) > this.maxBatchBytes) {
+      const { name, version, schemaUrl } = span.instrumentationScope;
+      const scopeKey = `${name}@${version ?? ''}:${schemaUrl ?? ''}`;
+      if (this.estimator.requestBytes + spanBytes + contextBytes(span, scopeKey) > this.maxBatchBytes) {
         dropped++;
         this.dropOversized(span, spanBytes);
         continue;
       }
-      let bytes = spanBytes + contextBytes(span, resources, scopes);
+      let bytes = spanBytes + contextBytes(span, scopeKey, resources, scopes);
       if (part.length > 0 && partBytes + bytes > this.maxBatchBytes) {
         parts.push(part);
         part = [];
         partBytes = this.estimator.requestBytes;
         resources = new Set();
         scopes = new Set();
-        bytes = spanBytes + contextBytes(span, resources, scopes);
+        bytes = spanBytes + contextBytes(span, scopeKey);
       }
       part.push(span);
       partBytes += bytes;
       resources.add(span.resource);
-      const { name, version, schemaUrl } = span.instrumentationScope;
-      scopes.add(`${name}@${version ?? ''}:${schemaUrl ?? ''}`);
+      scopes.add(scopeKey);
     }
     if (part.length > 0) parts.push(part);
     return { parts, dropped };

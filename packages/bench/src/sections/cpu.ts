@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { runChild } from '../child.js';
 import type { BenchConfig } from '../config.js';
 import type { PathName, PipelineOptions } from '../pipelines.js';
-import { readProfile, summarizeProfile, type ProfileEntry } from '../profile.js';
+import { readProfile, summarizeProfile, type ProfileSummary } from '../profile.js';
 import { ratioRow, type Row, type Section } from '../rows.js';
 import type { Sink } from '../sink.js';
 import { median } from '../stats.js';
@@ -77,7 +77,7 @@ export async function cpuSection(sink: Sink, config: BenchConfig, log: (line: st
       note: 'reported beside the span count; every value sent in two forms is listed with its reason in ATTRIBUTES.md ("Sent once"), checked by scripts/check-attributes.mjs and packages/livekit/test/sent-once.test.ts',
     }),
   ];
-  let profiles: Partial<Record<PathName, { functions: ProfileEntry[]; modules: ProfileEntry[]; totalMs: number }>> | undefined;
+  let profiles: Partial<Record<PathName, ProfileSummary>> | undefined;
   if (config.profile) {
     const dir = mkdtempSync(join(tmpdir(), 'voicetrace-bench-profile-'));
     profiles = {};

@@ -1,14 +1,11 @@
-import { initializeLogger, telemetry } from '@livekit/agents';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { initializeLogger } from '@livekit/agents';
 import { createAgents, createPipelineSession, createPlugins, runConversation } from '@voicetrace/demo/dist/conversation.js';
 import { runSession } from '@voicetrace/demo/dist/run-demo.js';
 import { setupVoiceTrace } from '@voicetrace/livekit';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stockPipeline } from '../pipelines.js';
 
 /** How the agent is traced: not at all, by the SDK through the stock OTel path, or by voicetrace. */
 export type AgentVariant = 'none' | 'stock' | 'voicetrace';
@@ -47,14 +44,8 @@ export async function agentTask(args: AgentArgs): Promise<AgentResult> {
     flush = () => vt.forceFlush();
     runOne = async (i) => void (await runSession(vt, { out, seed: args.seed + i, sessionId: `agent_${process.pid}_${i}`, turns: args.turns }));
   } else {
-    if (args.variant === 'stock') {
-      const fanout = new telemetry.FanoutSpanProcessor();
-      fanout.add(new BatchSpanProcessor(new OTLPTraceExporter({ url: `${args.endpoint}/v1/traces` }), { scheduledDelayMillis: 1000 }));
-      const provider = new NodeTracerProvider({ resource: defaultResource().merge(resourceFromAttributes({ 'service.name': 'voicetrace-bench-agent' })), spanProcessors: [fanout] });
-      provider.register();
-      telemetry.setTracerProvider(provider, { registerSpanProcessor: (p) => fanout.add(p), allowPii: true });
-      flush = () => provider.forceFlush();
-    }
+    // the SDK's stock tracing, wired as the CPU rows wire it
+    if (args.variant === 'stock') flush = stockPipeline({ endpoint: args.endpoint }).flush;
     runOne = (i) => plainSession(args.seed + i, args.turns);
   }
   const cpu = process.cpuUsage();

@@ -183,8 +183,8 @@ export class SessionMetrics implements SessionModelObserver {
   private readonly realtimeSeconds = new Map<string, number>();
   private lastAgent: string | undefined;
   private active = true;
-  /** Counter series this session already added its 0 to. */
-  private readonly zeroed = new Set<string>();
+  /** Counter series this session already added its 0 to, by their (shared) attribute sets. */
+  private readonly zeroed = new Map<Counter, WeakSet<Attributes>>();
   /**
    * Attribute sets made so far, by their values: a turn records about thirty data points over a
    * handful of sets, and each new object would be garbage right after the SDK hashes it. Bounded:
@@ -228,10 +228,11 @@ export class SessionMetrics implements SessionModelObserver {
     for (const w of latency.wait) waited.set(w.key, (waited.get(w.key) ?? 0) + w.seconds);
     // every key on every turn that has a breakdown, 0 when absent: the per-key means stack up to the mean wait
     for (const c of WAIT_CONTRIBUTIONS) {
-      const owner = c.owner.startsWith('provider:') ? waitOwner(c.owner, c.key, reply, turn) : undefined;
-      const attributes = c.owner.startsWith('provider:')
-        ? this.attributeSet('w', { [A.PROVIDER]: owner?.provider, [A.MODEL]: owner?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment })
-        : this.attributeSet('a', { [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
+      let attributes: Attributes;
+      if (c.owner.startsWith('provider:')) {
+        const owner = waitOwner(c.owner, c.key, reply, turn);
+        attributes = this.attributeSet('w', { [A.PROVIDER]: owner?.provider, [A.MODEL]: owner?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
+      } else attributes = this.agentAttributes(agent);
       this.recordLatency(this.instruments.wait.get(c.key)!, waited.get(c.key) ?? 0, `wait.${c.key}`, attributes);
     }
   }
@@ -287,7 +288,7 @@ export class SessionMetrics implements SessionModelObserver {
     this.instruments.requests.add(1, perModel);
     // a request's errors are 0 until one happens: the error ratio reads 0, not "no data" (adding 0
     // creates the series; once per series is enough)
-    this.zeroOnce(this.instruments.errors, perModel, `e|${stage}|${ref?.provider}|${ref?.model}|${agent}`);
+    this.zeroOnce(this.instruments.errors, perModel);
     if (cost !== undefined && Number.isFinite(cost) && cost >= 0) this.instruments.cost.add(cost, perModel);
   }
 
@@ -326,6 +327,11 @@ export class SessionMetrics implements SessionModelObserver {
     }
   }
 
+  /** The agent's keys alone (turns, interruptions, waits that no provider owns). */
+  private agentAttributes(agent: string | undefined): Attributes {
+    return this.attributeSet('a', { [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
+  }
+
   /** LiveKit's keys on `lk.agents.*`. */
   private lkAttributes(ref: Ref, agent: string | undefined): Attributes {
     return this.attributeSet('lk', { [A.MODEL_PROVIDER]: ref?.provider, [A.MODEL_NAME]: ref?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
@@ -348,10 +354,16 @@ export class SessionMetrics implements SessionModelObserver {
     return found;
   }
 
-  /** Adds 0 to a counter's series the first time this session sees it (so it reads 0, not "no data"). */
-  private zeroOnce(counter: Counter, attributes: Attributes, key: string): void {
-    if (this.zeroed.has(key)) return;
-    this.zeroed.add(key);
+  /**
+   * Adds 0 to a counter's series the first time this session sees it (so it reads 0, not "no data").
+   * `attributes` is an {@link attributeSet}: the same object for the same series (a set made again
+   * after the cache is cleared adds another 0, which changes nothing).
+   */
+  private zeroOnce(counter: Counter, attributes: Attributes): void {
+    let seen = this.zeroed.get(counter);
+    if (!seen) this.zeroed.set(counter, (seen = new WeakSet()));
+    if (seen.has(attributes)) return;
+    seen.add(attributes);
     counter.add(0, attributes);
   }
 
@@ -360,10 +372,10 @@ export class SessionMetrics implements SessionModelObserver {
     if (this.countedReplies.has(reply)) return;
     this.countedReplies.add(reply);
     const agent = reply.agent ?? this.agent();
-    const common = this.attributeSet('a', { [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
+    const common = this.agentAttributes(agent);
     this.instruments.turns.add(1, common);
     if (reply.interruptions.some((i) => i.stoppedAgent)) this.instruments.interruptions.add(1, common);
-    else this.zeroOnce(this.instruments.interruptions, common, `i|${agent}`);
+    else this.zeroOnce(this.instruments.interruptions, common);
     for (const tool of reply.tools) {
       if (tool.isError) this.instruments.errors.add(1, { ...this.perModelAttributes('tool', undefined, agent), [A.ERROR_TYPE]: 'tool_error' });
     }

@@ -537,14 +537,22 @@ function reportReply(r: ReplyBuild, user: ReportUserTurn | undefined, turns: Map
   });
 }
 
+/**
+ * When an LLM or TTS request began: its end less its duration, where its end is the SDK's metrics
+ * timestamp, or the span's end when the export left the metrics JSON out (the SDK stamps them when the
+ * request ends, with its span); the span's start when neither gives a plausible time.
+ */
+function requestStartOf(s: FlatSpan, metrics: ReturnType<typeof jsonObject>, duration: number | undefined): number {
+  const at = epoch(typeof metrics?.timestamp === 'number' ? metrics.timestamp / 1000 : undefined) ?? (metrics ? undefined : s.end);
+  return at !== undefined && duration !== undefined && at - duration >= EPOCH_MIN ? at - duration : s.start;
+}
+
 function llmStep(s: FlatSpan): ReportLlmStep {
   const a = s.attributes;
   const metrics = jsonObject(a['lk.llm_metrics']);
   const ttft = seconds(a[ATTR.TIME_TO_FIRST_CHUNK]) ?? msToSeconds(metrics?.ttftMs);
   const duration = seconds(a[ATTR.DURATION]) ?? msToSeconds(metrics?.durationMs);
-  // the SDK's metrics are stamped when the request ends, with its span (voicetrace's export leaves the JSON out: its end stands in)
-  const at = epoch(typeof metrics?.timestamp === 'number' ? metrics.timestamp / 1000 : undefined) ?? (metrics ? undefined : s.end);
-  const requestStart = at !== undefined && duration !== undefined && at - duration >= EPOCH_MIN ? at - duration : s.start;
+  const requestStart = requestStartOf(s, metrics, duration);
   const finish = a['gen_ai.response.finish_reasons'];
   const reasons = Array.isArray(finish) ? finish.map(String) : typeof finish === 'string' ? [finish] : [];
   return clean({
@@ -570,8 +578,7 @@ function ttsStep(s: FlatSpan): ReportTtsStep {
   const metrics = jsonObject(a['lk.tts_metrics']);
   const ttfb = seconds(a[ATTR.TIME_TO_FIRST_CHUNK]) ?? msToSeconds(metrics?.ttfbMs);
   const duration = seconds(a[ATTR.DURATION]) ?? msToSeconds(metrics?.durationMs);
-  const at = epoch(typeof metrics?.timestamp === 'number' ? metrics.timestamp / 1000 : undefined) ?? (metrics ? undefined : s.end);
-  const textSent = at !== undefined && duration !== undefined && at - duration >= EPOCH_MIN ? at - duration : s.start;
+  const textSent = requestStartOf(s, metrics, duration);
   return clean({
     provider: str(a[ATTR.PROVIDER_NAME]) ?? 'unknown',
     model: str(a[ATTR.REQUEST_MODEL]) ?? 'unknown',
