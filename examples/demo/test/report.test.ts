@@ -58,12 +58,16 @@ describe('the session report of a real AgentSession', () => {
       expect(reply.latency!.e2e).toBe(span.attributes[ATTR.LATENCY_E2E]);
       expect(reply.latency!.llm_ttft).toBe(span.attributes[ATTR.LATENCY_LLM_TTFT]);
       expect(reply.latency!.tts_ttfb).toBe(span.attributes[ATTR.LATENCY_TTS_TTFB]);
-      expect(reply.cost).toBe(span.attributes[ATTR.TURN_COST]);
+      // the agent turn that played carries its turn's cost: the turn's STT and its replies' requests
+      const turn = report.voicetrace.turns.find((t) => t.replies.includes(reply))!;
+      expect(turn.cost).toBeCloseTo(span.attributes[ATTR.TURN_COST] as number, 12);
       expect(JSON.stringify(reply.wait)).toBe(span.attributes[ATTR.WAIT_BREAKDOWN]);
       expect(reply.trace!.trace_id).toBe(span.traceId);
     }
     const session = spans.find((s) => s.name === 'agent_session')!;
     expect(report.voicetrace.cost).toBe(session.attributes[ATTR.SESSION_COST]);
+    // every request's cost is in exactly one turn: the turns add up to the session
+    expect(report.voicetrace.turns.reduce((sum, t) => sum + (t.cost ?? 0), 0)).toBeCloseTo(report.voicetrace.cost, 12);
     expect(report.voicetrace.latency.e2e!.p95).toBe(session.attributes['voicetrace.session.latency.e2e.p95']);
     expect(report.voicetrace.trace.trace_id).toBe(session.traceId);
     expect(report.voicetrace.trace.links.jaeger).toBe(`http://localhost:16686/trace/${session.traceId}`);

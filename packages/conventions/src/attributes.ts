@@ -32,6 +32,7 @@ const SPECS = {
   SESSION_LLM_OUTPUT_TOKENS: { key: 'voicetrace.session.llm.output_tokens', type: 'int', unit: '{token}', stages: ['session'], origin: 'voicetrace', brief: 'LLM output tokens of the session, all models.' },
   SESSION_TTS_CHARACTERS: { key: 'voicetrace.session.tts.characters', type: 'int', unit: '{character}', stages: ['session'], origin: 'voicetrace', brief: 'Characters synthesized in the session, counted once.' },
   SESSION_STT_AUDIO_DURATION: { key: 'voicetrace.session.stt.audio_duration', type: 'double', unit: 's', stages: ['session'], origin: 'voicetrace', brief: 'Seconds of audio transcribed in the session.' },
+  SESSION_USAGE_CHECK: { key: 'voicetrace.session.usage_check', type: 'string', stages: ['session'], origin: 'voicetrace', brief: 'JSON array of the usage figures on which the SDK\'s own `session.usage` disagrees with voicetrace\'s: {type, provider, model, figure, voicetrace, sdk, cause}; cause `sdk_counts_stream_adapter_report` (the SDK counts the TTS stream adapter\'s report on top of its sentences\') or `unexplained`. Absent when they agree.' },
   SESSION_DROPS: { key: 'voicetrace.session.dropped_inputs', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Inputs (events, values) dropped or corrected by validation during the session; details in the counters.' },
 
   // ---- latency (agent turn; p50/p95 on the session) -------------------------------------
@@ -41,7 +42,8 @@ const SPECS = {
   LATENCY_LLM_TTFT: { key: 'voicetrace.latency.llm_ttft', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Time to first token of the LLM request that produced the spoken reply.' },
   LATENCY_TTS_TTFB: { key: 'voicetrace.latency.tts_ttfb', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Time to first audio byte of the reply\'s first TTS request.' },
   LATENCY_TOTAL: { key: 'voicetrace.latency.total', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'The LiveKit docs\' total latency: eou_delay + llm_ttft + tts_ttfb.' },
-  LATENCY_E2E: { key: 'voicetrace.latency.e2e', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'User-perceived wait: end of user speech to first agent audio out (the SDK\'s e2e_latency, seconds).' },
+  LATENCY_E2E: { key: 'voicetrace.latency.e2e', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'User-perceived wait: end of user speech to first agent audio out (the SDK\'s e2e_latency, seconds, restated from the VAD\'s end of speech when the SDK measured from a later one: see voicetrace.latency.anchor_shift).' },
+  LATENCY_ANCHOR_SHIFT: { key: 'voicetrace.latency.anchor_shift', type: 'double', unit: 's', stages: ['agent_turn', 'user_turn'], origin: 'voicetrace', brief: 'How far from its VAD the SDK placed the user\'s end of speech (positive: later, e.g. at a non-streaming STT\'s own end-of-speech event; negative: earlier, e.g. from an STT\'s word timings on its own audio clock). The SDK measured its e2e and end-of-turn delay from there; voicetrace restates them from the VAD\'s end of speech. Absent when the two agree.' },
 
   // ---- the gapless wait breakdown -------------------------------------------------------
   WAIT_BREAKDOWN: { key: 'voicetrace.wait.breakdown', type: 'string', stages: ['agent_turn'], origin: 'voicetrace', brief: 'JSON array of consecutive contributions {key, owner, seconds} that sum exactly to voicetrace.latency.e2e.' },
@@ -59,7 +61,7 @@ const SPECS = {
   // ---- agent turn -------------------------------------------------------------------------
   TURN_INTERRUPTED: { key: 'voicetrace.turn.interrupted', type: 'boolean', stages: ['agent_turn'], origin: 'voicetrace', brief: 'The user interrupted this reply.' },
   TURN_OVERLAP: { key: 'voicetrace.turn.overlapping_speech', type: 'double', unit: 's', stages: ['agent_turn', 'interruption'], origin: 'voicetrace', brief: 'Seconds the user spoke while the agent was speaking.' },
-  TURN_COST: { key: 'voicetrace.turn.cost', type: 'double', unit: 'USD', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Estimated cost of the turn: its LLM, STT and TTS usage at table prices.' },
+  TURN_COST: { key: 'voicetrace.turn.cost', type: 'double', unit: 'USD', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Estimated cost of the turn, on the agent turn that played its reply: its STT share and its replies\' LLM, TTS and realtime usage at table prices. The turns\' costs add up to the session\'s. A periodic STT reporter\'s share can come after the reply: the span waits for it (up to 5 s, else voicetrace.data_incomplete).' },
 
   // ---- generation spans (llm, realtime, stt, tts) -----------------------------------------
   OPERATION_NAME: { key: 'gen_ai.operation.name', type: 'string', stages: ['stt', 'tts', 'realtime'], origin: 'otel-proposal', brief: '`speech_to_text` / `text_to_speech` on STT/TTS spans (proposal #390); `realtime` on realtime responses.' },
@@ -92,8 +94,8 @@ const SPECS = {
   VAD_IDLE_TIME: { key: 'voicetrace.vad.idle_time', type: 'double', unit: 's', stages: ['vad'], origin: 'voicetrace', brief: 'VAD idle time since its last activity.' },
   VAD_INFERENCE_TIME: { key: 'voicetrace.vad.inference_time_total', type: 'double', unit: 's', stages: ['vad'], origin: 'voicetrace', brief: 'Total inference time in the reporting window.' },
   VAD_INFERENCE_COUNT: { key: 'voicetrace.vad.inference_count', type: 'int', unit: '1', stages: ['vad'], origin: 'voicetrace', brief: 'Inferences in the reporting window.' },
-  VAD_SPEECH_START: { key: 'voicetrace.vad.speech_start', type: 'double', unit: 's', stages: ['vad', 'user_turn'], origin: 'voicetrace', brief: 'When the user started speaking (epoch seconds).' },
-  VAD_SPEECH_END: { key: 'voicetrace.vad.speech_end', type: 'double', unit: 's', stages: ['vad', 'user_turn'], origin: 'voicetrace', brief: 'When the user stopped speaking (epoch seconds).' },
+  VAD_SPEECH_START: { key: 'voicetrace.vad.speech_start', type: 'double', unit: 's', stages: ['vad', 'user_turn'], origin: 'voicetrace', brief: 'When the user started speaking (epoch seconds): the SDK\'s anchor (its user_speaking span\'s start, backdated past the VAD\'s detection).' },
+  VAD_SPEECH_END: { key: 'voicetrace.vad.speech_end', type: 'double', unit: 's', stages: ['vad', 'user_turn'], origin: 'voicetrace', brief: 'When the user stopped speaking (epoch seconds): the SDK\'s VAD anchor (its user_speaking span\'s end, backdated past the VAD\'s silence threshold), where every latency of the turn starts.' },
 
   // ---- EOU ------------------------------------------------------------------------------------
   EOU_DELAY: { key: 'voicetrace.eou.delay', type: 'double', unit: 's', stages: ['eou'], origin: 'voicetrace', brief: 'End-of-utterance delay (eou_metrics, seconds).' },

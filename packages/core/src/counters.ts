@@ -25,6 +25,10 @@ export type DropReason =
   | 'duplicate_usage'
   /** metrics that belong to no known turn: kept on the session only */
   | 'unplaced_event'
+  /** the SDK's own session.usage disagrees with voicetrace's on a figure no known cause explains (named in voicetrace.session.usage_check) */
+  | 'usage_disagreement'
+  /** usage reported for a turn whose spans were already exported: in the session's totals and the report, not on the turn's spans */
+  | 'late_usage'
   /** an event or span after shutdown(): dropped */
   | 'after_shutdown'
   /** an internal error while handling an input: the input is dropped, the agent is unaffected */

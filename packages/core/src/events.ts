@@ -51,6 +51,12 @@ export interface TtsMetric extends Base, ModelRef {
   cancelled: boolean;
   inputTokens: number;
   outputTokens: number;
+  /**
+   * The SDK's stream adapter's own report around a non-streaming TTS: it repeats the usage its
+   * per-sentence requests report (the whole reply's characters, the first sentence's audio), so it
+   * is shown, never counted. Undefined when the binding cannot tell.
+   */
+  streamAdapterReport?: boolean;
 }
 
 export interface SttMetric extends Base, ModelRef {

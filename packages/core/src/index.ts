@@ -4,7 +4,7 @@
  * read span facts for it.
  */
 export { SessionEngine, type SessionEngineOptions, type RecordingInfo } from './session-engine.js';
-export { SessionModel, type SessionModelOptions } from './model/session-model.js';
+export { SessionModel, type SessionModelOptions, type UserDelays } from './model/session-model.js';
 export type * from './model/types.js';
 export { QuantileSketch, quantile } from './model/stats.js';
 export * as spanViews from './views/span-attributes.js';
@@ -16,7 +16,7 @@ export { SpanJournal, recoverJournals, type RecoverOptions } from './span-journa
 export { DropCounters, type DropReason } from './counters.js';
 export { FieldValidator, DEFAULT_LIMITS, type ValueLimits } from './validate.js';
 export { PriceBook, DEFAULT_PRICES, type ModelPrice, type PriceTable, type PricedUsage } from './prices.js';
-export { UsageLedger, type ModelUsage, type LlmUsage, type TtsUsage, type SttUsage, type InterruptionUsage } from './usage.js';
+export { UsageLedger, type ModelUsage, type LlmUsage, type TtsUsage, type SttUsage, type InterruptionUsage, type UsageDisagreement } from './usage.js';
 export { computeLatency, type TurnTimeline, type LatencyBreakdown, type WaitContribution } from './latency.js';
 export { copySpan, type SpanChanges } from './span-copy.js';
 export { toHrTime, fromHrTime } from './time.js';

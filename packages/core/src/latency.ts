@@ -35,6 +35,8 @@ export interface LatencyBreakdown {
   /** The docs' `total_latency`: eouDelay + llmTtft + ttsTtfb (when all three are known). */
   total?: number;
   e2e?: number;
+  /** How much later than the VAD the SDK placed the end of speech; e2e and the delays are restated from the VAD's (absent when they agree). */
+  anchorShift?: number;
   /** Consecutive contributions summing to `e2e`; empty when the turn had no user speech end or no e2e. */
   wait: WaitContribution[];
 }

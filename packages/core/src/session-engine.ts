@@ -1,14 +1,14 @@
 import type { Attributes, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { ATTR, ATTRIBUTE_SPECS, VOICETRACE_SCOPE, type Stage } from '@voicetrace/conventions';
 import { DropCounters } from './counters.js';
-import type { RealtimeMetric, SttMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
+import type { ModelRef, RealtimeMetric, SttMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
 import { SessionModel } from './model/session-model.js';
-import type { LogRecord, ReplyRecord, SessionModelObserver, SessionSnapshot, TurnRecord } from './model/types.js';
+import type { LogRecord, ReplyRecord, SessionModelObserver, SessionSnapshot, SttStep, TurnRecord } from './model/types.js';
 import { PriceBook } from './prices.js';
 import type { SpanFacts, SpanFactsReader } from './span-facts.js';
 import { StageSpans } from './stage-spans.js';
 import { fromHrTime } from './time.js';
-import { UsageLedger } from './usage.js';
+import { UsageLedger, type ModelUsage, type UsageDisagreement } from './usage.js';
 import {
   agentTurnSpanAttributes,
   defined,
@@ -46,6 +46,17 @@ export interface SessionEngineOptions {
   lateFactsMs?: number | undefined;
   /** The call's recording, when one is being made: turn spans then carry their offset into it. */
   recording?: (() => RecordingInfo | undefined) | undefined;
+  /**
+   * The stages the session runs in the agent: with a VAD every user turn gets a VAD span (the SDK
+   * reports VAD metrics only every ~31 speech starts); with an STT an agent turn waits (up to
+   * `lateFactsMs`) for the STT usage of its user turn, which periodic reporters send late.
+   */
+  stages?: { vad?: boolean | undefined; stt?: ModelRef | undefined } | undefined;
+  /**
+   * The SDK's own usage (its `session.usage`, in voicetrace's units), read once when the session
+   * ends: voicetrace's usage is checked against it and each disagreement named (see `UsageLedger.compare`).
+   */
+  sdkUsage?: (() => readonly ModelUsage[] | undefined) | undefined;
 }
 
 /** Where the call's audio recording is, and when it started (epoch seconds). */
@@ -66,15 +77,21 @@ interface OpenSpan {
   turnIndex: number;
   parentId?: string;
   ttsDescendant?: boolean;
+  /** The SDK's user_speaking span: its start and end are the user's speech anchors. */
+  userSpeaking?: boolean;
 }
 
 /** What the span side needs to know about a user turn while its metrics arrive. */
 interface TurnSpans {
   context: SpanContext;
-  pendingStt: SttMetric[];
   hasSdkEou: boolean;
   eouEmitted: boolean;
+  /** The turn's STT span went out (once its usage was complete, or at close). */
+  sttEmitted: boolean;
 }
+
+/** A fact a finished span waits for: the user's words and the reply's text (realtime), or the turn's STT usage. */
+type LateFact = 'transcript' | 'text' | 'stt';
 
 type LiveSpan = Span & { name?: string; parentSpanContext?: SpanContext; instrumentationScope?: { name: string }; attributes?: Attributes; startTime?: [number, number]; endTime?: [number, number] };
 
@@ -86,6 +103,9 @@ const RECENT_SPANS = 512;
 
 /** Inputs remembered to tell a duplicate (the same event object recorded again). */
 const RECENT_EVENTS = 32;
+
+/** How long an STT report waits for the speech it may have caught the start of (ms): a VAD recognises speech within a few hundred ms. */
+const STT_SPLIT_GRACE_MS = 1_000;
 
 /** User turns whose spans can still receive late metrics. */
 const RECENT_TURNS = 4;
@@ -110,7 +130,14 @@ export class SessionEngine {
    * Finished spans held for facts that come after them in realtime mode (the user's words, the
    * reply's text), by span id: what each still needs, and the attributes gathered so far.
    */
-  private readonly awaiting = new Map<string, { turnIndex: number; reply: ReplyRecord; needs: Set<'transcript' | 'text'>; attributes: Attributes }>();
+  private readonly awaiting = new Map<string, { turnIndex: number; reply: ReplyRecord; needs: Set<LateFact>; attributes: Attributes }>();
+  /** STT reports waiting for the speech around them to be known (see placeStt). */
+  private readonly pendingStt: SttMetric[] = [];
+  private sttTimer: NodeJS.Timeout | undefined;
+  /** voicetrace's usage checked against the SDK's, once the session ended. */
+  private usageCheck: UsageDisagreement[] | undefined;
+  /** The SDK traces the user's speech (user_speaking spans): its anchors win over the state events. */
+  private speechFromSpans = false;
   private lateFacts: (spanIds: readonly string[], attributes: Attributes) => void = () => {};
   /** The live agent_turn span of each recent reply, the parent of its interruption spans. */
   private readonly replyContexts = new Map<string, SpanContext>();
@@ -227,11 +254,18 @@ export class SessionEngine {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.splitPendingStt();
+    this.checkUsage();
     this.model.endSession(Date.now() / 1000);
     const unmatched = this.model.takeUnmatchedInterruptionMetric();
     if (unmatched) this.spans.interruptionReport(unmatched, undefined);
     for (const metric of this.untracedRealtime.values()) this.emitUntracedRealtime(metric);
     this.untracedRealtime.clear();
+    // no more STT reports: each turn's STT is what was reported (a plugin may never report its last window)
+    for (const index of this.turnSpans.keys()) {
+      const turn = this.model.turn(index);
+      if (turn) this.settleStt(turn, true);
+    }
     // nothing more will come: export what waited, with what it got
     for (const [spanId, held] of [...this.awaiting]) this.releaseHeld(spanId, held.attributes);
   }
@@ -266,6 +300,12 @@ export class SessionEngine {
       if (stage === 'realtime' && !this.model.realtime) this.model.useEventTurns(this.options.realtime?.serverSilence);
       if (stage === 'agent_turn') this.model.noteReplyBegan(start);
       if (stage === 'user_turn') this.beginUserTurn(context, start);
+      if (facts.userSpeaking) {
+        this.speechFromSpans = true;
+        this.model.noteUserSpeech(true, start);
+        // the speech around the STT reports that waited is known now
+        if (this.pendingStt.length) this.splitPendingStt();
+      }
       let speechId = facts.speechId ?? parent?.speechId;
       // a realtime turn span names its speech only later: open the reply now, under its span id
       let provisional = !facts.speechId && parent?.provisional === true;
@@ -280,7 +320,7 @@ export class SessionEngine {
       const turnIndex = speechId
         ? (this.model.openReply(speechId)?.turnIndex ?? this.model.turnIndex)
         : stage === 'agent_turn' || stage === 'user_turn' ? this.model.turnIndex : (parent?.turnIndex ?? this.model.turnIndex);
-      this.open.set(context.spanId, { span, name, stage, start, speechId, provisional, turnIndex, parentId: span.parentSpanContext?.spanId });
+      this.open.set(context.spanId, { span, name, stage, start, speechId, provisional, turnIndex, parentId: span.parentSpanContext?.spanId, userSpeaking: facts.userSpeaking });
       this.turnOfSpanId.set(context.spanId, turnIndex);
       if (this.turnOfSpanId.size > RECENT_SPANS) this.turnOfSpanId.delete(this.turnOfSpanId.keys().next().value as string);
       span.setAttributes(this.identity(span, stage, turnIndex));
@@ -310,10 +350,12 @@ export class SessionEngine {
       this.open.delete(id);
       if (!info || span.instrumentationScope?.name === VOICETRACE_SCOPE) return;
       const end = span.endTime ? fromHrTime(span.endTime) : Date.now() / 1000;
+      if (info.userSpeaking) return this.model.noteUserSpeech(false, end);
       info.speechId = this.resolveSpeechId(info);
       const facts = this.options.facts.atEnd({ name: info.name, scope: span.instrumentationScope?.name ?? '', attributes: span.attributes ?? {} });
       // plumbing spans (no stage) get nothing: no attribute objects made for them
       if (info.stage) span.setAttributes(this.stageAttributes(info, facts, end));
+      if (facts.model) span.setAttributes({ [ATTR.PROVIDER_NAME]: facts.model.provider, [ATTR.REQUEST_MODEL]: facts.model.model });
       const quality = facts.metric?.quality;
       if (quality && (quality.implausible.length || quality.truncated.length)) span.setAttributes(qualityAttributes(quality));
       if (info.stage === 'session') this.close();
@@ -337,7 +379,8 @@ export class SessionEngine {
       case 'eou':
         return this.placeEou(event);
       case 'user_speech':
-        return this.model.noteUserSpeech(event.speaking, event.at);
+        // the SDK's user_speaking span carries the same change, anchored where the user spoke
+        return this.speechFromSpans ? undefined : this.model.noteUserSpeech(event.speaking, event.at);
       case 'agent_state':
         return this.model.noteAgentSpeaking(event.state === 'speaking', event.at);
       case 'transcript': {
@@ -383,29 +426,68 @@ export class SessionEngine {
     }
   }
 
+  /**
+   * An STT usage report: split over the turns whose speech it measured, once that speech is known.
+   * A periodic reporter's report often lands on the first sound of the next utterance, which the
+   * VAD recognises (and the SDK backdates) only a moment later: a report waits for the next speech
+   * start or {@link STT_SPLIT_GRACE_MS}, whichever comes first.
+   */
   private placeStt(metric: SttMetric): void {
-    const turn = this.model.latestUserTurn();
-    if (!turn) {
-      this.counters.count('unplaced_event', 'stt');
-      return this.spans.stt(this.model.sttStep(metric, undefined), undefined, undefined, undefined);
+    this.pendingStt.push(metric);
+    if (!this.sttTimer) {
+      this.sttTimer = setTimeout(() => this.splitPendingStt(), STT_SPLIT_GRACE_MS);
+      this.sttTimer.unref?.();
     }
-    const spans = this.turnSpans.get(turn.index);
-    // wait for the turn's end: the final transcript (the step's end) may still come
-    if (turn.user?.endedAt === undefined && spans) spans.pendingStt.push(metric);
-    else this.emitStt(metric, turn);
   }
 
-  private emitStt(metric: SttMetric, turn: TurnRecord): void {
-    const step = this.model.sttStep(metric, turn);
-    this.model.addStt(step, turn);
-    this.spans.stt(step, turn.user, turn.index, this.turnSpans.get(turn.index)?.context);
+  /** Splits the STT reports that waited (at a speech start, after the grace, or at close). Never throws. */
+  private splitPendingStt(): void {
+    try {
+      if (this.sttTimer) clearTimeout(this.sttTimer);
+      this.sttTimer = undefined;
+      for (const metric of this.pendingStt.splice(0)) this.splitStt(metric);
+    } catch (error) {
+      this.counters.count('internal_error', String(error));
+    }
+  }
+
+  private splitStt(metric: SttMetric): void {
+    const emitted = new Set([...this.turnSpans].filter(([, spans]) => spans.sttEmitted).map(([index]) => index));
+    const turns = this.model.addSttReport(metric);
+    if (!turns.length) {
+      this.counters.count('unplaced_event', 'stt');
+      return this.spans.stt(sessionSttStep(metric, this.ledger.costOfMetric(metric)), undefined, undefined, undefined);
+    }
+    // a share for a turn whose STT span went out already: in the totals and the report, not on its span
+    for (const turn of turns) if (emitted.has(turn.index) || turn.index <= this.model.turnIndex - RECENT_TURNS) this.counters.count('late_usage', `stt turn ${turn.index}`);
+    for (const index of [...this.turnSpans.keys()]) {
+      const turn = this.model.turn(index);
+      if (turn) this.settleStt(turn, false);
+    }
+  }
+
+  /**
+   * Once a turn has ended and its STT usage is complete (or the session closed), its STT span goes
+   * out and the reply that waited for the turn's cost is released.
+   */
+  private settleStt(turn: TurnRecord, closing: boolean): void {
+    const spans = this.turnSpans.get(turn.index);
+    const user = turn.user;
+    if (!spans || spans.sttEmitted || !user || user.endedAt === undefined) return;
+    if (!closing && !this.model.sttSettled(turn)) return;
+    spans.sttEmitted = true;
+    for (const step of user.stt) this.spans.stt(step, user, turn.index, spans.context);
+    // the user spoke and the STT transcribed, but its provider never reported this audio (a last window)
+    const stt = this.options.stages?.stt;
+    if (!user.stt.length && stt && user.transcript !== undefined) this.spans.stt(unreportedSttStep(stt, user), user, turn.index, spans.context, true);
+    this.lateFact((held) => held.turnIndex === turn.index, 'stt', { [ATTR.TURN_COST]: this.model.turnCost(turn) });
   }
 
   private placeVad(metric: VadMetric): void {
-    // while the turn is open the VAD span waits for the speech bounds
+    // on the open user turn, whose VAD span goes out when it ends; else a span of its own
     if (this.model.addVad(metric)) return;
     const turn = this.model.latestUserTurn();
-    this.spans.vad(metric, turn?.user, turn?.index, turn ? this.turnSpans.get(turn.index)?.context : undefined);
+    this.spans.vad([metric], turn?.user, turn?.index, turn ? this.turnSpans.get(turn.index)?.context : undefined);
   }
 
   private placeEou(metric: Parameters<SessionModel['setEou']>[0]): void {
@@ -434,7 +516,7 @@ export class SessionEngine {
       case 'tts': {
         this.markTtsAncestors(info);
         if (metric?.kind !== 'tts') return {};
-        return ttsSpanAttributes(this.model.addTtsStep(info.speechId, { metric, spanStart: info.start, spanEnd: end, duplicate: info.ttsDescendant === true }));
+        return ttsSpanAttributes(this.model.addTtsStep(info.speechId, { metric, spanStart: info.start, spanEnd: end, duplicate: info.ttsDescendant === true || metric.streamAdapterReport === true }));
       }
       case 'realtime':
         return this.endRealtimeResponse(info, facts);
@@ -455,8 +537,10 @@ export class SessionEngine {
       }
       case 'session': {
         const recording = this.recordingInfo();
-        const attributes = {
+        const check = this.checkUsage();
+        const attributes: Attributes = {
           ...sessionSpanAttributes(this.model.totals()),
+          ...(check.length ? { [ATTR.SESSION_USAGE_CHECK]: JSON.stringify(check) } : {}),
           ...defined({ [ATTR.RECORDING_PATH]: recording?.path, [ATTR.RECORDING_STARTED_AT]: recording?.startedAt }),
           ...this.options.sessionAttributes,
         };
@@ -466,6 +550,21 @@ export class SessionEngine {
       default:
         return {};
     }
+  }
+
+  /** voicetrace's usage against the SDK's, once (at the session span's end, else at close). */
+  private checkUsage(): UsageDisagreement[] {
+    if (this.usageCheck) return this.usageCheck;
+    let sdk: readonly ModelUsage[] | undefined;
+    try {
+      sdk = this.options.sdkUsage?.();
+    } catch (error) {
+      this.counters.count('internal_error', `sdk usage: ${String(error)}`);
+    }
+    this.usageCheck = sdk ? this.ledger.compare(sdk) : [];
+    for (const d of this.usageCheck) if (d.cause === 'unexplained') this.counters.count('usage_disagreement', `${d.type} ${d.provider}/${d.model} ${d.figure}: voicetrace ${d.voicetrace}, SDK ${d.sdk}`);
+    this.model.usageCheck = this.usageCheck;
+    return this.usageCheck;
   }
 
   private markTtsAncestors(info: OpenSpan): void {
@@ -482,8 +581,9 @@ export class SessionEngine {
     const turn = this.model.endUserTurn(end, { transcriptionDelay: facts.transcriptionDelay, endOfTurnDelay: facts.endOfTurnDelay });
     if (!turn?.user) return {};
     const spans = this.turnSpans.get(turn.index);
-    for (const vad of turn.user.vad) this.spans.vad(vad, turn.user, turn.index, spans?.context);
-    for (const stt of spans?.pendingStt.splice(0) ?? []) this.emitStt(stt, turn);
+    // one VAD span per turn the user spoke in, whatever the VAD's metrics rate
+    if ((this.options.stages?.vad || turn.user.vad.length) && turn.user.speechStart !== undefined) this.spans.vad(turn.user.vad, turn.user, turn.index, spans?.context);
+    this.settleStt(turn, false);
     this.emitEou(turn);
     return userTurnSpanAttributes(turn.user);
   }
@@ -495,8 +595,10 @@ export class SessionEngine {
     // a realtime turn span does not say it was cut off; its cancelled response does
     if (reply?.interrupted) attributes[ATTR.TURN_INTERRUPTED] = true;
     // the reply that played audio carries the e2e latency (the SDK's, or ours for a realtime reply): it owns the breakdown
-    if (reply?.latency && reply.complete && reply.span?.spanId === info.span.spanContext().spanId) Object.assign(attributes, agentTurnSpanAttributes(reply));
-    if (reply) this.holdForLateFacts(info.span.spanContext().spanId, reply, { transcript: !attributes[ATTR.PII_USER_TRANSCRIPT], text: false });
+    const played = reply?.latency && reply.complete && reply.span?.spanId === info.span.spanContext().spanId;
+    const turn = reply ? this.model.turn(reply.turnIndex) : undefined;
+    if (played) Object.assign(attributes, agentTurnSpanAttributes(reply!, turn ? this.model.turnCost(turn) : reply!.cost));
+    if (reply) this.holdForLateFacts(info.span.spanContext().spanId, reply, { transcript: !attributes[ATTR.PII_USER_TRANSCRIPT], text: false, stt: played === true && this.awaitsStt(turn) });
     // every agent turn reads whole: the user's words in, the reply (or, for a tool step, its calls) out
     if (this.options.allowPii && reply) Object.assign(attributes, this.turnContent(reply, facts.e2e === undefined && !reply.complete, facts));
     return attributes;
@@ -533,8 +635,10 @@ export class SessionEngine {
 
   private beginUserTurn(context: SpanContext, start: number): void {
     const turn = this.model.beginUserTurn(start, this.spanRef(context));
-    this.turnSpans.set(turn.index, { context, pendingStt: [], hasSdkEou: false, eouEmitted: false });
+    this.turnSpans.set(turn.index, { context, hasSdkEou: false, eouEmitted: false, sttEmitted: false });
     // only recent turns can still receive late metrics: keep memory flat on long calls
+    const old = this.model.turn(turn.index - RECENT_TURNS);
+    if (old) this.settleStt(old, true);
     this.turnSpans.delete(turn.index - RECENT_TURNS);
   }
 
@@ -588,16 +692,24 @@ export class SessionEngine {
    * In realtime mode the user's words (and the reply's text) come after the reply's spans ended:
    * hold a span for what it lacks (PII allowed; a greeting has no user words to wait for).
    */
-  private holdForLateFacts(spanId: string, reply: ReplyRecord, lacking: { transcript: boolean; text: boolean }): void {
-    if (!this.model.realtime || !this.options.allowPii) return;
-    const needs = new Set<'transcript' | 'text'>();
-    if (lacking.transcript && reply.turnIndex > 0 && this.model.turn(reply.turnIndex)?.user?.transcript === undefined) needs.add('transcript');
-    if (lacking.text && reply.text === undefined) needs.add('text');
+  private holdForLateFacts(spanId: string, reply: ReplyRecord, lacking: { transcript: boolean; text: boolean; stt?: boolean }): void {
+    const needs = new Set<LateFact>();
+    if (this.model.realtime && this.options.allowPii) {
+      if (lacking.transcript && reply.turnIndex > 0 && this.model.turn(reply.turnIndex)?.user?.transcript === undefined) needs.add('transcript');
+      if (lacking.text && reply.text === undefined) needs.add('text');
+    }
+    if (lacking.stt) needs.add('stt');
     if (needs.size) this.awaiting.set(spanId, { turnIndex: reply.turnIndex, reply, needs, attributes: {} });
   }
 
+  /** The turn's cost still lacks STT usage its provider has yet to report (a periodic reporter). */
+  private awaitsStt(turn: TurnRecord | undefined): boolean {
+    if (!turn?.user || !this.options.stages?.stt || this.model.realtime) return false;
+    return !this.turnSpans.get(turn.index)?.sttEmitted;
+  }
+
   /** A fact some held spans waited for: add it; export those that need nothing more. */
-  private lateFact(matches: (held: { turnIndex: number; reply: ReplyRecord }) => boolean, fact: 'transcript' | 'text', attributes: Attributes): void {
+  private lateFact(matches: (held: { turnIndex: number; reply: ReplyRecord }) => boolean, fact: LateFact, attributes: Attributes): void {
     for (const [spanId, held] of [...this.awaiting]) {
       if (!held.needs.has(fact) || !matches(held)) continue;
       held.needs.delete(fact);
@@ -652,6 +764,23 @@ export class SessionEngine {
     for (const info of this.open.values()) if (info.stage === 'agent_turn' && (!latest || info.start >= latest.start)) latest = info;
     return latest?.span.spanContext();
   }
+}
+
+/** The STT of a turn whose audio its provider never reported: no usage, flagged incomplete. */
+function unreportedSttStep(model: ModelRef, user: TurnRecord['user'] & object): SttStep {
+  const at = user.finalTranscriptAt ?? user.speechEnd ?? user.startedAt;
+  return {
+    metric: { kind: 'stt', at, provider: model.provider, model: model.model, audioDuration: 0, streamed: true, inputTokens: 0, outputTokens: 0 },
+    start: user.speechStart ?? user.startedAt,
+    end: at,
+    latency: user.transcriptionDelay,
+    reports: 0,
+  };
+}
+
+/** An STT report no user turn can take (before anyone spoke): a step of its own, on the session. */
+function sessionSttStep(metric: SttMetric, cost: number | undefined): SttStep {
+  return { metric, start: metric.at - metric.audioDuration, end: metric.at, cost, reports: 1 };
 }
 
 /** A JSON value as an object when it parses, else as given. */

@@ -27,6 +27,14 @@ export interface SpanFacts {
   userText?: string;
   /** An LLM request whose output included speakable text (not only tool calls). */
   speakable?: boolean;
+  /** The SDK's span of the user speaking: its start and end are when the user started and stopped (the SDK's anchors). */
+  userSpeaking?: boolean;
+  /**
+   * The stage's provider and model as voicetrace names them everywhere (a span whose SDK attributes
+   * name them otherwise, e.g. the STT's label on the user turn): written as `gen_ai.provider.name` and
+   * `gen_ai.request.model` when the span ends.
+   */
+  model?: { provider: string; model: string } | undefined;
 }
 
 /** The minimal view of a span a binding needs to read facts. */

@@ -6,6 +6,19 @@ import type { HandoffRecord, InterruptionRecord, RealtimeStep, SttStep, UserTurn
 import { toHrTime } from './time.js';
 import { defined, eouAttributes, qualityAttributes } from './views/span-attributes.js';
 
+function sumOf<T>(items: readonly T[], pick: (item: T) => number): number {
+  let total = 0;
+  for (const item of items) total += pick(item);
+  return total;
+}
+
+/** What validation left out of or cut from any of `metrics`. */
+function mergedQuality(metrics: readonly VadMetric[]): InputQuality | undefined {
+  const implausible = [...new Set(metrics.flatMap((m) => m.quality?.implausible ?? []))];
+  const truncated = [...new Set(metrics.flatMap((m) => m.quality?.truncated ?? []))];
+  return implausible.length || truncated.length ? { implausible, truncated } : undefined;
+}
+
 /** What {@link StageSpans} needs from its session. */
 export interface StageSpansContext {
   tracer: Tracer;
@@ -23,29 +36,41 @@ export interface StageSpansContext {
 export class StageSpans {
   constructor(private readonly context: StageSpansContext) {}
 
-  /** The VAD's report, spanning the user's detected speech. */
-  vad(metric: VadMetric, user: UserTurnRecord | undefined, turnIndex: number | undefined, parent: SpanContext | undefined): void {
-    const end = user?.speechStoppedAt ?? metric.at;
-    const start = Math.min(user?.speechStart ?? metric.at - (metric.inferenceTimeTotal ?? 0), end);
-    this.emit(SPAN_NAME.vad, 'vad', parent, start, end, {
-      [ATTR.VAD_IDLE_TIME]: metric.idleTime,
-      [ATTR.VAD_INFERENCE_TIME]: metric.inferenceTimeTotal,
-      [ATTR.VAD_INFERENCE_COUNT]: metric.inferenceCount,
+  /**
+   * The VAD of one user turn: from when the user started to when they stopped speaking (the SDK's
+   * anchors), with the VAD's reports that fell in the turn (often none: the SDK reports VAD metrics
+   * once per ~31 speech starts with Silero).
+   */
+  vad(metrics: readonly VadMetric[], user: UserTurnRecord | undefined, turnIndex: number | undefined, parent: SpanContext | undefined): void {
+    const last = metrics[metrics.length - 1];
+    const end = user?.speechEnd ?? user?.speechStoppedAt ?? last?.at;
+    const start = user?.speechStart ?? (last ? last.at - (last.inferenceTimeTotal ?? 0) : undefined);
+    if (start === undefined || end === undefined) return;
+    const reported = metrics.length > 0;
+    this.emit(SPAN_NAME.vad, 'vad', parent, start, Math.max(start, end), {
+      [ATTR.VAD_IDLE_TIME]: last?.idleTime,
+      [ATTR.VAD_INFERENCE_TIME]: reported ? sumOf(metrics, (m) => m.inferenceTimeTotal ?? 0) : undefined,
+      [ATTR.VAD_INFERENCE_COUNT]: reported ? sumOf(metrics, (m) => m.inferenceCount) : undefined,
       [ATTR.VAD_SPEECH_START]: user?.speechStart,
       [ATTR.VAD_SPEECH_END]: user?.speechEnd,
       [ATTR.TURN_INDEX]: turnIndex,
-    }, metric.quality);
+    }, mergedQuality(metrics));
   }
 
-  /** One STT request: from the start of speech to the final transcript, with the measured latency. */
-  stt(step: SttStep, user: UserTurnRecord | undefined, turnIndex: number | undefined, parent: SpanContext | undefined): void {
+  /**
+   * The STT of one user turn (its share of the provider's usage reports): from the start of speech
+   * to the final transcript, with the turn's transcription delay as its latency.
+   */
+  stt(step: SttStep, user: UserTurnRecord | undefined, turnIndex: number | undefined, parent: SpanContext | undefined, unreported = false): void {
     const metric = step.metric;
+    const start = user?.speechStart ?? step.start;
+    const end = Math.max(start, user?.finalTranscriptAt ?? step.end);
     const attributes: Record<string, Attributes[string] | undefined> = {
       [ATTR.OPERATION_NAME]: 'speech_to_text',
       [ATTR.PROVIDER_NAME]: metric.provider,
       [ATTR.REQUEST_MODEL]: metric.model,
       [ATTR.STT_AUDIO_DURATION]: metric.audioDuration,
-      [ATTR.STT_LATENCY]: step.latency,
+      [ATTR.STT_LATENCY]: user?.transcriptionDelay ?? step.latency,
       [ATTR.STREAMED]: metric.streamed,
       [ATTR.USAGE_INPUT_TOKENS]: metric.inputTokens || undefined,
       [ATTR.USAGE_OUTPUT_TOKENS]: metric.outputTokens || undefined,
@@ -54,7 +79,9 @@ export class StageSpans {
       [ATTR.DURATION]: metric.duration || undefined,
     };
     if (this.context.allowPii && user?.transcript) attributes[ATTR.PII_USER_TRANSCRIPT] = user.transcript;
-    this.emit(SPAN_NAME.stt, 'stt', parent, step.start, step.end, attributes, metric.quality);
+    // its provider never reported this turn's audio: the usage is unknown, not zero
+    if (unreported) attributes[ATTR.DATA_INCOMPLETE] = true;
+    this.emit(SPAN_NAME.stt, 'stt', parent, start, end, attributes, metric.quality);
   }
 
   /** End-of-utterance detection: from the last speech to the end-of-turn decision. */

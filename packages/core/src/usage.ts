@@ -59,6 +59,32 @@ export type ModelUsage = LlmUsage | TtsUsage | SttUsage | InterruptionUsage;
 
 const DUPLICATE_WINDOW_S = 10;
 
+/** One usage figure on which voicetrace and the SDK's `session.usage` disagree. */
+export interface UsageDisagreement {
+  type: ModelUsage['type'];
+  provider: string;
+  model: string;
+  /** The usage field (`charactersCount`, `audioDuration`, `inputTokens` ...; seconds for durations). */
+  figure: string;
+  voicetrace: number;
+  sdk: number;
+  /** `sdk_counts_stream_adapter_report` (the SDK's known double count) or `unexplained`. */
+  cause: 'sdk_counts_stream_adapter_report' | 'unexplained';
+}
+
+/** The figures compared per usage type. */
+const USAGE_FIGURES: Record<ModelUsage['type'], readonly string[]> = {
+  llm_usage: ['inputTokens', 'inputCachedTokens', 'outputTokens', 'inputAudioTokens', 'inputTextTokens', 'outputAudioTokens', 'outputTextTokens'],
+  tts_usage: ['charactersCount', 'audioDuration', 'inputTokens', 'outputTokens'],
+  stt_usage: ['audioDuration', 'inputTokens', 'outputTokens'],
+  interruption_usage: ['totalRequests'],
+};
+
+function numberOf(usage: ModelUsage | undefined, figure: string): number {
+  const value = (usage as unknown as Record<string, unknown> | undefined)?.[figure];
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
 /**
  * Accumulates usage per provider/model, counting each unit once. The SDK's TTS
  * stream adapter reports every utterance twice (streamed and not); the ledger
@@ -74,6 +100,8 @@ export class UsageLedger {
    */
   private readonly costs = new Map<string, number>();
   private readonly recentTts: Array<{ key: string; at: number; streamed: boolean }> = [];
+  /** TTS reports not counted (the stream adapter's), per entry: what an SDK that counts them adds. */
+  private readonly skippedTts = new Map<string, { characters: number; audioDuration: number }>();
 
   constructor(
     private readonly prices: PriceBook,
@@ -135,6 +163,32 @@ export class UsageLedger {
   /** Usage per provider/model with estimated costs (undefined for a model without a price). */
   summary(): ModelUsage[] {
     return [...this.entries.entries()].map(([key, usage]) => ({ ...usage, cost: this.costs.get(key) }));
+  }
+
+  /**
+   * Compares voicetrace's usage with the SDK's own (`session.usage`, in the same units): one entry per
+   * figure that differs, named by its cause when known. The SDK counts the TTS stream adapter's
+   * report on top of its sentences' (`sdk_counts_stream_adapter_report`); anything else is `unexplained`.
+   */
+  compare(sdk: readonly ModelUsage[]): UsageDisagreement[] {
+    const out: UsageDisagreement[] = [];
+    const ours = new Map([...this.entries.entries()]);
+    const theirs = new Map(sdk.map((usage) => [`${usage.type}|${usage.provider}|${usage.model}`, usage]));
+    for (const key of new Set([...ours.keys(), ...theirs.keys()])) {
+      const mine = ours.get(key);
+      const other = theirs.get(key);
+      const type = (mine ?? other)!.type;
+      for (const figure of USAGE_FIGURES[type]) {
+        const a = numberOf(mine, figure);
+        const b = numberOf(other, figure);
+        if (Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b))) continue;
+        const skipped = this.skippedTts.get(key);
+        const adapter = type === 'tts_usage' && skipped && Math.abs(a + (figure === 'charactersCount' ? skipped.characters : figure === 'audioDuration' ? skipped.audioDuration : NaN) - b) <= 1e-6 * Math.max(1, b);
+        const [, provider, model] = key.split('|') as [string, string, string];
+        out.push({ type, provider, model, figure, voicetrace: a, sdk: b, cause: adapter ? 'sdk_counts_stream_adapter_report' : 'unexplained' });
+      }
+    }
+    return out;
   }
 
   /** Estimated total cost in USD (models without a price count 0). */
@@ -210,8 +264,13 @@ export class UsageLedger {
   }
 
   private addTts(metric: TtsMetric): boolean {
-    if (this.isDuplicateTts(metric)) {
+    // the binding names the stream adapter's own report; without it, a report repeating another's figures is one
+    if (metric.streamAdapterReport ?? this.isDuplicateTts(metric)) {
       this.counters.count('duplicate_usage', `${metric.provider}/${metric.model}`);
+      const skipped = this.skippedTts.get(this.keyOf(metric)!) ?? { characters: 0, audioDuration: 0 };
+      skipped.characters += metric.characters;
+      skipped.audioDuration += metric.audioDuration;
+      this.skippedTts.set(this.keyOf(metric)!, skipped);
       return false;
     }
     const key = `${metric.speechId ?? ''}|${metric.characters}|${Math.round(metric.audioDuration * 1000)}`;

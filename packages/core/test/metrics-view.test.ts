@@ -76,13 +76,13 @@ function turn(c: Call, t: number, speechId: string, options: { tool?: boolean; i
   const { model: m } = c;
   const usage = (metric: LlmMetric | TtsMetric | SttMetric): void => void m.addUsage(metric, c.ledger.add(metric));
   m.currentAgent = options.agent ?? 'front_desk';
-  const userTurn = m.beginUserTurn(t);
+  m.beginUserTurn(t);
   m.noteUserSpeech(true, t + 0.1);
   m.noteUserSpeech(false, t + 1.5);
   m.noteTranscript(true, 'hello', t + 1.7);
   const sttMetric = stt(t + 1.75);
   usage(sttMetric);
-  m.addStt(m.sttStep(sttMetric, userTurn), userTurn);
+  m.addSttReport(sttMetric);
   m.setEou({ kind: 'eou', at: t + 1.8, speechId, eouDelay: 0.3, transcriptionDelay: 0.2, onUserTurnCompletedDelay: 0.01, lastSpeakingTime: t + 1.5, ...options.eou });
   m.endUserTurn(t + 1.8, {});
   m.reply(speechId, t + 1.8, options.agent ?? 'front_desk');

@@ -1,4 +1,4 @@
-import { llm, type JobContext, type voice } from '@livekit/agents';
+import type { JobContext, voice } from '@livekit/agents';
 import type { Attributes, Tracer } from '@opentelemetry/api';
 import { SessionEngine, type PriceBook, type SessionSnapshot, type VoiceTraceSpanProcessor } from '@voicetrace/core';
 import type { ArtifactUploader, EgressResult } from '@voicetrace/recording';
@@ -9,7 +9,8 @@ import type { LangfuseScores } from '@voicetrace/langfuse';
 import { uploadSpan, writeArtifacts } from './artifacts.js';
 import { scoreSession } from './scores.js';
 import { SessionEventLog } from './event-log.js';
-import { modelOf, observeSession } from './observer.js';
+import { observeSession } from './observer.js';
+import { SessionShape } from './session-shape.js';
 import { currentJob, traceparentOfJob } from './job.js';
 import { recordingOf } from './recording.js';
 import { buildSessionReport } from './report.js';
@@ -125,6 +126,7 @@ export function instrumentSession(
   options: InstrumentOptions = {},
 ): InstrumentedSession {
   const sessionId = options.sessionId ?? `sess_${randomUUID()}`;
+  const shape = new SessionShape(session);
   const engine = new SessionEngine({
     sessionId,
     environment: context.environment,
@@ -132,9 +134,11 @@ export function instrumentSession(
     allowPii: context.allowPii,
     prices: context.prices,
     tracer: context.tracer,
-    facts: new LiveKitSpanFacts(context.processor.counters, modelOf(session)),
+    facts: new LiveKitSpanFacts(context.processor.counters, shape),
     // a speech-to-speech model: the user's turns come from their speech (the SDK opens no user turn span)
-    realtime: isRealtime(session) ? { serverSilence: options.serverVadSilenceSeconds } : undefined,
+    realtime: shape.realtime() ? { serverSilence: options.serverVadSilenceSeconds } : undefined,
+    stages: shape.stages(),
+    sdkUsage: () => shape.sdkUsage(),
     counters: context.processor.counters,
     sessionAttributes: options.attributes,
     recording: () => recordingOf(session),
@@ -155,7 +159,7 @@ export function instrumentSession(
   const egress = job && context.egress ? context.egress(job.room.name ?? '') : undefined;
   const events = new SessionEventLog();
   const stopEvents = events.attach(session);
-  const stopObserving = observeSession(session, engine);
+  const stopObserving = observeSession(session, engine, shape);
   const sources = {
     session,
     engine,
@@ -210,15 +214,6 @@ export function instrumentSession(
   };
   context.sessions.add(handle);
   return handle;
-}
-
-/** Whether the session speaks through a realtime (speech-to-speech) model. */
-function isRealtime(session: voice.AgentSession): boolean {
-  try {
-    return (session as { llm?: unknown }).llm instanceof llm.RealtimeModel;
-  } catch {
-    return false;
-  }
 }
 
 /** A session id as a directory name: path separators and control characters replaced. */

@@ -16,7 +16,11 @@ function mapDefined<T, U>(value: T | undefined, map: (value: T) => U): U | undef
   return value === undefined ? undefined : map(value);
 }
 
-/** A provider name: a known host mapped, another host's second-level label, else as given. */
+/**
+ * A provider name as every stage and price shows it: a known host mapped (`api.openai.com` ->
+ * `openai`), another host's second-level label, else the name in lower case (`Deepgram` ->
+ * `deepgram`, as the OTel GenAI registry spells provider names).
+ */
 export function providerName(provider: string): string {
   const lower = provider.toLowerCase();
   if (PROVIDER_HOSTS[lower]) return PROVIDER_HOSTS[lower]!;
@@ -24,7 +28,15 @@ export function providerName(provider: string): string {
     const labels = lower.split('.');
     return labels[labels.length - 2] ?? lower;
   }
-  return provider;
+  return lower;
+}
+
+/** What the binding knows of the session when it reads a metrics payload. */
+export interface MetricsContext {
+  /** Provider and model when the metrics name none (the SDK's realtime plugins report no metadata). */
+  fallback?: { provider?: string | undefined; model?: string | undefined } | undefined;
+  /** The agent's TTS does not stream: the SDK wraps it in its stream adapter, whose own (streamed) report repeats its sentences'. */
+  ttsAdapted?: boolean | undefined;
 }
 
 /**
@@ -32,14 +44,8 @@ export function providerName(provider: string): string {
  * validated {@link StageMetric} (seconds, epoch seconds). Returns undefined for
  * malformed or unknown metrics (counted).
  */
-export function normalizeMetrics(
-  raw: unknown,
-  counters: DropCounters,
-  limits?: ValueLimits,
-  /** Provider and model when the metrics name none (the SDK's realtime plugins report no metadata). */
-  fallback?: { provider?: string | undefined; model?: string | undefined },
-): StageMetric | undefined {
-  const metric = normalize(raw, counters, limits, fallback);
+export function normalizeMetrics(raw: unknown, counters: DropCounters, limits?: ValueLimits, context: MetricsContext = {}): StageMetric | undefined {
+  const metric = normalize(raw, counters, limits, context);
   // a clean input shares one quality record: a long call keeps thousands of metrics in its model
   if (metric?.quality && !metric.quality.implausible.length && !metric.quality.truncated.length) metric.quality = CLEAN_QUALITY;
   return metric;
@@ -48,12 +54,8 @@ export function normalizeMetrics(
 /** The quality of an input nothing was left out of or cut from (shared, never changed). */
 const CLEAN_QUALITY = Object.freeze({ implausible: Object.freeze([]) as unknown as string[], truncated: Object.freeze([]) as unknown as string[], reasons: Object.freeze({}) });
 
-function normalize(
-  raw: unknown,
-  counters: DropCounters,
-  limits: ValueLimits | undefined,
-  fallback: { provider?: string | undefined; model?: string | undefined } | undefined,
-): StageMetric | undefined {
+function normalize(raw: unknown, counters: DropCounters, limits: ValueLimits | undefined, context: MetricsContext): StageMetric | undefined {
+  const fallback = context.fallback;
   if (!raw || typeof raw !== 'object' || typeof (raw as { type?: unknown }).type !== 'string') {
     counters.count('malformed_event', 'metrics');
     return undefined;
@@ -93,6 +95,8 @@ function normalize(
         cancelled: m.cancelled === true,
         inputTokens: v.count('input_tokens', m.inputTokens) ?? 0,
         outputTokens: v.count('output_tokens', m.outputTokens) ?? 0,
+        // the SDK's stream adapter around a non-streaming TTS reports streamed; its sentences do not
+        streamAdapterReport: context.ttsAdapted === undefined ? undefined : context.ttsAdapted && m.streamed === true,
       };
     case 'stt_metrics':
       return {

@@ -1,6 +1,7 @@
 import { voice, type llm } from '@livekit/agents';
 import { FieldValidator, type SessionEngine, type VoiceEvent } from '@voicetrace/core';
 import { normalizeMetrics } from './normalize.js';
+import type { SessionShape } from './session-shape.js';
 
 const E = voice.AgentSessionEventTypes;
 
@@ -9,14 +10,13 @@ const E = voice.AgentSessionEventTypes;
  * to its engine. Observes only: it never calls into or patches the SDK.
  * Returns a function that unsubscribes.
  */
-export function observeSession(session: voice.AgentSession, engine: SessionEngine): () => void {
+export function observeSession(session: voice.AgentSession, engine: SessionEngine, shape: SessionShape): () => void {
   const counters = engine.counters;
-  const fallback = modelOf(session);
   const record = (event: VoiceEvent | undefined): void => {
     if (event) engine.record(event);
   };
   const listeners: Array<[string, (ev: never) => void]> = [
-    [E.MetricsCollected, (ev: voice.MetricsCollectedEvent) => record(normalizeMetrics(ev?.metrics, counters, undefined, fallback()))],
+    [E.MetricsCollected, (ev: voice.MetricsCollectedEvent) => record(normalizeMetrics(ev?.metrics, counters, undefined, shape.metricsContext()))],
     [E.UserStateChanged, (ev: voice.UserStateChangedEvent) =>
       record({ kind: 'user_speech', at: eventTime(ev), speaking: ev.newState === 'speaking' })],
     [E.AgentStateChanged, (ev: voice.AgentStateChangedEvent) =>
@@ -42,22 +42,6 @@ export function observeSession(session: voice.AgentSession, engine: SessionEngin
   for (const [name, listener] of listeners) session.on(name as never, listener as never);
   return () => {
     for (const [name, listener] of listeners) session.off(name as never, listener as never);
-  };
-}
-
-/**
- * The session's model, for metrics that name none (the SDK's realtime plugins report no
- * metadata): read when needed, since an agent may bring its own model.
- */
-export function modelOf(session: voice.AgentSession): () => { provider?: string; model?: string } {
-  return () => {
-    try {
-      const model = (session as { llm?: unknown }).llm as { provider?: unknown; model?: unknown } | string | undefined;
-      if (!model || typeof model === 'string') return {};
-      return { provider: typeof model.provider === 'string' ? model.provider : undefined, model: typeof model.model === 'string' ? model.model : undefined };
-    } catch {
-      return {};
-    }
   };
 }
 

@@ -1,6 +1,6 @@
 import { FieldValidator, type DropCounters, type SpanFacts, type SpanFactsReader, type SpanView } from '@voicetrace/core';
 import { ATTR, LIVEKIT_SCOPE, SDK_SPAN_STAGE } from '@voicetrace/conventions';
-import { normalizeMetrics } from './normalize.js';
+import { normalizeMetrics, providerName, type MetricsContext } from './normalize.js';
 
 /** The SDK attributes we read (the SDK's own names, left untouched on its spans). */
 const LK = {
@@ -20,6 +20,8 @@ const LK = {
   userInput: 'lk.pii.user_input',
   responseText: 'lk.pii.response.text',
   cachedTokens: 'gen_ai.usage.input_cached_tokens',
+  providerName: 'gen_ai.provider.name',
+  requestModel: 'gen_ai.request.model',
 } as const;
 
 const NONE: readonly string[] = [];
@@ -31,8 +33,8 @@ const NONE: readonly string[] = [];
 export class LiveKitSpanFacts implements SpanFactsReader {
   constructor(
     private readonly counters: DropCounters,
-    /** Provider and model to use when the SDK's metrics name none (its realtime plugins report no metadata). */
-    private readonly fallbackModel?: () => { provider?: string | undefined; model?: string | undefined },
+    /** What the session knows when a span's metrics JSON is read (fallback model, an adapted TTS), and its STT. */
+    private readonly session?: { metricsContext(): MetricsContext; sttModel(): { provider: string; model: string } | undefined },
   ) {}
 
   atStart(span: SpanView): SpanFacts {
@@ -42,6 +44,7 @@ export class LiveKitSpanFacts implements SpanFactsReader {
       stage: SDK_SPAN_STAGE[span.name],
       speechId: typeof attrs[LK.speechId] === 'string' ? (attrs[LK.speechId] as string) : undefined,
       agentName: typeof attrs[LK.agentName] === 'string' ? (attrs[LK.agentName] as string) : undefined,
+      userSpeaking: span.name === 'user_speaking' || undefined,
     };
   }
 
@@ -70,7 +73,12 @@ export class LiveKitSpanFacts implements SpanFactsReader {
         return {
           transcriptionDelay: v.duration('transcription_delay', attrs[LK.transcriptionDelay], 'ms'),
           endOfTurnDelay: v.duration('end_of_turn_delay', attrs[LK.endOfTurnDelay], 'ms'),
+          // the SDK names the STT's label here (`deepgram.STT`): the STT's provider and model, as its own spans say
+          model: this.session?.sttModel(),
         };
+      case 'tts_node':
+      case 'llm_node':
+        return { model: this.normalizedModel(attrs) };
       case 'function_tool':
         return {
           toolError: attrs[LK.toolIsError] === true,
@@ -93,6 +101,9 @@ export class LiveKitSpanFacts implements SpanFactsReader {
     if (span.scope !== LIVEKIT_SCOPE) return NONE;
     const a = span.attributes;
     const both = (sdk: string, ours: string): boolean => a[sdk] !== undefined && a[ours] !== undefined;
+    // the SDK's value (in its unit: `perSecond` of them make a second) equals voicetrace's seconds, within 1 ms
+    const same = (sdk: string, ours: string, perSecond: number): boolean =>
+      typeof a[sdk] === 'number' && typeof a[ours] === 'number' && Math.abs((a[sdk] as number) / perSecond - (a[ours] as number)) <= 0.001;
     const out: string[] = [];
     switch (span.name) {
       case 'llm_request':
@@ -103,11 +114,12 @@ export class LiveKitSpanFacts implements SpanFactsReader {
         if (both(LK.ttsMetrics, ATTR.CANCELLED)) out.push(LK.ttsMetrics);
         break;
       case 'user_turn':
-        if (both(LK.transcriptionDelay, ATTR.LATENCY_TRANSCRIPTION_DELAY)) out.push(LK.transcriptionDelay);
-        if (both(LK.endOfTurnDelay, ATTR.LATENCY_EOU_DELAY)) out.push(LK.endOfTurnDelay);
+        // the same seconds only: where voicetrace restated a delay (see voicetrace.latency.anchor_shift), both stay
+        if (same(LK.transcriptionDelay, ATTR.LATENCY_TRANSCRIPTION_DELAY, 1000)) out.push(LK.transcriptionDelay);
+        if (same(LK.endOfTurnDelay, ATTR.LATENCY_EOU_DELAY, 1000)) out.push(LK.endOfTurnDelay);
         break;
       case 'agent_turn':
-        if (both(LK.e2eLatency, ATTR.LATENCY_E2E)) out.push(LK.e2eLatency);
+        if (same(LK.e2eLatency, ATTR.LATENCY_E2E, 1)) out.push(LK.e2eLatency);
         if (both(LK.interrupted, ATTR.TURN_INTERRUPTED) && a[LK.interrupted] === a[ATTR.TURN_INTERRUPTED]) out.push(LK.interrupted);
         break;
       default:
@@ -116,10 +128,17 @@ export class LiveKitSpanFacts implements SpanFactsReader {
     return out.length ? out : NONE;
   }
 
+  /** The span's provider under voicetrace's name (`api.openai.com` -> `openai`), when the SDK wrote one. */
+  private normalizedModel(attrs: SpanView['attributes']): SpanFacts['model'] {
+    const provider = attrs[LK.providerName];
+    const model = attrs[LK.requestModel];
+    return typeof provider === 'string' && typeof model === 'string' && providerName(provider) !== provider ? { provider: providerName(provider), model } : undefined;
+  }
+
   private metricFrom(json: unknown): SpanFacts['metric'] {
     if (typeof json !== 'string') return undefined;
     try {
-      return normalizeMetrics(JSON.parse(json), this.counters, undefined, this.fallbackModel?.());
+      return normalizeMetrics(JSON.parse(json), this.counters, undefined, this.session?.metricsContext());
     } catch {
       this.counters.count('malformed_event', 'span metrics JSON');
       return undefined;

@@ -31,7 +31,7 @@ describe('sent once', () => {
     const user = tracer.startSpan('user_turn', {}, ctx);
     const now = Date.now() / 1000;
     engine.record({ kind: 'user_speech', at: now - 2, speaking: true });
-    engine.record({ kind: 'transcript', at: now - 0.5, final: true, text: 'hello' });
+    engine.record({ kind: 'transcript', at: now - 0.36, final: true, text: 'hello' });
     engine.record({ kind: 'user_speech', at: now - 0.6, speaking: false });
     user.setAttributes({ 'lk.transcription_delay': 240, 'lk.end_of_turn_delay': 300 });
     user.end();
@@ -54,7 +54,7 @@ describe('sent once', () => {
     expect(live('llm_request')['lk.llm_metrics']).toBe(llmMetrics);
     expect(live('llm_request')['gen_ai.usage.input_cached_tokens']).toBe(512);
     // the user turn's delays in seconds only
-    expect(out('user_turn')[ATTR.LATENCY_TRANSCRIPTION_DELAY]).toBe(0.24);
+    expect(out('user_turn')[ATTR.LATENCY_TRANSCRIPTION_DELAY]).toBeCloseTo(0.24, 3);
     expect(out('user_turn')).not.toHaveProperty('lk.transcription_delay');
     expect(out('user_turn')).not.toHaveProperty('lk.end_of_turn_delay');
     expect(live('user_turn')['lk.end_of_turn_delay']).toBe(300);
@@ -71,13 +71,16 @@ describe('sent once', () => {
     const facts = new LiveKitSpanFacts(new DropCounters());
     expect(facts.sentTwice({ name: 'llm_request', scope: 'livekit-agents', attributes: { 'lk.llm_metrics': '{broken' } })).toEqual([]);
     expect(facts.sentTwice({ name: 'user_turn', scope: 'livekit-agents', attributes: { 'lk.transcription_delay': 240 } })).toEqual([]);
+    // voicetrace restated the delay from the VAD's end of speech (voicetrace.latency.anchor_shift): both stay
+    expect(facts.sentTwice({ name: 'user_turn', scope: 'livekit-agents', attributes: { 'lk.transcription_delay': 240, [ATTR.LATENCY_TRANSCRIPTION_DELAY]: 0.84 } })).toEqual([]);
+    expect(facts.sentTwice({ name: 'agent_turn', scope: 'livekit-agents', attributes: { 'lk.e2e_latency': 0.9, [ATTR.LATENCY_E2E]: 1.5 } })).toEqual([]);
     expect(facts.sentTwice({ name: 'llm_request', scope: 'voicetrace', attributes: { 'lk.llm_metrics': '{}', [ATTR.CANCELLED]: false } })).toEqual([]);
   });
 
   it('every SDK attribute it leaves out is listed in ATTRIBUTES.md', () => {
     const facts = new LiveKitSpanFacts(new DropCounters());
     const all = { [ATTR.CANCELLED]: false, [ATTR.USAGE_CACHE_READ]: 1, [ATTR.LATENCY_TRANSCRIPTION_DELAY]: 1, [ATTR.LATENCY_EOU_DELAY]: 1, [ATTR.LATENCY_E2E]: 1, [ATTR.TURN_INTERRUPTED]: false };
-    const sdk = { 'lk.llm_metrics': '{}', 'lk.tts_metrics': '{}', 'gen_ai.usage.input_cached_tokens': 1, 'lk.transcription_delay': 1, 'lk.end_of_turn_delay': 1, 'lk.e2e_latency': 1, 'lk.interrupted': false };
+    const sdk = { 'lk.llm_metrics': '{}', 'lk.tts_metrics': '{}', 'gen_ai.usage.input_cached_tokens': 1, 'lk.transcription_delay': 1000, 'lk.end_of_turn_delay': 1000, 'lk.e2e_latency': 1, 'lk.interrupted': false };
     const left = new Set(['llm_request', 'tts_request', 'user_turn', 'agent_turn', 'realtime_inference'].flatMap((name) => facts.sentTwice({ name, scope: 'livekit-agents', attributes: { ...all, ...sdk } })));
     expect([...left].sort()).toEqual(LEFT_OUT.map((e) => e.sdk).sort());
   });

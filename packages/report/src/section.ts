@@ -66,6 +66,7 @@ export function buildVoicetraceSection(snapshot: SessionSnapshot, options: Secti
     latency: { ...snapshot.latency },
     wait: { ...snapshot.wait } as VoicetraceSection['wait'],
     drops: snapshot.drops as Record<string, number>,
+    usage_check: snapshot.usageCheck?.length ? snapshot.usageCheck.map((d) => ({ ...d })) : undefined,
     event_log: options.eventLog ?? { kept: 0, dropped: 0 },
   });
 }
@@ -80,12 +81,14 @@ export function latencyFigures(latency: LatencyBreakdown): LatencyFigures {
     tts_ttfb: latency.ttsTtfb,
     total: latency.total,
     e2e: latency.e2e,
+    anchor_shift: latency.anchorShift,
   };
 }
 
 function reportTurn(turn: TurnRecord, options: SectionOptions, offset: (at: number | undefined) => number | undefined): ReportTurn {
   return {
     index: turn.index,
+    cost: turn.cost,
     user: turn.user ? reportUser(turn.user, options.allowPii, offset) : undefined,
     replies: turn.replies.map((reply) => reportReply(reply, options.allowPii, offset)),
     handoffs: turn.handoffs.map((h) => ({ at: h.at, from_agent: h.fromAgent, to_agent: h.toAgent })),
@@ -113,6 +116,7 @@ function reportUser(user: UserTurnRecord, allowPii: boolean, offset: (at: number
     final_transcript_at: user.finalTranscriptAt,
     transcription_delay: user.transcriptionDelay,
     end_of_turn_delay: user.endOfTurnDelay,
+    anchor_shift: user.anchorShift,
     transcript: allowPii ? user.transcript : undefined,
     confidence: user.confidence,
     vad,
@@ -124,6 +128,7 @@ function reportUser(user: UserTurnRecord, allowPii: boolean, offset: (at: number
       latency: step.latency,
       audio_duration: step.metric.audioDuration,
       cost: step.cost,
+      reports: step.reports,
     })),
     eou:
       eou && eouStart !== undefined

@@ -43,8 +43,10 @@ export interface LatencyFigures {
   tts_ttfb?: number;
   /** eou_delay + llm_ttft + tts_ttfb (the docs' total latency). */
   total?: number;
-  /** End of user speech to the agent's first audio (the SDK's e2e_latency). */
+  /** End of user speech to the agent's first audio (the SDK's e2e_latency, restated from the VAD's end of speech when `anchor_shift` is set). */
   e2e?: number;
+  /** How far from its VAD the SDK placed the end of speech (seconds; absent when they agree). */
+  anchor_shift?: number;
 }
 
 /** Where a record sits in the exported traces. */
@@ -58,10 +60,13 @@ export interface ReportSttStep {
   model: string;
   start: number;
   end: number;
-  /** End of speech to final transcript, measured. */
+  /** End of speech to final transcript: the turn's transcription delay. */
   latency?: number;
+  /** This turn's share of the provider's reported audio. */
   audio_duration: number;
   cost?: number;
+  /** Provider usage reports that contributed a share. */
+  reports?: number;
 }
 
 export interface ReportUserTurn {
@@ -74,6 +79,8 @@ export interface ReportUserTurn {
   final_transcript_at?: number;
   transcription_delay?: number;
   end_of_turn_delay?: number;
+  /** How far from its VAD the SDK placed the end of speech (seconds; absent when they agree). */
+  anchor_shift?: number;
   /** What the user said (omitted when PII is not allowed). */
   transcript?: string;
   confidence?: number;
@@ -195,6 +202,8 @@ export interface ReportLogRecord {
 export interface ReportTurn {
   /** 1-based user turn; 0 is what happened before the first (a greeting). */
   index: number;
+  /** Estimated cost of the turn: its STT share and its replies' requests (the turns add up to the session's cost). */
+  cost?: number;
   user?: ReportUserTurn;
   replies: ReportReply[];
   handoffs: Array<{ at: number; from_agent?: string; to_agent: string }>;
@@ -266,6 +275,8 @@ export interface VoicetraceSection {
   wait: Record<string, Percentiles>;
   /** voicetrace's own drop/correction counters (zero on a healthy call). */
   drops: Record<string, number>;
+  /** Usage figures on which the SDK's own `session.usage` disagrees with voicetrace's, each with its cause. */
+  usage_check?: Array<{ type: string; provider: string; model: string; figure: string; voicetrace: number; sdk: number; cause: 'sdk_counts_stream_adapter_report' | 'unexplained' }>;
   /** Events of the session kept by voicetrace when the SDK kept none, and how many were left out. */
   event_log: { kept: number; dropped: number };
 }

@@ -2,8 +2,9 @@ import { WAIT_CONTRIBUTIONS, type WaitKey } from '@voicetrace/conventions';
 import type { DropCounters } from '../counters.js';
 import type { EouMetric, InterruptionMetric, RealtimeMetric, StageMetric, SttMetric, VadMetric } from '../events.js';
 import { computeLatency, type LatencyBreakdown } from '../latency.js';
-import type { UsageLedger } from '../usage.js';
+import type { UsageDisagreement, UsageLedger } from '../usage.js';
 import { QuantileSketch } from './stats.js';
+import { SttApportioner } from './stt-usage.js';
 import type {
   ErrorRecord,
   HandoffRecord,
@@ -16,10 +17,10 @@ import type {
   SessionModelObserver,
   SessionSnapshot,
   SpanRef,
-  SttStep,
   ToolStep,
   TtsStep,
   TurnRecord,
+  UserTurnRecord,
 } from './types.js';
 
 /** Options of {@link SessionModel}. */
@@ -31,8 +32,27 @@ export interface SessionModelOptions {
   maxTurns?: number | undefined;
 }
 
+/** Two anchors of the end of speech this close are one instant the SDK read twice (seconds). */
+const SAME_INSTANT_S = 0.005;
+
+/** Beyond this, the SDK's end of speech and the VAD's are not the same speech: no restating (seconds). */
+const MAX_ANCHOR_SHIFT_S = 10;
+
+/** The user's delays of one turn, in seconds from their end of speech (see {@link SessionModel.userDelays}). */
+export interface UserDelays {
+  /** When the user stopped speaking, as the SDK's VAD anchored it (epoch seconds). */
+  speechEnd?: number;
+  /** How much later the SDK's own end of speech was (negative: earlier; 0 when they agree). */
+  anchorShift: number;
+  transcriptionDelay?: number;
+  eouDelay?: number;
+}
+
 /** How long after the agent stopped a barge-in is still attributed to the overlap that stopped it. */
 const BARGE_IN_WINDOW_S = 5;
+
+/** Turns searched for a reply that closed before its last metrics came. */
+const RECENT_REPLY_TURNS = 4;
 
 /** Replies still open at once before the oldest is closed as incomplete (a reply the SDK never finished). */
 const MAX_OPEN_REPLIES = 16;
@@ -82,6 +102,8 @@ export class SessionModel {
   private agentStoppedAt: number | undefined;
   /** The agent in control (handoffs move it). */
   currentAgent: string | undefined;
+  /** voicetrace's usage against the SDK's own, set when the session ends. */
+  usageCheck: UsageDisagreement[] = [];
   /**
    * Realtime (speech-to-speech) mode: the SDK opens no user turn span for the user's turns, so a
    * turn begins when the user starts speaking and ends when the agent's reply begins.
@@ -89,10 +111,13 @@ export class SessionModel {
   private eventTurns = false;
   /** The server's silence window before it declares the end of speech (realtime), when known. */
   private serverSilence: number | undefined;
+  /** STT usage reports, split over the turns whose speech they measured. */
+  private readonly stt: SttApportioner;
 
   constructor(private readonly options: SessionModelOptions) {
     this.sessionId = options.sessionId;
     this.maxTurns = Math.max(4, options.maxTurns ?? 500);
+    this.stt = new SttApportioner((metric) => options.ledger.costOfMetric(metric));
   }
 
   /** Adds a view that follows the model as it fills. */
@@ -171,6 +196,8 @@ export class SessionModel {
     const turn: TurnRecord = {
       index: this.userTurnCount,
       user: { startedAt: at, vad: [], stt: [], span },
+      cost: 0,
+      otherCost: 0,
       replies: [],
       handoffs: [],
       errors: [],
@@ -193,13 +220,15 @@ export class SessionModel {
       this.userTurnCount -= 1;
       return undefined;
     }
-    user.transcriptionDelay = user.eou?.transcriptionDelay ?? delays.transcriptionDelay;
-    user.endOfTurnDelay = user.eou?.eouDelay ?? delays.endOfTurnDelay;
-    if (user.eou?.lastSpeakingTime !== undefined) user.speechEnd = user.eou.lastSpeakingTime;
+    this.settleDelays(user, delays);
     this.notify((o) => o.onUserTurnComplete?.(turn));
     return turn;
   }
 
+  /**
+   * The user started or stopped speaking, at `at`: the SDK's anchor (its user_speaking span, which
+   * the SDK backdates past the VAD's own detection delay), or the event time when there is none.
+   */
   noteUserSpeech(speaking: boolean, at: number): void {
     if (speaking && this.eventTurns) {
       const open = this.latestUserTurn();
@@ -213,7 +242,7 @@ export class SessionModel {
     }
     if (user) {
       user.speechStoppedAt = at;
-      user.speechEnd = user.eou?.lastSpeakingTime ?? at - (this.eventTurns ? (this.serverSilence ?? 0) : 0);
+      user.speechEnd = at - (this.eventTurns ? (this.serverSilence ?? 0) : 0);
     }
     // the user stopped while the agent kept speaking: an overlap, a barge-in only if the reply ends interrupted
     if (this.agentSpeaking && this.overlapStart !== undefined) this.recordOverlap(this.overlapStart, at);
@@ -276,25 +305,66 @@ export class SessionModel {
     return undefined;
   }
 
-  /** An STT report for the newest user turn, with its timing measured from the events. */
-  sttStep(metric: SttMetric, turn: TurnRecord | undefined): SttStep {
-    const user = turn?.user;
-    const speechEnd = user?.eou?.lastSpeakingTime ?? user?.speechEnd;
-    const final = user?.finalTranscriptAt;
-    const start = user?.speechStart ?? metric.at - metric.audioDuration;
+  /**
+   * An STT usage report: split over the turns whose speech it measured (see {@link SttApportioner}).
+   * Returns the turns it touched; none when no turn has begun (the usage stays on the session).
+   */
+  addSttReport(metric: SttMetric): TurnRecord[] {
+    const touched = this.stt.apportion(metric, this.turns, this.startedAt);
+    for (const turn of touched) for (const step of turn.user?.stt ?? []) step.latency = turn.user?.transcriptionDelay;
+    // audio before anyone spoke: the current turn (0) owns its cost, so the turns still add up
+    if (!touched.length) this.currentTurn().otherCost += this.options.ledger.costOfMetric(metric) ?? 0;
+    return touched;
+  }
+
+  /** Whether every STT provider of the session has reported all of `turn`'s audio. */
+  sttSettled(turn: TurnRecord): boolean {
+    return this.stt.settled(turn);
+  }
+
+  /**
+   * The user's delays, derived once: measured from the user's end of speech as the SDK's VAD
+   * anchored it. Where the SDK measured from a later end of speech (an STT's own end-of-speech
+   * event, e.g. a non-streaming STT behind its VAD adapter), its delays are restated from the VAD
+   * anchor by the shift between the two (`anchorShift`).
+   */
+  userDelays(user: UserTurnRecord, reported: { transcriptionDelay?: number; endOfTurnDelay?: number } = {}): UserDelays {
+    const eou = user.eou;
+    const speechEnd = user.speechEnd ?? eou?.lastSpeakingTime;
+    const sdkAnchor = eou?.lastSpeakingTime ?? speechEnd;
+    const raw = speechEnd !== undefined && sdkAnchor !== undefined ? sdkAnchor - speechEnd : 0;
+    // the same instant read twice by the SDK differs by a millisecond or so: that is no shift
+    const anchorShift = Math.abs(raw) > SAME_INSTANT_S && Math.abs(raw) < MAX_ANCHOR_SHIFT_S ? raw : 0;
+    // the SDK's own figure where it measured from the VAD's end of speech; measured from the events
+    // where it did not (or reported none), the same way for streaming and non-streaming STT
+    const final = user.finalTranscriptAt;
+    const sdkTranscription = eou?.transcriptionDelay ?? reported.transcriptionDelay;
+    const measured = final !== undefined && speechEnd !== undefined ? Math.max(0, final - speechEnd) : undefined;
+    const transcriptionDelay = anchorShift === 0 ? (sdkTranscription ?? measured) : (measured ?? (sdkTranscription !== undefined ? Math.max(0, sdkTranscription + anchorShift) : undefined));
+    const sdkEou = eou?.eouDelay ?? reported.endOfTurnDelay;
     return {
-      metric,
-      start,
-      end: Math.max(start, final ?? metric.at),
-      // streaming providers report no duration: measure end of speech -> final transcript
-      latency: speechEnd !== undefined && final !== undefined && final >= speechEnd ? final - speechEnd : undefined,
-      cost: this.options.ledger.costOfMetric(metric),
+      speechEnd,
+      anchorShift,
+      transcriptionDelay,
+      eouDelay: sdkEou !== undefined ? Math.max(0, sdkEou + anchorShift) : undefined,
     };
   }
 
-  /** Adds an STT step to the turn. */
-  addStt(step: SttStep, turn: TurnRecord): void {
-    turn.user?.stt.push(step);
+  private settleDelays(user: UserTurnRecord, reported: { transcriptionDelay?: number; endOfTurnDelay?: number } = {}): void {
+    const delays = this.userDelays(user, reported);
+    user.transcriptionDelay = delays.transcriptionDelay;
+    user.endOfTurnDelay = delays.eouDelay;
+    if (delays.anchorShift !== 0) user.anchorShift = delays.anchorShift;
+    for (const step of user.stt) step.latency = delays.transcriptionDelay;
+  }
+
+  /** The turn's cost: its STT shares and its replies' requests (open ones included). */
+  turnCost(turn: TurnRecord): number {
+    let cost = turn.otherCost;
+    for (const step of turn.user?.stt ?? []) cost += step.cost ?? 0;
+    for (const reply of turn.replies) cost += reply.cost;
+    for (const reply of this.openReplies.values()) if (reply.turnIndex === turn.index) cost += reply.cost;
+    return cost;
   }
 
   /** The end-of-utterance report: on the newest user turn, and on the reply it started. */
@@ -302,11 +372,7 @@ export class SessionModel {
     const turn = this.latestUserTurn();
     if (turn?.user) {
       turn.user.eou = metric;
-      if (metric.lastSpeakingTime !== undefined) turn.user.speechEnd = metric.lastSpeakingTime;
-      if (turn.user.endedAt !== undefined) {
-        turn.user.transcriptionDelay = metric.transcriptionDelay ?? turn.user.transcriptionDelay;
-        turn.user.endOfTurnDelay = metric.eouDelay ?? turn.user.endOfTurnDelay;
-      }
+      if (turn.user.endedAt !== undefined) this.settleDelays(turn.user, { transcriptionDelay: turn.user.transcriptionDelay, endOfTurnDelay: turn.user.endOfTurnDelay });
     }
     if (metric.speechId) {
       const reply = this.reply(metric.speechId, metric.at);
@@ -351,6 +417,15 @@ export class SessionModel {
     if (!this.eventTurns) return;
     const user = this.latestUserTurn()?.user;
     if (user && user.endedAt === undefined && user.speechStoppedAt !== undefined) this.endUserTurn(at, {});
+  }
+
+  /** A reply closed moments ago (its last metrics can come after its agent turn ended). */
+  private recentReply(speechId: string): ReplyRecord | undefined {
+    for (let i = this.turns.length - 1; i >= 0 && i >= this.turns.length - RECENT_REPLY_TURNS; i--) {
+      const reply = this.turns[i]!.replies.find((r) => r.speechId === speechId);
+      if (reply) return reply;
+    }
+    return undefined;
   }
 
   /** The open reply of `speechId` (or of a provisional id it replaced), if any. */
@@ -449,12 +524,16 @@ export class SessionModel {
     return { step, reply };
   }
 
-  /** A metered request was counted by the ledger: its cost goes to its reply. */
+  /**
+   * A metered request was counted by the ledger: its cost goes to its reply (open, or closed
+   * moments ago), else to the current turn, so that every request's cost is in exactly one turn.
+   */
   addUsage(metric: StageMetric, counted: boolean): number | undefined {
     const cost = this.options.ledger.costOfMetric(metric);
-    if ((metric.kind === 'llm' || metric.kind === 'tts') && metric.speechId && counted && cost !== undefined) {
-      const reply = this.openReplies.get(metric.speechId);
+    if ((metric.kind === 'llm' || metric.kind === 'tts') && counted && cost !== undefined) {
+      const reply = metric.speechId ? (this.openReply(metric.speechId) ?? this.recentReply(metric.speechId)) : undefined;
       if (reply) reply.cost += cost;
+      else this.currentTurn().otherCost += cost;
     }
     if (metric.kind === 'llm' || metric.kind === 'tts' || metric.kind === 'stt' || metric.kind === 'realtime' || metric.kind === 'interruption') {
       this.notify((o) => o.onUsage?.(metric, counted, cost));
@@ -478,7 +557,7 @@ export class SessionModel {
     if (facts.interrupted) reply.interrupted = true;
     if (facts.interrupted) this.recordBargeIn(reply, at);
     // a realtime reply is one response: it ends with its agent turn, and we time it ourselves
-    const e2e = facts.e2e ?? (realtime ? this.realtimeE2e(reply) : undefined);
+    let e2e = facts.e2e ?? (realtime ? this.realtimeE2e(reply) : undefined);
     if (e2e === undefined) {
       if (facts.interrupted || realtime) this.closeReply(reply, at);
       return reply;
@@ -486,11 +565,14 @@ export class SessionModel {
     const turn = this.turn(reply.turnIndex);
     const user = turn?.user;
     const eou = user?.eou;
-    const userSpeechEnd = eou?.lastSpeakingTime ?? user?.speechEnd;
+    const delays = user ? this.userDelays(user, { transcriptionDelay: user.transcriptionDelay, endOfTurnDelay: user.endOfTurnDelay }) : { anchorShift: 0 } as UserDelays;
+    const userSpeechEnd = delays.speechEnd;
+    // the SDK's e2e starts at its own end of speech: restated from the VAD's (see userDelays)
+    if (!realtime) e2e += delays.anchorShift;
     reply.latency = realtime ? this.realtimeLatency(reply, turn, userSpeechEnd, e2e) : computeLatency({
       userSpeechEnd,
-      transcriptionDelay: eou?.transcriptionDelay,
-      eouDelay: eou?.eouDelay,
+      transcriptionDelay: delays.transcriptionDelay,
+      eouDelay: delays.eouDelay,
       onUserTurnCompletedDelay: eou?.onUserTurnCompletedDelay,
       // anchored where the SDK measured: TTFT from the request's start, TTFB from the text reaching
       // the provider (markStarted), not from the spans' starts
@@ -499,8 +581,8 @@ export class SessionModel {
       ttsRequests: reply.tts.filter((t) => !t.duplicate).map((t) => ({ start: t.textSentAt, ttfb: t.metric.ttfb })),
       e2e,
     });
+    if (delays.anchorShift !== 0) reply.latency.anchorShift = delays.anchorShift;
     if (userSpeechEnd !== undefined) reply.firstAudioAt = userSpeechEnd + e2e;
-    reply.cost += (user?.stt ?? []).reduce((sum, step) => sum + (step.cost ?? 0), 0);
     if (!reply.latency.wait.length && eou === undefined && !realtime && reply.turnIndex > 0) reply.dataIncomplete = true;
     this.replyCount += 1;
     for (const [stage, pick] of Object.entries(LATENCY_PICK) as Array<[LatencyStage, (l: LatencyBreakdown) => number | undefined]>) {
@@ -601,6 +683,8 @@ export class SessionModel {
   }
 
   private copy(lazyTurns: boolean): SessionSnapshot {
+    // each turn's cost is derived here, once, for every reader of the snapshot
+    for (const turn of this.turns) turn.cost = this.turnCost(turn);
     const latency = {} as SessionSnapshot['latency'];
     for (const stage of Object.keys(LATENCY_PICK) as LatencyStage[]) latency[stage] = this.latencyStats.get(stage)?.summary() ?? { count: 0 };
     const wait: SessionSnapshot['wait'] = {};
@@ -624,6 +708,7 @@ export class SessionModel {
       latency,
       wait,
       drops: this.options.counters.snapshot(),
+      usageCheck: [...this.usageCheck],
     };
     if (lazyTurns) {
       let turns: TurnRecord[] | undefined;
@@ -700,7 +785,7 @@ export class SessionModel {
   private currentTurn(): TurnRecord {
     let last = this.turns[this.turns.length - 1];
     if (!last) {
-      last = { index: 0, replies: [], handoffs: [], errors: [], logs: [] };
+      last = { index: 0, cost: 0, otherCost: 0, replies: [], handoffs: [], errors: [], logs: [] };
       this.turns.push(last);
     }
     return last;

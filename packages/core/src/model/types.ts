@@ -2,7 +2,7 @@ import type { WaitKey } from '@voicetrace/conventions';
 import type { DropReason } from '../counters.js';
 import type { EouMetric, InterruptionMetric, LlmMetric, RealtimeMetric, SttMetric, TtsMetric, VadMetric } from '../events.js';
 import type { LatencyBreakdown } from '../latency.js';
-import type { ModelUsage } from '../usage.js';
+import type { ModelUsage, UsageDisagreement } from '../usage.js';
 
 /**
  * The session model: what one voice call was, turn by turn, in seconds and
@@ -20,16 +20,23 @@ export interface SpanRef {
   spanId: string;
 }
 
-/** One STT request of a user turn. */
+/**
+ * The STT of a user turn, one per provider/model: its share of the provider's usage reports (a
+ * report covers the audio sent since the previous one; see `SttApportioner`), so the turns' audio
+ * and cost add up to the session's whatever the plugin's reporting rhythm.
+ */
 export interface SttStep {
+  /** The turn's usage: the reports' provider, model and streaming flag, with this turn's shares of audio and tokens. */
   metric: SttMetric;
-  /** When the request started (the user's speech start, else metric time minus audio). */
+  /** When the user's speech began (else the first report's time minus its audio). */
   start: number;
-  /** When the final transcript arrived (else the metric's time). */
+  /** When the final transcript arrived (else the user's speech start). */
   end: number;
-  /** End of speech to final transcript, measured from the events (streaming providers report none). */
+  /** End of speech to final transcript: the turn's transcription delay, the one figure every view shows. */
   latency?: number;
   cost?: number;
+  /** Provider reports that contributed a share. */
+  reports: number;
 }
 
 /** The user's side of a turn: speech, transcript, and the stages that listened. */
@@ -37,8 +44,9 @@ export interface UserTurnRecord {
   /** When the SDK opened the user turn. */
   startedAt: number;
   endedAt?: number;
+  /** When the user started speaking: the SDK's anchor (its user_speaking span, backdated past the VAD's detection). */
   speechStart?: number;
-  /** When the user last spoke (the EOU metric's last speaking time when known). */
+  /** When the user stopped speaking: the SDK's VAD anchor (its user_speaking span's end); the latency is measured from here. */
   speechEnd?: number;
   /** When the SDK declared the user stopped speaking (after its silence threshold). */
   speechStoppedAt?: number;
@@ -49,8 +57,16 @@ export interface UserTurnRecord {
   transcriptionDelay?: number;
   /** End of speech to the end-of-turn decision (seconds). */
   endOfTurnDelay?: number;
+  /**
+   * How much later than the VAD the SDK placed the end of speech (seconds; set when it did): its
+   * delays were measured from there and are restated from `speechEnd`.
+   */
+  anchorShift?: number;
+  /** The VAD's reports that fell in this turn (Silero's SDK wrapper reports once per ~31 speech starts: often none). */
   vad: VadMetric[];
   stt: SttStep[];
+  /** STT providers (`provider|model`) whose reports have covered this turn's end of speech: its STT usage is complete. */
+  sttSettled?: string[];
   eou?: EouMetric;
   /** The user turn's span. */
   span?: SpanRef;
@@ -162,7 +178,7 @@ export interface ReplyRecord {
   interruptions: InterruptionRecord[];
   /** The latency breakdown, once the reply played (it carries the SDK's e2e). */
   latency?: LatencyBreakdown;
-  /** Estimated cost: the reply's LLM/TTS usage plus its user turn's STT. */
+  /** Estimated cost of the reply's own requests (LLM, TTS, realtime); its turn's STT is on the turn. */
   cost: number;
   /** What the agent said (content: PII). */
   text?: string;
@@ -188,6 +204,10 @@ export interface LogRecord {
 export interface TurnRecord {
   index: number;
   user?: UserTurnRecord;
+  /** Estimated cost of the turn: its STT shares and its replies' requests. The turns' costs add up to the session's. */
+  cost: number;
+  /** Cost of the turn's requests no reply owns (e.g. a `say()` the SDK traced without an agent turn). */
+  otherCost: number;
   replies: ReplyRecord[];
   handoffs: HandoffRecord[];
   errors: ErrorRecord[];
@@ -228,6 +248,8 @@ export interface SessionSnapshot {
   latency: Record<LatencyStage, PercentileSummary>;
   wait: Partial<Record<WaitKey, PercentileSummary>>;
   drops: Partial<Record<DropReason, number>>;
+  /** Where the SDK's own usage disagrees with voicetrace's, once the session ended (empty when they agree). */
+  usageCheck: UsageDisagreement[];
 }
 
 /** Views that follow the model as it fills (metrics, logs). Every method is optional and must not throw. */

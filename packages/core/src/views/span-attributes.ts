@@ -48,11 +48,15 @@ export function userTurnSpanAttributes(user: UserTurnRecord): Attributes {
     [ATTR.LATENCY_TRANSCRIPTION_DELAY]: user.transcriptionDelay,
     [ATTR.VAD_SPEECH_START]: user.speechStart,
     [ATTR.VAD_SPEECH_END]: user.speechEnd,
+    [ATTR.LATENCY_ANCHOR_SHIFT]: user.anchorShift,
   });
 }
 
-/** The agent turn span that completed a reply: latency, wait breakdown, cost, interruption. */
-export function agentTurnSpanAttributes(reply: ReplyRecord): Attributes {
+/**
+ * The agent turn span that completed a reply: latency, wait breakdown, interruption, and the
+ * cost of its turn (`turnCost`: the turn's STT and its replies' requests).
+ */
+export function agentTurnSpanAttributes(reply: ReplyRecord, turnCost: number): Attributes {
   const attributes: Attributes = {};
   const latency = reply.latency;
   if (!latency) return attributes;
@@ -67,8 +71,9 @@ export function agentTurnSpanAttributes(reply: ReplyRecord): Attributes {
       [ATTR.LATENCY_TTS_TTFB]: latency.ttsTtfb,
       [ATTR.LATENCY_TOTAL]: latency.total,
       [ATTR.LATENCY_E2E]: latency.e2e,
-      [ATTR.TURN_COST]: reply.cost,
+      [ATTR.TURN_COST]: turnCost,
       [ATTR.TURN_OVERLAP]: bargeIn?.overlap,
+      [ATTR.LATENCY_ANCHOR_SHIFT]: latency.anchorShift,
     }),
   );
   if (latency.wait.length) {
