@@ -1,7 +1,7 @@
 // A 30-turn call through the LangFuse path (issue #14): LangFuse warns above ~150 observations per
 // trace, so its export gets one trace per user turn, grouped by the session, while the call's own
 // trace (Jaeger, Tempo, the file) stays whole. Nothing may be lost on the way.
-import { startLangfuseContractServer, type LangfuseContractServer } from '@voicetrace/langfuse/testing';
+import { startLangfuseContractServer, type LangfuseContractServer } from '@voicetrace/langfuse-contract';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

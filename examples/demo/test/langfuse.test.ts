@@ -1,8 +1,8 @@
 // The demo's voice session, as LangFuse would ingest it: sent directly by the agent and through the
 // real Collector (sidecar + LangFuse overlay), each to a contract server that enforces exactly what
 // LangFuse documents for its OTel endpoint and stores the observations and traces LangFuse's own
-// ingestion code would make of them (packages/langfuse/src/testing/ingestion.ts).
-import { startLangfuseContractServer, type IngestedObservation, type LangfuseContractServer, type ReceivedSpan } from '@voicetrace/langfuse/testing';
+// ingestion code would make of them (packages/langfuse-contract/src/ingestion.ts).
+import { startLangfuseContractServer, type IngestedObservation, type LangfuseContractServer, type ReceivedSpan } from '@voicetrace/langfuse-contract';
 import { backendsOrSkip, startCollector, type CollectorHandle } from '@voicetrace/test-backends';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,7 +1,7 @@
 // The trace contract on a realtime (speech-to-speech) AgentSession: the demo's call through the
 // scripted realtime model (greeting, tool call, barge-in, handoff), traced into the file and LangFuse.
 import { ATTR, SPAN_NAME } from '@voicetrace/conventions';
-import { startLangfuseContractServer, type LangfuseContractServer } from '@voicetrace/langfuse/testing';
+import { startLangfuseContractServer, type LangfuseContractServer } from '@voicetrace/langfuse-contract';
 import { validateReport, type SessionReportJson } from '@voicetrace/report';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

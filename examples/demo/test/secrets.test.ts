@@ -16,7 +16,7 @@
 // (LIVEKIT_TELEMETRY_ALLOW_PII=false keeps them in the process) and the Collector's PII deletion (on
 // by default). It does not scan content for key-like strings: a pattern would miss most secrets and
 // mangle real content. The last test pins that behaviour down.
-import { startLangfuseContractServer, type LangfuseContractServer } from '@voicetrace/langfuse/testing';
+import { startLangfuseContractServer, type LangfuseContractServer } from '@voicetrace/langfuse-contract';
 import { traceparentOfJob } from '@voicetrace/livekit';
 import { backendsOrSkip, startCollector, type CollectorHandle } from '@voicetrace/test-backends';
 import { spawn } from 'node:child_process';

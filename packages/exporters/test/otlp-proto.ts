@@ -1,4 +1,4 @@
-import { exportTraceServiceRequestType } from '../../langfuse/src/testing/otlp-proto.js';
+import { exportTraceServiceRequestType } from '../../langfuse-contract/src/otlp-proto.js';
 
 // The OTLP descriptor is @voicetrace/langfuse's testing module (written from opentelemetry-proto), read
 // by path: this package cannot depend on that one, which depends on this one.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLangfuseSpanExporter } from '../src/exporter.js';
 import type { LangfuseExporterOptions } from '../src/types.js';
-import { startLangfuseContractServer, type LangfuseContractServer } from '../src/testing/index.js';
+import { startLangfuseContractServer, type LangfuseContractServer } from '@voicetrace/langfuse-contract';
 import { exportSpans, FAILED, makeSpans, SUCCESS, withIds } from './helpers.js';
 
 const keys = { publicKey: 'pk-lf-1234', secretKey: 'sk-lf-5678' };

@@ -2,7 +2,7 @@ import type { Attributes, HrTime } from '@opentelemetry/api';
 import { ATTR } from '@voicetrace/conventions';
 import { describe, expect, it } from 'vitest';
 import { LANGFUSE_ATTR, langfuseAttributesFor, langfuseEnvironment, type LangfuseMappingOptions, type MappableSpan } from '../src/mapping.js';
-import { toObservation, type ReceivedSpan } from '../src/testing/index.js';
+import { toObservation, type ReceivedSpan } from '@voicetrace/langfuse-contract';
 
 // an odd start (…123.456789 s) so millisecond truncation matters
 const start: HrTime = [1_800_000_000, 123_456_789];

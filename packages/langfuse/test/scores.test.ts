@@ -1,8 +1,8 @@
 // LangfuseScores (built on @langfuse/client) against the contract server's POST /api/public/scores, which
-// validates as LangFuse's public API does (src/testing/scores.ts).
+// validates as LangFuse's public API does (@voicetrace/langfuse-contract, src/scores.ts).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LANGFUSE_SCORE_NAMES, LangfuseScores } from '../src/scores.js';
-import { startLangfuseContractServer, type LangfuseContractServer } from '../src/testing/index.js';
+import { startLangfuseContractServer, type LangfuseContractServer } from '@voicetrace/langfuse-contract';
 
 const KEYS = { publicKey: 'pk-lf-scores', secretKey: 'sk-lf-scores' };
 const TRACE = '0af7651916cd43dd8448eb211c80319c';

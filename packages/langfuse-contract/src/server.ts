@@ -2,7 +2,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { LANGFUSE_OTEL_TRACES_PATH } from '../config.js';
+
+/** LangFuse's OTel traces endpoint (API reference: `POST /api/public/otel/v1/traces`), from LangFuse's docs, not from the exporter under test. */
+const LANGFUSE_OTEL_TRACES_PATH = '/api/public/otel/v1/traces';
 import { checkResourceSpans } from './decode.js';
 import { TraceLedger, toObservation, type IngestedObservation } from './ingestion.js';
 import { decodeExportTraceServiceRequest } from './otlp-proto.js';

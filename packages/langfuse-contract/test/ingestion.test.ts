@@ -1,4 +1,4 @@
-// The contract server's port of LangFuse's ingestion rules (src/testing/ingestion.ts): each rule on the
+// The contract server's port of LangFuse's ingestion rules (src/ingestion.ts): each rule on the
 // cases that matter for LiveKit spans, as LangFuse's code at the ported commit decides them.
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,7 +12,7 @@ import {
   toObservation,
   usageDetailsOf,
   type ReceivedSpan,
-} from '../src/testing/index.js';
+} from '../src/index.js';
 
 const LK = 'livekit-agents';
 const received = (overrides: Partial<ReceivedSpan> = {}): ReceivedSpan => ({

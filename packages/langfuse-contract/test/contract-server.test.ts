@@ -1,8 +1,8 @@
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { encodeExportTraceServiceRequest, startLangfuseContractServer, type LangfuseContractServer } from '../src/testing/index.js';
-import { makeSpans, withIds } from './helpers.js';
+import { encodeExportTraceServiceRequest, startLangfuseContractServer, type LangfuseContractServer } from '../src/index.js';
+import { makeSpans, withIds } from '../../langfuse/test/helpers.js';
 
 const auth = `Basic ${Buffer.from('pk-lf-test:sk-lf-test').toString('base64')}`;
 let server: LangfuseContractServer;
