@@ -14,6 +14,7 @@
 #   VOICETRACE_LOGS_OTLP_URL     -> overlays/otlp-logs.yaml (logs to an OTLP/HTTP logs backend)
 #   VOICETRACE_DEBUG=true        -> overlays/debug.yaml
 #   VOICETRACE_TAIL_SAMPLING=true -> overlays/tail-sampling.yaml
+#   VOICETRACE_PYTHON_AGENTS=true -> overlays/python-agents.yaml (Python livekit-agents traces in voicetrace's shape)
 # (Paths are absolute; word splitting breaks on a checkout path containing spaces.)
 set -eu
 dir="$(cd "$(dirname "$0")" && pwd)"
@@ -34,4 +35,5 @@ fi
 [ -n "${VOICETRACE_LOGS_OTLP_URL:-}" ] && echo "--config=$dir/overlays/otlp-logs.yaml"
 is_true "${VOICETRACE_DEBUG:-}" && echo "--config=$dir/overlays/debug.yaml"
 is_true "${VOICETRACE_TAIL_SAMPLING:-}" && echo "--config=$dir/overlays/tail-sampling.yaml"
+is_true "${VOICETRACE_PYTHON_AGENTS:-}" && echo "--config=$dir/overlays/python-agents.yaml"
 exit 0

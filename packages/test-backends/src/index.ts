@@ -41,3 +41,4 @@ export { repoRoot, collectorConfigPath } from './paths.js';
 export { makeTestCertificates, type TestCertificates } from './tls.js';
 export { otlpTracesJson, postOtlpJson, randomSpanId, randomTraceId, type AttrValue, type SimpleSpan } from './otlp.js';
 export { grafanaToPromQL, inlineRecordingRules } from './promql.js';
+export { ensurePythonEnv, pythonOrSkip, type PythonEnvResult } from './python.js';
