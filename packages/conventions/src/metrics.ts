@@ -122,6 +122,8 @@ export const DROP_REASONS = [
   'duplicate_event',
   'duplicate_usage',
   'unplaced_event',
+  'usage_disagreement',
+  'late_usage',
   'after_shutdown',
   'internal_error',
 ] as const;

@@ -23,7 +23,7 @@ export interface ModelPrice {
   asOf: string;
 }
 
-/** Prices keyed by `provider/model` (lower case). */
+/** Prices keyed by `provider/model` (lower case); a key ending in `*` prices every model it prefixes. */
 export type PriceTable = Readonly<Record<string, ModelPrice>>;
 
 /**
@@ -42,10 +42,26 @@ export const DEFAULT_PRICES: PriceTable = {
     audioOutputPerMTok: 80,
     asOf: '2025-06-01',
   },
+  'openai/gpt-realtime': {
+    inputPerMTok: 4,
+    cachedInputPerMTok: 0.4,
+    outputPerMTok: 16,
+    audioInputPerMTok: 32,
+    audioOutputPerMTok: 64,
+    asOf: '2025-09-01',
+  },
+  'openai/tts-1': { perMCharacters: 15, asOf: '2025-06-01' },
+  'openai/whisper-1': { perAudioMinute: 0.006, asOf: '2025-06-01' },
+  'gcp.gemini/gemini-2.5-flash': { inputPerMTok: 0.3, cachedInputPerMTok: 0.075, outputPerMTok: 2.5, asOf: '2025-09-01' },
+  // Gemini Live's native-audio models (the Live API's price page: text, audio)
+  'gcp.gemini/gemini-2.5-flash-native-audio-*': { inputPerMTok: 0.5, outputPerMTok: 2, audioInputPerMTok: 3, audioOutputPerMTok: 12, asOf: '2025-09-01' },
   'deepgram/nova-3': { perAudioMinute: 0.0077, asOf: '2025-06-01' },
   'deepgram/nova-2': { perAudioMinute: 0.0058, asOf: '2025-06-01' },
+  // Aura-2 voices are billed alike: the model names the voice (`aura-2-andromeda-en`)
+  'deepgram/aura-2-*': { perMCharacters: 30, asOf: '2025-06-01' },
   'cartesia/sonic-2': { perMCharacters: 38, asOf: '2025-06-01' },
   'elevenlabs/eleven_flash_v2_5': { perMCharacters: 50, asOf: '2025-06-01' },
+  'elevenlabs/eleven_turbo_v2_5': { perMCharacters: 50, asOf: '2025-06-01' },
 };
 
 /** Usage that can be priced. */
@@ -68,9 +84,25 @@ export class PriceBook {
     this.table = new Map(Object.entries(merged).map(([key, price]) => [key.toLowerCase(), price]));
   }
 
-  /** The price of `ref`, or undefined when the table has none. */
+  /**
+   * The price of `ref`, or undefined when the table has none: the exact `provider/model` entry,
+   * else the longest `provider/prefix*` entry that matches. LiveKit Inference (`livekit`, model
+   * `deepgram/nova-3`) is priced as the model it runs unless the table names it.
+   */
   priceOf(ref: ModelRef): ModelPrice | undefined {
-    return this.table.get(`${ref.provider}/${ref.model}`.toLowerCase());
+    const key = `${ref.provider}/${ref.model}`.toLowerCase();
+    const exact = this.table.get(key) ?? this.byPrefix(key);
+    if (exact || ref.provider.toLowerCase() !== 'livekit' || !ref.model.includes('/')) return exact;
+    return this.table.get(ref.model.toLowerCase()) ?? this.byPrefix(ref.model.toLowerCase());
+  }
+
+  private byPrefix(key: string): ModelPrice | undefined {
+    let best: [string, ModelPrice] | undefined;
+    for (const entry of this.table) {
+      const [pattern] = entry;
+      if (pattern.endsWith('*') && key.startsWith(pattern.slice(0, -1)) && (!best || pattern.length > best[0].length)) best = entry;
+    }
+    return best?.[1];
   }
 
   /** Estimated cost in USD, or undefined when the model has no price. */

@@ -141,6 +141,8 @@ export class SessionEngine {
   private lateFacts: (spanIds: readonly string[], attributes: Attributes) => void = () => {};
   /** The live agent_turn span of each recent reply, the parent of its interruption spans. */
   private readonly replyContexts = new Map<string, SpanContext>();
+  /** The speech of recently ended spans, for their children that end after them. */
+  private readonly endedSpeech = new Map<string, string>();
   /** The turn of recently started spans, so a log line written in a span finds its turn. */
   private readonly turnOfSpanId = new Map<string, number>();
   /**
@@ -167,7 +169,13 @@ export class SessionEngine {
     });
     if (options.realtime) this.model.useEventTurns(options.realtime.serverSilence);
     // every barge-in (and sound over the agent) becomes a span under the reply it concerned
-    this.model.subscribe({ onInterruption: (record, reply) => this.spans.interruption(record, reply ? this.replyContexts.get(reply.speechId) : undefined) });
+    this.model.subscribe({
+      onInterruption: (record, reply) => this.spans.interruption(record, reply ? this.replyContexts.get(reply.speechId) : undefined),
+      // a realtime turn ends with the user's speech, not with an SDK span: its VAD span goes out then
+      onUserTurnComplete: (turn) => {
+        if (this.model.realtime && this.options.stages?.vad && turn.user?.speechStart !== undefined) this.spans.vad(turn.user.vad, turn.user, turn.index, this.turnSpans.get(turn.index)?.context);
+      },
+    });
   }
 
   get sessionId(): string {
@@ -299,7 +307,9 @@ export class SessionEngine {
       }
       if (stage === 'realtime' && !this.model.realtime) this.model.useEventTurns(this.options.realtime?.serverSilence);
       if (stage === 'agent_turn') this.model.noteReplyBegan(start);
-      if (stage === 'user_turn') this.beginUserTurn(context, start);
+      // a realtime agent with a VAD of its own: the SDK's user turn span runs the whole call, the
+      // user's speech makes the turns (see SessionModel.useEventTurns)
+      if (stage === 'user_turn' && !this.model.realtime) this.beginUserTurn(context, start);
       if (facts.userSpeaking) {
         this.speechFromSpans = true;
         this.model.noteUserSpeech(true, start);
@@ -352,6 +362,8 @@ export class SessionEngine {
       const end = span.endTime ? fromHrTime(span.endTime) : Date.now() / 1000;
       if (info.userSpeaking) return this.model.noteUserSpeech(false, end);
       info.speechId = this.resolveSpeechId(info);
+      // a child may end after its parent (the SDK's tts_request outlives its tts_node): it asks here
+      if (info.speechId) this.rememberEndedSpeech(id, info.speechId);
       const facts = this.options.facts.atEnd({ name: info.name, scope: span.instrumentationScope?.name ?? '', attributes: span.attributes ?? {} });
       // plumbing spans (no stage) get nothing: no attribute objects made for them
       if (info.stage) span.setAttributes(this.stageAttributes(info, facts, end));
@@ -530,6 +542,7 @@ export class SessionEngine {
         return turn?.user?.eou ? eouAttributes(turn.user.eou) : {};
       }
       case 'user_turn':
+        if (this.model.realtime) return {};
         return { ...this.endUserTurn(facts, end), ...this.recordingOffset(this.model.latestUserTurn()?.user?.speechStart) };
       case 'agent_turn': {
         const attributes = this.endAgentTurn(info, facts, end);
@@ -663,6 +676,9 @@ export class SessionEngine {
     if (metric.requestId) this.untracedRealtime.delete(metric.requestId);
     const { step, reply } = this.model.addRealtime(metric, info.speechId);
     const attributes: Attributes = defined({
+      // the SDK writes the model's own names, `unknown` for plugins that have none: the metric's, as everywhere
+      [ATTR.PROVIDER_NAME]: metric.provider,
+      [ATTR.REQUEST_MODEL]: metric.model,
       [ATTR.COST]: step.cost,
       [ATTR.DURATION]: metric.duration,
       [ATTR.CANCELLED]: metric.cancelled,
@@ -754,9 +770,15 @@ export class SessionEngine {
         }
         return current.speechId;
       }
+      if (current.parentId && !this.open.has(current.parentId)) return this.endedSpeech.get(current.parentId);
       current = current.parentId ? this.open.get(current.parentId) : undefined;
     }
     return undefined;
+  }
+
+  private rememberEndedSpeech(spanId: string, speechId: string): void {
+    this.endedSpeech.set(spanId, speechId);
+    if (this.endedSpeech.size > RECENT_SPANS) this.endedSpeech.delete(this.endedSpeech.keys().next().value as string);
   }
 
   private activeAgentTurnContext(): SpanContext | undefined {

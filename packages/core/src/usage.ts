@@ -174,6 +174,14 @@ export class UsageLedger {
     const out: UsageDisagreement[] = [];
     const ours = new Map([...this.entries.entries()]);
     const theirs = new Map(sdk.map((usage) => [`${usage.type}|${usage.provider}|${usage.model}`, usage]));
+    // the SDK files a realtime model's usage under no name (its metrics carry none): it is ours of that type
+    for (const [key, usage] of [...theirs]) {
+      if (usage.provider || usage.model) continue;
+      const unmatched = [...ours.keys()].filter((k) => k.startsWith(`${usage.type}|`) && !theirs.has(k));
+      if (unmatched.length !== 1) continue;
+      theirs.delete(key);
+      theirs.set(unmatched[0]!, usage);
+    }
     for (const key of new Set([...ours.keys(), ...theirs.keys()])) {
       const mine = ours.get(key);
       const other = theirs.get(key);

@@ -3,27 +3,49 @@ import { FieldValidator, type DropCounters, type StageMetric, type ValueLimits }
 
 type AgentMetrics = metrics.AgentMetrics;
 
-/** Provider hosts the SDK's plugins report (`api.openai.com`), as the provider names prices and dashboards use. */
+/**
+ * Provider names the SDK's plugins report (a host such as `api.openai.com`, or a display name such as
+ * `Gemini`), as the provider names prices and dashboards use.
+ */
 const PROVIDER_HOSTS: Readonly<Record<string, string>> = {
   'api.openai.com': 'openai',
-  'generativelanguage.googleapis.com': 'google',
-  'aiplatform.googleapis.com': 'google',
-  'api.x.ai': 'xai',
+  'generativelanguage.googleapis.com': 'gcp.gemini',
+  'aiplatform.googleapis.com': 'gcp.vertex_ai',
+  'api.x.ai': 'x_ai',
   'api.anthropic.com': 'anthropic',
+  // @livekit/agents-plugin-google 1.9 names its LLM's provider `Gemini` or `Vertex AI` (src/llm.ts:112-117),
+  // while the SDK writes the OTel registry's `gcp.gemini` on the same request's span
+  gemini: 'gcp.gemini',
+  'vertex ai': 'gcp.vertex_ai',
 };
+
+/** The OTel GenAI registry's `gen_ai.provider.name` values with a dot, kept whole (not read as a host). */
+const REGISTRY_PROVIDERS = new Set(['gcp.gemini', 'gcp.vertex_ai', 'gcp.gen_ai', 'azure.ai.openai', 'azure.ai.inference', 'aws.bedrock', 'ibm.watsonx.ai']);
+
+/** Providers a metrics label names when the metrics name none (`google_realtime`, `openai.TTS`), under the registry's name. */
+const LABEL_PROVIDERS: Readonly<Record<string, string>> = {
+  openai: 'openai', google: 'gcp.gemini', deepgram: 'deepgram', elevenlabs: 'elevenlabs', cartesia: 'cartesia', xai: 'x_ai', anthropic: 'anthropic',
+};
+
+/** The provider a plugin's label names (`google_realtime` -> `gcp.gemini`), if it is a known one. */
+export function providerOfLabel(label: unknown): string | undefined {
+  if (typeof label !== 'string') return undefined;
+  return LABEL_PROVIDERS[label.toLowerCase().split(/[._]/)[0] ?? ''];
+}
 
 function mapDefined<T, U>(value: T | undefined, map: (value: T) => U): U | undefined {
   return value === undefined ? undefined : map(value);
 }
 
 /**
- * A provider name as every stage and price shows it: a known host mapped (`api.openai.com` ->
- * `openai`), another host's second-level label, else the name in lower case (`Deepgram` ->
- * `deepgram`, as the OTel GenAI registry spells provider names).
+ * A provider name as every stage and price shows it: the OTel GenAI registry's value where it has
+ * one (`api.openai.com` -> `openai`, `Gemini` -> `gcp.gemini`), another host's second-level label,
+ * else the name in lower case (`Deepgram` -> `deepgram`, as the registry spells provider names).
  */
 export function providerName(provider: string): string {
   const lower = provider.toLowerCase();
   if (PROVIDER_HOSTS[lower]) return PROVIDER_HOSTS[lower]!;
+  if (REGISTRY_PROVIDERS.has(lower)) return lower;
   if (/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(lower)) {
     const labels = lower.split('.');
     return labels[labels.length - 2] ?? lower;
@@ -66,7 +88,7 @@ function normalize(raw: unknown, counters: DropCounters, limits: ValueLimits | u
   const quality = { implausible: v.implausible, truncated: v.truncated, reasons: v.reasons };
   const known = (value: string | undefined): string | undefined => (value && value !== 'unknown' ? value : undefined);
   const model = (meta: { modelProvider?: string; modelName?: string } | undefined, label: unknown) => ({
-    provider: mapDefined(known(meta?.modelProvider) ?? known(fallback?.provider), providerName) ?? String(label ?? 'unknown'),
+    provider: mapDefined(known(meta?.modelProvider) ?? known(fallback?.provider), providerName) ?? providerOfLabel(label) ?? String(label ?? 'unknown'),
     model: known(meta?.modelName) ?? known(fallback?.model) ?? String(label ?? 'unknown'),
   });
   switch (m.type) {

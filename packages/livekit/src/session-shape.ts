@@ -1,6 +1,6 @@
 import { llm, tts, type voice } from '@livekit/agents';
 import type { ModelRef, ModelUsage } from '@voicetrace/core';
-import { providerName, type MetricsContext } from './normalize.js';
+import { providerName, providerOfLabel, type MetricsContext } from './normalize.js';
 
 /**
  * What the binding reads off the `AgentSession` itself (not its events): which stages run in
@@ -10,9 +10,24 @@ import { providerName, type MetricsContext } from './normalize.js';
 export class SessionShape {
   constructor(private readonly session: voice.AgentSession) {}
 
-  /** The LLM's provider and model, for metrics that name none (the SDK's realtime plugins report no metadata). */
+  /**
+   * The LLM's provider and model, for metrics that name none (the SDK's realtime plugins report no
+   * metadata). A model that names no provider (`unknown`, Gemini Live's) is named after its label.
+   */
   llmModel(): { provider?: string; model?: string } {
-    return safely(() => modelRef(this.agent()?.llm ?? this.session.llm), {});
+    return safely(() => {
+      const llm = this.agent()?.llm ?? this.session.llm;
+      const ref = modelRef(llm);
+      if (ref.provider && ref.provider !== 'unknown') return ref;
+      const label = typeof (llm as { label?: unknown } | undefined)?.label === 'function' ? (llm as { label(): string }).label() : undefined;
+      return { ...ref, provider: providerOfLabel(label) ?? ref.provider };
+    }, {});
+  }
+
+  /** The LLM's provider and model as voicetrace names them, when both are known. */
+  llmRef(): ModelRef | undefined {
+    const { provider, model } = this.llmModel();
+    return provider && model && provider !== 'unknown' ? { provider: providerName(provider), model } : undefined;
   }
 
   /** The STT's provider and model as voicetrace names them (the SDK writes the STT's label on the user turn). */
@@ -87,8 +102,8 @@ const num = (value: unknown): number => (typeof value === 'number' && Number.isF
 
 /** One entry of the SDK's `session.usage.modelUsage` (zero fields left out, durations in ms) as voicetrace's. */
 function toModelUsage(raw: Record<string, unknown>): ModelUsage | undefined {
-  const provider = providerName(String(raw.provider ?? 'unknown'));
-  const model = String(raw.model ?? 'unknown');
+  const provider = providerName(String(raw.provider ?? ''));
+  const model = String(raw.model ?? '');
   switch (raw.type) {
     case 'llm_usage':
       return {

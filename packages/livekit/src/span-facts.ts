@@ -34,7 +34,7 @@ export class LiveKitSpanFacts implements SpanFactsReader {
   constructor(
     private readonly counters: DropCounters,
     /** What the session knows when a span's metrics JSON is read (fallback model, an adapted TTS), and its STT. */
-    private readonly session?: { metricsContext(): MetricsContext; sttModel(): { provider: string; model: string } | undefined },
+    private readonly session?: { metricsContext(): MetricsContext; sttModel(): { provider: string; model: string } | undefined; llmRef(): { provider: string; model: string } | undefined },
   ) {}
 
   atStart(span: SpanView): SpanFacts {
@@ -60,8 +60,11 @@ export class LiveKitSpanFacts implements SpanFactsReader {
       }
       case 'tts_request':
         return { metric: this.metricFrom(attrs[LK.ttsMetrics]) };
-      case 'realtime_inference':
-        return { metric: this.metricFrom(attrs[LK.realtimeMetrics]) };
+      case 'realtime_inference': {
+        const metric = this.metricFrom(attrs[LK.realtimeMetrics]);
+        // a response that reported no metrics (a tool call's, with Gemini Live) still names its model as the others do
+        return { metric, model: metric ? undefined : this.session?.llmRef() };
+      }
       case 'agent_turn':
         return {
           e2e: v.duration('e2e_latency', attrs[LK.e2eLatency], 's'),

@@ -416,7 +416,9 @@ export class SessionModel {
   noteReplyBegan(at: number): void {
     if (!this.eventTurns) return;
     const user = this.latestUserTurn()?.user;
-    if (user && user.endedAt === undefined && user.speechStoppedAt !== undefined) this.endUserTurn(at, {});
+    // the model answering means its server decided the user had finished, even when the agent's own
+    // VAD (which waits for its silence threshold) has not said so yet: the stop, when it comes, still lands here
+    if (user && user.endedAt === undefined && (user.speechStoppedAt !== undefined || user.speechStart !== undefined)) this.endUserTurn(at, {});
   }
 
   /** A reply closed moments ago (its last metrics can come after its agent turn ended). */

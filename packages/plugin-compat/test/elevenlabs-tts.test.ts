@@ -1,0 +1,305 @@
+import * as deepgram from '@livekit/agents-plugin-deepgram';
+import * as elevenlabs from '@livekit/agents-plugin-elevenlabs';
+import * as openai from '@livekit/agents-plugin-openai';
+import { OpenAI } from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compatVoiceTrace, runCall, type CallResult } from '../src/call.js';
+import { SpeakingCaller } from '../src/caller.js';
+import { startDeepgramStt, type TranscriptScript } from '../src/servers/deepgram.js';
+import { ELEVENLABS_DEFAULT_VOICE_ID, servedTtfbMs, startElevenLabs, type ElevenLabsServer, type StreamingTtsScript, type StreamingTtsScripts, type TtsRequestRecord } from '../src/servers/elevenlabs.js';
+import { redirectFetch, startOpenAi, type ChatScript } from '../src/servers/openai.js';
+import { ATTR } from '@voicetrace/conventions';
+import { commonFailures, numberAttribute as num, reportErrors, spansNamed, stageModels, streamingTtsFailures, turnSpans } from '../src/checks.js';
+import { committedEntry, installedVersion, recordFigures, type FigureRow } from '../src/results.js';
+import { sileroVad, speechOrSkip } from '../src/support.js';
+
+// first: the SDK's logger and voicetrace's tracer provider (one per process)
+compatVoiceTrace();
+const speech = await speechOrSkip();
+
+/** 30 ms: the tolerance for a timing figure on a loaded 2-core machine. */
+const TIMING_MS = 30;
+/** The plugin's default output format, pcm_22050 (plugin src/tts.ts:31), and the SDK's 100 ms frames (src/audio.ts:44-46). */
+const SAMPLE_RATE = 22_050;
+const FRAME_SAMPLES = SAMPLE_RATE / 10;
+/** The SDK's read idle timeout on a reply's audio (@livekit/agents src/voice/generation.ts:76, 917-951). */
+const READ_IDLE_TIMEOUT_MS = 10_000;
+
+export const LINES = [
+  { text: 'Hi, what is the weather like in Paris today?' },
+  { text: 'Great, and what are your opening hours?' },
+  { text: 'Thanks, that is all for today.' },
+];
+export const TRANSCRIPTS: TranscriptScript[] = LINES.map((l, i) => ({ text: l.text, finalDelayMs: [400, 500, 450][i]! }));
+/** Multi-sentence replies: each sentence reaches ElevenLabs as its own flushed text message. */
+export const REPLIES = [
+  'It is eighteen degrees and sunny in Paris. The wind is light from the west. Anything else I can check for you?',
+  'We open at nine and close at eight. On Sundays we open at ten. Holidays can differ, so please call ahead.',
+  'You are very welcome, have a lovely day. Goodbye for now!',
+];
+export const CHAT: ChatScript[] = [
+  { when: 'weather', text: REPLIES[0], ttftMs: 300, usage: { promptTokens: 100, completionTokens: 25 } },
+  { when: 'opening hours', text: REPLIES[1], ttftMs: 350, usage: { promptTokens: 140, completionTokens: 26 } },
+  { when: 'that is all', text: REPLIES[2], ttftMs: 250, usage: { promptTokens: 170, completionTokens: 12 } },
+];
+/** Each reply's first sentence as the plugin sends it (a trailing space added, plugin src/tts.ts:1061). */
+const FIRST_SENTENCES = ['It is eighteen degrees and sunny in Paris. ', 'We open at nine and close at eight. ', 'You are very welcome, have a lovely day. '];
+
+/** The 3-turn call's scripts: a distinct TTFB per reply. */
+export const REPLY_SCRIPTS = new Map<string, StreamingTtsScript>(FIRST_SENTENCES.map((s, i) => [s, { ttfbMs: [150, 300, 450][i]! }]));
+/**
+ * The fault call's: the first reply's socket dropped after its first sentence's audio, the second
+ * reply's audio stalled for longer than the SDK's 10 s read idle timeout; the third is plain. A
+ * 400 ms TTFB lets every sentence reach the stand-in before the fault.
+ */
+export const FAULT_SCRIPTS = new Map<string, StreamingTtsScript>([
+  [FIRST_SENTENCES[0]!, { ttfbMs: 400, fault: { kind: 'drop_socket', afterTexts: 1 } }],
+  [FIRST_SENTENCES[1]!, { ttfbMs: 400, fault: { kind: 'stall', afterTexts: 1, ms: 12_000 } }],
+]);
+const DEFAULT_SCRIPT: StreamingTtsScript = { ttfbMs: 200 };
+const byFirstSentence = (scripts: Map<string, StreamingTtsScript>): StreamingTtsScripts => (text) => scripts.get(text) ?? DEFAULT_SCRIPT;
+
+interface TtsCall {
+  result: CallResult;
+  tts: ElevenLabsServer;
+  close: () => Promise<void>;
+}
+
+/** A 3-turn call: Silero VAD, the Deepgram STT stand-in, the OpenAI chat stand-in, ElevenLabs' TTS stand-in. */
+async function callWith(replies: StreamingTtsScripts): Promise<TtsCall> {
+  const caller = new SpeakingCaller();
+  const oa = await startOpenAi({ chat: CHAT });
+  const dg = await startDeepgramStt({ caller, transcripts: TRANSCRIPTS });
+  const tts = await startElevenLabs({ replies });
+  const close = async (): Promise<void> => {
+    await Promise.all([oa.close(), dg.close(), tts.close()]);
+  };
+  try {
+    const client = new OpenAI({ apiKey: 'sk-test', baseURL: 'https://api.openai.com/v1', fetch: redirectFetch(oa.httpUrl), maxRetries: 0 });
+    const result = await runCall({
+      caller,
+      stt: new deepgram.STT({ apiKey: 'dg-test', baseUrl: dg.wsUrl }),
+      vad: await sileroVad(),
+      llm: new openai.LLM({ model: 'gpt-4o-mini', client }),
+      tts: new elevenlabs.TTS({ apiKey: 'el-test', baseURL: `${tts.httpUrl}/v1` }),
+      lines: LINES,
+      turnHandling: { turnDetection: 'vad', endpointing: { minDelay: 300, maxDelay: 3000 } },
+    });
+    return { result, tts, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** The SDK's tts_metrics with when they arrived (epoch ms). */
+function ttsMetrics(result: CallResult): Array<{ at: number; metrics: Record<string, any> }> {
+  return result.sdk.metrics.filter((m) => m.metrics.type === 'tts_metrics');
+}
+
+const texts = (result: CallResult, role: string): string[] => result.sdk.messages.filter((m) => m.role === role).map((m) => m.text);
+
+/** The wire messages of one context, in order, as the stand-in logged them. */
+function wireOf(tts: ElevenLabsServer, record: TtsRequestRecord): string[] {
+  const wire = new Set(['init', 'text', 'flush', 'close']);
+  return tts.events.filter((e) => e.request === record.index && wire.has(e.type)).map((e) => e.type);
+}
+
+/** Audio the SDK counts when a reply ends without its last frame: whole 100 ms frames, the newest held back (plugin src/tts.ts:1083-1111). */
+const heldBackMs = (seconds: number): number => (Math.floor(Math.round(seconds * SAMPLE_RATE) / FRAME_SAMPLES) - 1) * 100;
+
+describe.skipIf(!speech)('ElevenLabs streaming TTS (multi-stream-input, eleven_turbo_v2_5), 3 turns: the SDK\'s tts_metrics against what the stand-in served', () => {
+  let call: TtsCall;
+  beforeAll(async () => {
+    call = await callWith(byFirstSentence(REPLY_SCRIPTS));
+  }, 180_000);
+  afterAll(() => call?.close());
+
+  it('the real plugin talked to the stand-in over one socket and the call completed', () => {
+    const { result, tts } = call;
+    expect(result.sdk.errors).toEqual([]);
+    expect(texts(result, 'user')).toEqual(LINES.map((l) => l.text));
+    // the history holds the aligned transcript: the plugin's trailing space included
+    expect(texts(result, 'assistant').map((t) => t.trimEnd())).toEqual(REPLIES);
+    const connects = tts.find('connect');
+    expect(connects).toHaveLength(1);
+    expect(connects[0]).toMatchObject({ apiKey: 'el-test', path: `/v1/text-to-speech/${ELEVENLABS_DEFAULT_VOICE_ID}/multi-stream-input` });
+    expect(connects[0]!.query).toEqual({ model_id: 'eleven_turbo_v2_5', output_format: 'pcm_22050', enable_ssml_parsing: 'false', enable_logging: 'true', inactivity_timeout: '180', apply_text_normalization: 'auto', sync_alignment: 'true', auto_mode: 'true' });
+    expect(tts.requests.map((r) => r.script?.ttfbMs)).toEqual([150, 300, 450]);
+  });
+
+  it('each reply is one context: init, one flushed text per sentence (each ending in a space), an empty flush, close_context', () => {
+    const { tts } = call;
+    for (const [i, record] of tts.requests.entries()) {
+      const sentences = record.texts.map((t) => t.text);
+      expect(sentences.every((t) => t.endsWith(' ') && t.trim().length > 0), `reply ${i}`).toBe(true);
+      expect(sentences.join('').trimEnd()).toBe(REPLIES[i]!);
+      expect(wireOf(tts, record)).toEqual(['init', ...sentences.flatMap(() => ['text', 'flush']), 'flush', 'close']);
+      expect(record.finalAt).toBeDefined();
+    }
+  });
+
+  it('one tts_metrics per reply, on the reply\'s isFinal, named ElevenLabs / eleven_turbo_v2_5', () => {
+    const { result, tts } = call;
+    const metrics = ttsMetrics(result);
+    expect(metrics.map((m) => m.metrics.requestId)).toEqual(tts.requests.map((r) => r.requestId));
+    for (const [i, { at, metrics: m }] of metrics.entries()) {
+      const lag = at - tts.requests[i]!.finalAt!;
+      expect(lag, `reply ${i}`).toBeGreaterThanOrEqual(0);
+      expect(lag, `reply ${i}`).toBeLessThan(100);
+      expect(m.metadata).toEqual({ modelProvider: 'ElevenLabs', modelName: 'eleven_turbo_v2_5' });
+      expect(m.label).toBe('elevenlabs.TTS');
+      expect(m.cancelled).toBe(false);
+      expect(m.streamed).toBe(true);
+    }
+  });
+
+  it('ttfb is first text sent to first audio: what the stand-in served within 30 ms, and the served delay is the injected one', () => {
+    const { result, tts } = call;
+    for (const [i, { metrics: m }] of ttsMetrics(result).entries()) {
+      const record = tts.requests[i]!;
+      const served = servedTtfbMs(record)!;
+      // the plugin polls its audio queue every 10 ms and holds a frame back (plugin src/tts.ts:1083-1120)
+      expect(Math.abs(m.ttfbMs - served), `reply ${i}: sdk ${m.ttfbMs} ms, served ${served} ms`).toBeLessThan(TIMING_MS);
+      // a timer fires late, never early (a 1 ms clock rounding aside)
+      expect(served, `reply ${i}`).toBeGreaterThanOrEqual(record.script!.ttfbMs - 1);
+    }
+  });
+
+  it('characters are the reply as the LLM wrote it: one fewer than the stand-in received (n sentences sent with n trailing spaces, written with n-1 separators)', () => {
+    const { result, tts } = call;
+    for (const [i, { metrics: m }] of ttsMetrics(result).entries()) {
+      expect(m.charactersCount, `reply ${i}`).toBe(REPLIES[i]!.length);
+      expect(tts.requests[i]!.characters, `reply ${i}`).toBe(m.charactersCount + 1);
+    }
+  });
+
+  it('audio duration is every sample the stand-in sent, to the ms', () => {
+    const { result, tts } = call;
+    for (const [i, { metrics: m }] of ttsMetrics(result).entries()) {
+      expect(m.audioDurationMs, `reply ${i}`).toBe(Math.round(tts.requests[i]!.audioSeconds * 1000));
+    }
+  });
+  it('voicetrace: the SDK\'s TTFB per turn (the injected delay as served), characters and audio counted once, one provider/model', () => {
+    const { result } = call;
+    expect(commonFailures(result, { userTurns: LINES.length, vad: true, stt: true })).toEqual([]);
+    expect(streamingTtsFailures(result, LINES.length)).toEqual([]);
+    expect(result.summary.usageCheck).toEqual([]);
+    expect(stageModels(result).tts).toEqual(['elevenlabs/eleven_turbo_v2_5']);
+    const rows: FigureRow[] = [];
+    for (let turn = 1; turn <= LINES.length; turn++) {
+      const i = turn - 1;
+      const ttfb = num(turnSpans(result, turn).played, ATTR.LATENCY_TTS_TTFB)!;
+      expect(Math.abs(ttfb - servedTtfbMs(call.tts.requests[i]!)! / 1000), `turn ${turn}`).toBeLessThan(TIMING_MS / 1000);
+      rows.push({ figure: 'tts.ttfb', turn, injected: servedTtfbMs(call.tts.requests[i]!)! / 1000, voicetrace: ttfb });
+    }
+    const entry = {
+      plugin: '@livekit/agents-plugin-elevenlabs', version: installedVersion('@livekit/agents-plugin-elevenlabs'), role: 'TTS (streaming, multi-stream-input)', scenario: 'elevenlabs-tts', stages: ['tts'],
+      sources: { 'tts.ttfb': 'provider' as const, 'tts.characters': 'provider' as const, 'tts.audio_duration': 'provider' as const, 'tts.cost': 'voicetrace' as const },
+      quirks: call.tts.requests.every((r, i) => r.characters === ttsMetrics(result)[i]!.metrics.charactersCount + 1) ? ['tts_characters_one_space_short'] : [],
+    };
+    expect(entry).toEqual(committedEntry(entry as never));
+    recordFigures('elevenlabs-tts', rows, result);
+  });
+});
+
+describe.skipIf(!speech)('ElevenLabs streaming TTS faults: a dropped socket mid-reply, then a reply stalled past the SDK\'s read idle timeout', () => {
+  let call: TtsCall;
+  beforeAll(async () => {
+    call = await callWith(byFirstSentence(FAULT_SCRIPTS));
+  }, 180_000);
+  afterAll(() => call?.close());
+
+  const dropped = (): TtsRequestRecord => call.tts.requests.find((r) => r.faults.includes('drop_socket'))!;
+  const stalled = (): TtsRequestRecord => call.tts.requests.find((r) => r.faults.includes('stall'))!;
+  /** The SDK's retries of the dropped reply: the same context id, no text. */
+  const retries = (): TtsRequestRecord[] => call.tts.requests.filter((r) => r.requestId === dropped().requestId && r !== dropped());
+  const metricsOf = (record: TtsRequestRecord) => ttsMetrics(call.result).find((m) => m.metrics.requestId === record.requestId)!;
+
+  it('the call went on through both faults: every turn was answered', () => {
+    const { result, tts } = call;
+    expect(texts(result, 'user')).toEqual(LINES.map((l) => l.text));
+    expect(texts(result, 'assistant')).toHaveLength(LINES.length);
+    expect(tts.find('fault').map((f) => f.fault)).toEqual(['dropped_socket', 'stall']);
+    // the third reply is untouched
+    expect(texts(result, 'assistant')[2]!.trimEnd()).toBe(REPLIES[2]!);
+  });
+
+  it('dropped socket: the plugin reconnects and the SDK retries 3 times (100 ms, then 2 s apart) with no text to resend, then reports a non-recoverable tts_error', () => {
+    const { result, tts } = call;
+    const drop = tts.find('fault').find((f) => f.fault === 'dropped_socket')!;
+    expect(tts.find('disconnect')[0]).toMatchObject({ connection: 0, code: 1006 });
+    // a new socket, kept for every later reply
+    expect(tts.find('connect').map((c) => c.connection)).toEqual([0, 1]);
+    const attempts = retries();
+    expect(attempts).toHaveLength(3);
+    for (const attempt of attempts) {
+      // the input was consumed by the first attempt: init, the empty flush and close_context only
+      expect(attempt.texts).toEqual([]);
+      expect(wireOf(tts, attempt)).toEqual(['init', 'flush', 'close']);
+      expect(attempt.connection).toBe(1);
+    }
+    const starts = attempts.map((a) => tts.find('init').find((e) => e.request === a.index)!.at);
+    expect(starts[0]! - drop.at).toBeGreaterThanOrEqual(100);
+    expect(starts[0]! - drop.at).toBeLessThan(400);
+    expect(starts[1]! - starts[0]!).toBeGreaterThanOrEqual(1900);
+    expect(starts[2]! - starts[1]!).toBeGreaterThanOrEqual(1900);
+    // each retry fails on the tokenizer the first attempt closed ("Stream is closed"), mapped to "Could not synthesize"
+    expect(result.sdk.errors).toHaveLength(1);
+    expect(result.sdk.errors[0]).toMatchObject({ type: 'tts_error', label: 'elevenlabs.TTS', recoverable: false, message: 'Could not synthesize' });
+    expect(Math.abs(result.sdk.errors[0]!.at - starts[2]!)).toBeLessThan(300);
+  });
+
+  it('dropped socket: tts_metrics comes at the first retry\'s isFinal, not cancelled, with all the audio served before the drop and the whole reply\'s characters', () => {
+    const { result, tts } = call;
+    const record = dropped();
+    const drop = tts.find('fault').find((f) => f.fault === 'dropped_socket')!;
+    const { at, metrics: m } = metricsOf(record);
+    expect(ttsMetrics(result).filter((x) => x.metrics.requestId === record.requestId)).toHaveLength(1);
+    expect(at - retries()[0]!.finalAt!).toBeGreaterThanOrEqual(0);
+    expect(at - retries()[0]!.finalAt!).toBeLessThan(100);
+    expect(m.cancelled).toBe(false);
+    // the retry's isFinal ends the same stream, whose first attempt's audio loop then flushes every frame
+    expect(m.audioDurationMs).toBe(Math.round((drop.secondsSent as number) * 1000));
+    expect(record.audioSeconds).toBe(drop.secondsSent);
+    expect(m.charactersCount).toBe(REPLIES[0]!.length);
+    expect(Math.abs(m.ttfbMs - servedTtfbMs(record)!)).toBeLessThan(TIMING_MS);
+    // the history keeps the words the aligned audio covered, not the whole reply
+    const spoken = texts(result, 'assistant')[0]!;
+    expect(REPLIES[0]!.startsWith(spoken)).toBe(true);
+    expect(spoken.length).toBeLessThan(FIRST_SENTENCES[0]!.length);
+  });
+
+  it('stalled audio: the SDK closes the reply 10 s after its last frame (the plugin has no timeout of its own): tts_metrics cancelled, no error, the audio before the stall less the held-back frame', () => {
+    const { result, tts } = call;
+    const record = stalled();
+    const stall = tts.find('fault').find((f) => f.fault === 'stall')!;
+    const { at, metrics: m } = metricsOf(record);
+    expect(at - stall.at).toBeGreaterThanOrEqual(READ_IDLE_TIMEOUT_MS - 100);
+    expect(at - stall.at).toBeLessThan(READ_IDLE_TIMEOUT_MS + 600);
+    expect(m.cancelled).toBe(true);
+    expect(m.audioDurationMs).toBe(heldBackMs(stall.secondsSent as number));
+    expect(m.charactersCount).toBe(REPLIES[1]!.length);
+    // no error beyond the drop's: a stall is not an error to the SDK
+    expect(result.sdk.errors.map((e) => e.message)).toEqual(['Could not synthesize']);
+    // the stand-in went on after the stall on the same socket; the plugin drops audio of a closed stream
+    expect(record.audioSeconds).toBeGreaterThan(stall.secondsSent as number);
+    expect(tts.find('connect')).toHaveLength(2);
+    const spoken = texts(result, 'assistant')[1]!;
+    expect(REPLIES[1]!.startsWith(spoken)).toBe(true);
+    expect(spoken.length).toBeLessThan(FIRST_SENTENCES[1]!.length);
+  });
+  it('voicetrace: the failed reply is one TTS error on its turn, counted once; the stalled reply\'s request is cancelled; usage counted once', () => {
+    const { result } = call;
+    expect(result.summary.errors).toBe(1);
+    expect(reportErrors(result)).toMatchObject([{ turn: 1, source: 'elevenlabs.TTS', recoverable: false }]);
+    expect(streamingTtsFailures(result, 0)).toEqual([]);
+    const cancelled = spansNamed(result, 'tts_request').filter((s) => s.attributes[ATTR.CANCELLED] === true);
+    expect(cancelled.map((s) => s.attributes[ATTR.TURN_INDEX])).toEqual([2]);
+    const entry = {
+      plugin: '@livekit/agents-plugin-elevenlabs', version: installedVersion('@livekit/agents-plugin-elevenlabs'), role: 'TTS (streaming, multi-stream-input)', scenario: 'elevenlabs-tts-faults', stages: ['tts'],
+      sources: {}, quirks: ['tts_retry_without_input' as const],
+    };
+    expect(entry).toEqual(committedEntry(entry));
+  });
+});
