@@ -29,6 +29,8 @@ is_true() { case "${1:-}" in true|TRUE|True|1|yes|on) return 0;; *) return 1;; e
 [ -n "${VOICETRACE_TEMPO_ENDPOINT:-}" ] && echo "--config=$dir/overlays/tempo.yaml"
 if [ -n "${LANGFUSE_BASE_URL:-}" ]; then
   [ -n "${LANGFUSE_AUTH:-}" ] || echo "config-flags: LANGFUSE_BASE_URL is set but LANGFUSE_AUTH is empty (LangFuse will answer 401)" >&2
+  # LangFuse advises at most ~150 observations per trace; a call is one trace unless the agent splits it
+  echo "config-flags: LangFuse through the Collector: run the agents with VOICETRACE_TRACE_MODE=turn (one trace per user turn, as the direct export makes); in the default session mode a call is one trace of ~17 observations per turn, past LangFuse's ~150 after 9 turns" >&2
   echo "--config=$dir/overlays/langfuse.yaml"
 fi
 [ -n "${VOICETRACE_FILE_EXPORT_PATH:-}" ] && echo "--config=$dir/overlays/file.yaml"

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { runDemo, runDemos } from './run-demo.js';
+import { exportLine, runDemo, runDemos } from './run-demo.js';
 import { latencyTable, realtimeLatencyTable, usageTable, waitTable } from './table.js';
 
 const HELP = `voicetrace demo: a real LiveKit AgentSession, offline, traced end to end.
@@ -99,6 +99,6 @@ console.log(`\ntraces: ${result.tracesPath}`);
 if (result.report.json) console.log(`report: ${result.report.json}`);
 if (result.report.html) console.log(`report (HTML, opens offline): ${result.report.html}`);
 for (const [name, stats] of Object.entries(result.exports)) {
-  if (name !== 'file') console.log(`${name} export: ${stats.exportedSpans} spans delivered, ${stats.failedSpans} failed`);
+  if (name !== 'file') console.log(exportLine(name, stats));
 }
 process.exit(0);

@@ -38,8 +38,20 @@ export interface DemoResult {
   report: WrittenReport;
   summary: SessionSnapshot;
   seconds: number;
-  /** Export counters per exporter (`file`, `otlp`, `langfuse`). */
-  exports: Record<string, { exportedSpans: number; failedSpans: number }>;
+  /** Export counters per exporter (`file`, `otlp`, `langfuse`): delivered, lost (by reason), queue... */
+  exports: ReturnType<VoiceTrace['exportStats']>;
+}
+
+/**
+ * The closing line of one exporter: `otlp export: N spans delivered, M lost (shutdown: M)`, the
+ * figures of `vt.exportStats()` (`exportedSpans`, `lostSpans`, `lostByReason`), as the delivery
+ * report and the `voicetrace.exporter.dropped_spans` metric give them.
+ */
+export function exportLine(name: string, stats: Pick<DemoResult['exports'][string], 'exportedSpans' | 'lostSpans' | 'lostByReason'>): string {
+  const reasons = Object.entries(stats.lostByReason)
+    .filter(([, spans]) => spans > 0)
+    .map(([reason, spans]) => `${reason}: ${spans}`);
+  return `${name} export: ${stats.exportedSpans} spans delivered, ${stats.lostSpans} lost${reasons.length ? ` (${reasons.join(', ')})` : ''}`;
 }
 
 /**

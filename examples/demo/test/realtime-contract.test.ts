@@ -2,7 +2,7 @@
 // scripted realtime model (greeting, tool call, barge-in, handoff), traced into the file and LangFuse.
 import { ATTR, SPAN_NAME } from '@voicetrace/conventions';
 import { startLangfuseContractServer, type LangfuseContractServer } from '@voicetrace/langfuse-contract';
-import { validateReport, type SessionReportJson } from '@voicetrace/report';
+import { reportFromTraces, validateReport, type SessionReportJson } from '@voicetrace/report';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +98,18 @@ describe('a realtime session is traced as fully as a pipeline one', () => {
     expect(usage.provider).toBe('openai');
     expect(usage.input_audio_tokens as number).toBeGreaterThan(0);
     expect(report.voicetrace.cost).toBeCloseTo(responses.reduce((sum, r) => sum + (r.cost ?? 0), 0), 9);
+  });
+
+  it('the report rebuilt from the traces has the same user speech, first audio times and counts as the live one', async () => {
+    const rebuilt = (await reportFromTraces({ path: result.tracesPath })).voicetrace;
+    const live = report.voicetrace;
+    const view = (v: SessionReportJson['voicetrace']) => ({
+      turns: v.turns.map((t) => ({ index: t.index, speechStart: t.user?.speech_start, speechEnd: t.user?.speech_end, firstAudio: t.replies.map((r) => r.first_audio_at), e2e: t.replies.map((r) => r.latency?.e2e) })),
+      counts: [v.user_turns, v.replies, v.interruptions, v.errors],
+    });
+    expect(view(rebuilt)).toEqual(view(live));
+    expect(live.turns.filter((t) => t.user?.speech_end !== undefined)).toHaveLength(6);
+    expect(live.turns.flatMap((t) => t.replies).filter((r) => r.first_audio_at !== undefined)).toHaveLength(6);
   });
 
   it('LangFuse sees one generation per realtime response, with model, usage, cost, input and output', () => {

@@ -44,10 +44,30 @@ describe('setup mistakes are said once, on stderr, with no diag logger', () => {
     }, 120_000);
   }
 
-  it('a half-set LangFuse configuration fails at setup with one clear message', async () => {
-    const { code, stderr } = await demo({ LANGFUSE_PUBLIC_KEY: 'pk-lf-1' });
+  // telemetry configuration never takes the call down: the destination is named once and turned off
+  it('a half-set LangFuse configuration: one clear message, LangFuse off, the call and the file export go on', async () => {
+    const { code, stderr, stdout } = await demo({ LANGFUSE_PUBLIC_KEY: 'pk-lf-1' });
+    expect(code, stderr).toBe(0);
+    const lines = stderr.split('\n').filter((l) => /LANGFUSE_SECRET_KEY/.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/LangFuse is configured halfway: LANGFUSE_SECRET_KEY is not set.*Turned off: LangFuse export/);
+    expect(stderr).toMatch(/spans go to file →/);
+    expect(stdout).toMatch(/^traces: /m);
+  }, 120_000);
+
+  it('an endpoint without a scheme: one message naming the variable and value, OTLP off, the call goes on', async () => {
+    const { code, stderr, stdout } = await demo({ OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost:4318' });
+    expect(code, stderr).toBe(0);
+    const lines = stderr.split('\n').filter((l) => /OTEL_EXPORTER_OTLP_ENDPOINT/.test(l));
+    expect(lines).toEqual([expect.stringMatching(/"localhost:4318".*Turned off: OTLP traces, OTLP metrics, OTLP logs/)]);
+    expect(stderr).not.toMatch(/OtlpConfigError|    at /); // no stack trace
+    expect(stdout).not.toMatch(/otlp export:/);
+  }, 120_000);
+
+  it('VOICETRACE_STRICT_CONFIG=true: the same mistake stops the start with the typed error', async () => {
+    const { code, stderr } = await demo({ LANGFUSE_PUBLIC_KEY: 'pk-lf-1', VOICETRACE_STRICT_CONFIG: 'true' });
     expect(code).not.toBe(0);
-    expect(stderr).toMatch(/LangFuse is configured halfway: LANGFUSE_SECRET_KEY is not set/);
+    expect(stderr).toMatch(/LangfuseConfigError: voicetrace: LangFuse is configured halfway/);
   }, 120_000);
 
   it('VOICETRACE_WARNINGS=off silences them', async () => {

@@ -110,11 +110,15 @@ async function call(options: CallOptions, traceparent: string, traceId: string):
   }
 
   const microphone = new Microphone();
+  // the agent hears the caller only once it has subscribed to the microphone: on a loaded machine that can
+  // come after the agent says it is listening, and speech before it is lost (the agent would never answer)
+  const agentListens = new Promise<void>((resolve) => room.once(RoomEvent.LocalTrackSubscribed, () => resolve()));
   await room.localParticipant!.publishTrack(LocalAudioTrack.createAudioTrack('microphone', microphone.source), new TrackPublishOptions({ source: TrackSource.SOURCE_MICROPHONE }));
   microphone.start();
   const spoke: CallResult['spoke'] = [];
   try {
     await states.waitFor('listening', stepTimeout);
+    await withTimeout(agentListens, stepTimeout, 'the agent did not subscribe to the caller\'s microphone');
     for (const [i, turn] of options.turns.entries()) {
       if (turn.bargeInAfterMs !== undefined) await delay(turn.bargeInAfterMs);
       const speech = await options.synthesize(turn.text);
@@ -264,3 +268,9 @@ function resample(input: Int16Array, from: number, to: number): Int16Array {
 }
 
 const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

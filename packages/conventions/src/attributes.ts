@@ -24,8 +24,10 @@ const SPECS = {
 
   // ---- session --------------------------------------------------------------------------
   SESSION_TURNS: { key: 'voicetrace.session.turns', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Number of user turns in the session.' },
-  SESSION_AGENT_TURNS: { key: 'voicetrace.session.agent_turns', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Number of agent replies (speech handles that produced audio or text).' },
-  SESSION_INTERRUPTIONS: { key: 'voicetrace.session.interruptions', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Number of agent replies the user interrupted.' },
+  SESSION_AGENT_TURNS: { key: 'voicetrace.session.agent_turns', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Number of replies the user heard (their audio began); see Counts.' },
+  SESSION_INTERRUPTIONS: { key: 'voicetrace.session.interruptions', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Number of replies the user stopped while hearing them (barge-ins); see Counts.' },
+  SESSION_CANCELLED_REPLIES: { key: 'voicetrace.session.cancelled_replies', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Number of replies cut off before their first audio (the user spoke again first); see Counts.' },
+  SESSION_ERRORS: { key: 'voicetrace.session.errors', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Number of errors in the session: the SDK\'s error events and failed tool calls, each once; see Counts.' },
   SESSION_USAGE: { key: 'voicetrace.session.usage', type: 'string', stages: ['session'], origin: 'voicetrace', brief: 'JSON array of per provider/model usage (fields of the SDK\'s LLM/TTS/STT/Interruption ModelUsage, durations in seconds), each counted once, with its estimated cost.' },
   SESSION_COST: { key: 'voicetrace.session.cost', type: 'double', unit: 'USD', stages: ['session'], origin: 'voicetrace', brief: 'Estimated cost of the session from the price table (an estimate, not a bill).' },
   SESSION_LLM_INPUT_TOKENS: { key: 'voicetrace.session.llm.input_tokens', type: 'int', unit: '{token}', stages: ['session'], origin: 'voicetrace', brief: 'LLM input tokens of the session, all models.' },
@@ -61,6 +63,7 @@ const SPECS = {
   // ---- agent turn -------------------------------------------------------------------------
   TURN_INTERRUPTED: { key: 'voicetrace.turn.interrupted', type: 'boolean', stages: ['agent_turn'], origin: 'voicetrace', brief: 'The user interrupted this reply.' },
   TURN_OVERLAP: { key: 'voicetrace.turn.overlapping_speech', type: 'double', unit: 's', stages: ['agent_turn', 'interruption'], origin: 'voicetrace', brief: 'Seconds the user spoke while the agent was speaking.' },
+  REPLY_FIRST_AUDIO_AT: { key: 'voicetrace.reply.first_audio_at', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'When the reply\'s first audio began playing (epoch seconds): the user\'s end of speech plus e2e, or the playout start of a reply with no user speech before it (a greeting).' },
   TURN_COST: { key: 'voicetrace.turn.cost', type: 'double', unit: 'USD', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Estimated cost of the turn, on the agent turn that played its reply: its STT share and its replies\' LLM, TTS and realtime usage at table prices. The turns\' costs add up to the session\'s. A periodic STT reporter\'s share can come after the reply: the span waits for it (up to 5 s, else voicetrace.data_incomplete).' },
 
   // ---- generation spans (llm, realtime, stt, tts) -----------------------------------------
@@ -94,8 +97,8 @@ const SPECS = {
   VAD_IDLE_TIME: { key: 'voicetrace.vad.idle_time', type: 'double', unit: 's', stages: ['vad'], origin: 'voicetrace', brief: 'VAD idle time since its last activity.' },
   VAD_INFERENCE_TIME: { key: 'voicetrace.vad.inference_time_total', type: 'double', unit: 's', stages: ['vad'], origin: 'voicetrace', brief: 'Total inference time in the reporting window.' },
   VAD_INFERENCE_COUNT: { key: 'voicetrace.vad.inference_count', type: 'int', unit: '1', stages: ['vad'], origin: 'voicetrace', brief: 'Inferences in the reporting window.' },
-  VAD_SPEECH_START: { key: 'voicetrace.vad.speech_start', type: 'double', unit: 's', stages: ['vad', 'user_turn'], origin: 'voicetrace', brief: 'When the user started speaking (epoch seconds): the SDK\'s anchor (its user_speaking span\'s start, backdated past the VAD\'s detection).' },
-  VAD_SPEECH_END: { key: 'voicetrace.vad.speech_end', type: 'double', unit: 's', stages: ['vad', 'user_turn'], origin: 'voicetrace', brief: 'When the user stopped speaking (epoch seconds): the SDK\'s VAD anchor (its user_speaking span\'s end, backdated past the VAD\'s silence threshold), where every latency of the turn starts.' },
+  VAD_SPEECH_START: { key: 'voicetrace.vad.speech_start', type: 'double', unit: 's', stages: ['vad', 'user_turn', 'agent_turn'], origin: 'voicetrace', brief: 'When the user started speaking (epoch seconds): the SDK\'s anchor (its user_speaking span\'s start, backdated past the VAD\'s detection). On the played agent_turn only when the user turn has no span of its own (realtime models).' },
+  VAD_SPEECH_END: { key: 'voicetrace.vad.speech_end', type: 'double', unit: 's', stages: ['vad', 'user_turn', 'agent_turn'], origin: 'voicetrace', brief: 'When the user stopped speaking (epoch seconds): the SDK\'s VAD anchor (its user_speaking span\'s end, backdated past the VAD\'s silence threshold), where every latency of the turn starts. On the played agent_turn only when the user turn has no span of its own (realtime models).' },
 
   // ---- EOU ------------------------------------------------------------------------------------
   EOU_DELAY: { key: 'voicetrace.eou.delay', type: 'double', unit: 's', stages: ['eou'], origin: 'voicetrace', brief: 'End-of-utterance delay (eou_metrics, seconds).' },

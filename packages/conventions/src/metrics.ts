@@ -131,14 +131,23 @@ export const DROP_REASONS = [
 /** Reasons that mean telemetry was lost (the others are corrections: duplicates removed, strings cut, values flagged). */
 export const DATA_LOSS_DROP_REASONS = ['malformed_event', 'unknown_metric_type', 'after_shutdown', 'internal_error'] as const;
 
-/** Why an exporter of the agent lost spans (`voicetrace.exporter.dropped_spans`). */
+/**
+ * Why an exporter of the agent lost spans (`voicetrace.exporter.dropped_spans`): every reason of its
+ * export queue (`ExportStats.lostByReason` of `@voicetrace/exporters`, whose sum is `lostSpans`).
+ */
 export const EXPORTER_DROP_REASONS = [
-  /** the export finally failed after its retries (ExportStats.failedSpans) */
+  /** the backend refused the batch for good, after its retries (ExportStats.failedSpans) */
   'export_failed',
-  /** a span alone exceeded the request size budget (ExportStats.droppedOversizedSpans) */
+  /** a span alone exceeded the queue's byte bound or the request size budget */
   'oversized',
-  /** the batch processor's queue was full */
+  /** the queue's span bound was reached: the oldest queued span was evicted */
   'queue_full',
+  /** the queue's byte bound was reached: the oldest queued span was evicted */
+  'queue_bytes_full',
+  /** still queued or in flight when shutdown() ran out of time (a Collector down at exit) */
+  'shutdown',
+  /** the span ended after shutdown() */
+  'after_shutdown',
 ] as const;
 
 /** Keys that must never be metric attributes: one value per call, participant or request. */

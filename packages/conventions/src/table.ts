@@ -1,4 +1,5 @@
 import { ATTRIBUTE_SPECS } from './attributes.js';
+import { COUNT_DEFINITIONS } from './counts.js';
 import { LEFT_OUT, SENT_TWICE } from './duplicates.js';
 import {
   FORBIDDEN_METRIC_ATTRIBUTES,
@@ -44,6 +45,8 @@ export function renderAttributeTable(specs: readonly AttributeSpec[] = ATTRIBUTE
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   }
+  lines.push('', '## Counts', '', 'Each count of a call is defined once (`COUNT_DEFINITIONS`); every output reads the session model\'s count.', '', '| count | session attribute | meaning |', '|---|---|---|');
+  for (const [name, count] of Object.entries(COUNT_DEFINITIONS)) lines.push(`| ${name} | \`${count.attribute}\` | ${count.meaning.replace(/\|/g, '\\|')} |`);
   lines.push(
     '',
     '## Sent once',

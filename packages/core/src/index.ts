@@ -6,7 +6,7 @@
 export { SessionEngine, type SessionEngineOptions, type RecordingInfo } from './session-engine.js';
 export { SessionModel, type SessionModelOptions, type UserDelays } from './model/session-model.js';
 export type * from './model/types.js';
-export { QuantileSketch, quantile } from './model/stats.js';
+export { QuantileSketch, quantile, sortedQuantile, EXACT_PERCENTILE_LIMIT } from './model/stats.js';
 export * as spanViews from './views/span-attributes.js';
 export { SessionMetrics, observeVoiceTraceCounters, type SessionMetricsOptions, type VoiceTraceCountersOptions } from './views/metrics.js';
 export { VoiceTraceSpanProcessor, type VoiceTraceSpanProcessorOptions, type LateAttributesAware } from './processor.js';

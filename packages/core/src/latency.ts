@@ -41,6 +41,9 @@ export interface LatencyBreakdown {
   wait: WaitContribution[];
 }
 
+/** Below this a slice is float noise (a microsecond, far below any clock the SDK reads). */
+const RESIDUE_NOISE_S = 1e-6;
+
 const OWNER = new Map<WaitKey, string>(WAIT_CONTRIBUTIONS.map((c) => [c.key, c.owner]));
 
 /**
@@ -112,7 +115,16 @@ export function computeLatency(timeline: TurnTimeline): LatencyBreakdown {
   }));
   const sumButLast = ordered.slice(0, -1).reduce((sum, c) => sum + c.seconds, 0);
   const last = ordered[ordered.length - 1];
-  if (last) last.seconds = timeline.e2e - sumButLast;
+  if (last) {
+    last.seconds = timeline.e2e - sumButLast;
+    // a negative residue within float noise (epoch seconds carry ~2e-7 s of it) is 0: the largest
+    // slice absorbs it, so no slice is negative (the report's schema forbids it) and the sum stays e2e
+    if (last.seconds < 0 && last.seconds > -RESIDUE_NOISE_S && ordered.length > 1) {
+      const largest = ordered.slice(0, -1).reduce((a, b) => (b.seconds > a.seconds ? b : a));
+      largest.seconds += last.seconds;
+      last.seconds = 0;
+    }
+  }
   result.wait = ordered;
   return result;
 }

@@ -13,7 +13,7 @@ describe('QuantileSketch', () => {
   it('is exact while it holds few values', () => {
     const sketch = new QuantileSketch(100);
     for (const v of [0.8, 1.2, 1.0, 3.0]) sketch.add(v);
-    expect(sketch.summary()).toEqual({ count: 4, p50: quantile([0.8, 1.2, 1.0, 3.0], 0.5), p95: quantile([0.8, 1.2, 1.0, 3.0], 0.95), p99: quantile([0.8, 1.2, 1.0, 3.0], 0.99), max: 3.0 });
+    expect(sketch.summary()).toEqual({ count: 4, p50: quantile([0.8, 1.2, 1.0, 3.0], 0.5), p95: quantile([0.8, 1.2, 1.0, 3.0], 0.95), p99: quantile([0.8, 1.2, 1.0, 3.0], 0.99), max: 3.0, mean: 1.5 });
   });
 
   it('stays within 2% of the exact percentile past its exact limit, in bounded memory', () => {

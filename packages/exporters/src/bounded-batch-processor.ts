@@ -6,8 +6,9 @@ import { ExportTimeoutError } from './errors.js';
 import { describeExportFailure, failureReason } from './failure.js';
 import { isRetryableExportFailure, oversizedSpansOf } from './retryable.js';
 import { SizeEstimator } from './size-estimate.js';
+import { exportLoss, lossFromDrops, LOSS_REASONS } from './loss.js';
 import { emptyExportStats, readExportStats } from './stats.js';
-import type { BoundedBatchOptions, ExportFailureInfo, ExportQueueStats, ExportStats, QueueDropReason } from './types.js';
+import type { BoundedBatchOptions, ExportFailureInfo, ExportQueueStats, QueuedExportStats, QueueDropReason } from './types.js';
 
 /** Default span bound: the OTel specification's `OTEL_BSP_MAX_QUEUE_SIZE` default. */
 export const DEFAULT_MAX_QUEUE_SIZE = 2048;
@@ -26,8 +27,6 @@ const DEFAULT_INITIAL_BACKOFF_MS = 1000;
 const DEFAULT_MAX_BACKOFF_MS = 15_000;
 /** During shutdown, the pause between attempts to a backend that refuses the connection. */
 const SHUTDOWN_RETRY_PAUSE_MS = 250;
-
-const DROP_REASONS: readonly QueueDropReason[] = ['queue_full', 'queue_bytes_full', 'oversized', 'export_failed', 'shutdown', 'after_shutdown'];
 
 const DROP_EXPLANATION: Record<QueueDropReason, string> = {
   queue_full: 'the export queue is full (maxQueueSize, OTEL_BSP_MAX_QUEUE_SIZE): the oldest queued spans are dropped to make room',
@@ -157,7 +156,7 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
     retriedExports: 0,
     peakSpans: 0,
     peakBytes: 0,
-    dropped: Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<QueueDropReason, number>,
+    dropped: Object.fromEntries(LOSS_REASONS.map((reason) => [reason, 0])) as Record<QueueDropReason, number>,
   };
 
   /**
@@ -254,18 +253,22 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
   }
 
   /**
-   * The exporter's counters (requests, retries, failures by reason...) with the queue's outcomes:
-   * `exportedSpans` = spans delivered, `failedSpans` = spans the backend refused for good, each span
-   * counted once; `queue` has the rest ({@link ExportQueueStats}).
+   * The exporter's counters (requests, retries, failures by reason...) with the queue's outcomes,
+   * each span counted once: `exportedSpans` = spans delivered, `lostSpans` / `lostByReason` = spans
+   * lost for good, every reason ({@link exportLoss}: refused, oversized, evicted, given up on at
+   * shutdown, after shutdown), `failedSpans` = those the backend refused (`export_failed` alone);
+   * `queue` has the rest ({@link ExportQueueStats}).
    */
-  stats(): ExportStats {
+  stats(): QueuedExportStats {
     const inner = readExportStats(this.exporter) ?? {
       ...emptyExportStats(),
       successfulExports: this.attempts.successful,
       failedExports: this.attempts.failed,
       failuresByReason: { ...this.attempts.byReason },
     };
-    const stats: ExportStats = { ...inner, exportedSpans: this.counts.delivered, failedSpans: this.counts.dropped.export_failed, queue: this.queueStats() };
+    const queue = this.queueStats();
+    const { lostSpans, lostByReason } = exportLoss({ ...inner, queue });
+    const stats: QueuedExportStats = { ...inner, exportedSpans: this.counts.delivered, failedSpans: this.counts.dropped.export_failed, queue, lostSpans, lostByReason };
     const lastFailure = inner.lastFailure ?? this.attempts.last;
     if (lastFailure) stats.lastFailure = lastFailure;
     return stats;
@@ -282,7 +285,7 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
       inFlightSpans: this.inFlight?.entries.length ?? 0,
       requeuedSpans: this.counts.requeued,
       retriedExports: this.counts.retriedExports,
-      droppedSpans: DROP_REASONS.reduce((sum, reason) => sum + dropped[reason], 0),
+      droppedSpans: lossFromDrops(dropped).lostSpans,
       droppedByReason: dropped,
       peakQueuedSpans: this.counts.peakSpans,
       peakQueuedBytes: this.counts.peakBytes,

@@ -117,7 +117,15 @@ function resolveUrl(option: string | undefined, env: Env, warnings: string[]): {
   return { url: DEFAULT_OTLP_TRACES_URL, source: 'default' };
 }
 
-function parseHttpUrl(text: string, setting: string): URL {
+/**
+ * `text` as an http(s) URL, or one {@link OtlpConfigError} naming `setting` and the value (its
+ * credentials redacted). `localhost:4318`, without a scheme, is refused: the WHATWG parser reads
+ * `localhost:` as the scheme.
+ *
+ * @param setting the option or environment variable `text` came from, named in the error
+ * @throws {OtlpConfigError}
+ */
+export function parseHttpUrl(text: string, setting: string): URL {
   let url: URL;
   try {
     url = new URL(text);
@@ -125,7 +133,7 @@ function parseHttpUrl(text: string, setting: string): URL {
     throw new OtlpConfigError(`voicetrace: ${setting} (${JSON.stringify(redactUrl(text))}) is not a valid URL; expected e.g. http://localhost:4318`, setting);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new OtlpConfigError(`voicetrace: ${setting} (${JSON.stringify(redactUrl(text))}) must be an http:// or https:// URL`, setting);
+    throw new OtlpConfigError(`voicetrace: ${setting} (${JSON.stringify(redactUrl(text))}) must be an http:// or https:// URL, e.g. http://localhost:4318`, setting);
   }
   return url;
 }

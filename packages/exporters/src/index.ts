@@ -1,4 +1,4 @@
-export { resolveOtlpTracesEndpoint, parseOtlpHeaders, DEFAULT_OTLP_TRACES_URL } from './endpoint.js';
+export { resolveOtlpTracesEndpoint, parseOtlpHeaders, parseHttpUrl, DEFAULT_OTLP_TRACES_URL } from './endpoint.js';
 export { createOtlpTraceExporter } from './create-otlp-trace-exporter.js';
 export { OtlpHttpSpanExporter, createOtlpHttpSpanExporter } from './otlp-http-exporter.js';
 export { encodeTraceRequest, VoiceTraceProtobufSerializer } from './protobuf-trace-serializer.js';
@@ -10,6 +10,7 @@ export { OTLP_RETRYABLE_STATUSES } from './retrying-transport.js';
 export { adviseOtlpFailure, type OtlpAdviceContext } from './advice.js';
 export { describeExportFailure } from './failure.js';
 export { readExportStats, hasExportStats } from './stats.js';
+export { exportLoss, lossFromDrops, describeExportOutcome, describeLoss, LOSS_REASONS, type ExportLoss } from './loss.js';
 export { OtlpConfigError, ExportHttpError, OversizedSpansError, ExportTimeoutError } from './errors.js';
 export {
   BoundedBatchSpanProcessor,
@@ -29,6 +30,7 @@ export type {
   ExportLogger,
   ExportQueueStats,
   ExportStats,
+  QueuedExportStats,
   OtlpCompression,
   OtlpEndpointSource,
   OtlpHttpProtocol,

@@ -38,8 +38,14 @@ export function addExportStats(own: ExportStats, inner: ExportStats | undefined)
   };
   const lastFailure = own.lastFailure ?? inner.lastFailure;
   if (lastFailure) sum.lastFailure = lastFailure;
+  // the queue's figures belong to the queue: carried as they are, never added
   const queue = own.queue ?? inner.queue;
   if (queue) sum.queue = queue;
+  const loss = own.lostByReason ? own : inner.lostByReason ? inner : undefined;
+  if (loss?.lostByReason) {
+    sum.lostSpans = loss.lostSpans ?? 0;
+    sum.lostByReason = loss.lostByReason;
+  }
   return sum;
 }
 
@@ -48,7 +54,7 @@ export function addExportStats(own: ExportStats, inner: ExportStats | undefined)
  * last failure): what a decorator that counts outcomes itself adds from the exporter it wraps.
  */
 export function withoutOutcomes(stats: ExportStats): ExportStats {
-  const { lastFailure: _lastFailure, queue: _queue, ...rest } = stats;
+  const { lastFailure: _lastFailure, queue: _queue, lostSpans: _lostSpans, lostByReason: _lostByReason, ...rest } = stats;
   return { ...rest, exportedSpans: 0, failedSpans: 0, successfulExports: 0, failedExports: 0, failuresByReason: {} };
 }
 

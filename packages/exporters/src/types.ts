@@ -98,7 +98,10 @@ export interface ExportFailureInfo {
 export interface ExportStats {
   /** Spans in exports that succeeded. */
   exportedSpans: number;
-  /** Spans in exports that finally failed (after retries): these spans are lost. */
+  /**
+   * Spans in exports that finally failed (after retries), refused for good: one reason of loss among
+   * others. Behind the bounded export queue: its `export_failed` count only; the whole loss is {@link lostSpans}.
+   */
   failedSpans: number;
   /** Export calls that succeeded. */
   successfulExports: number;
@@ -126,6 +129,22 @@ export interface ExportStats {
    * outcomes: each span is counted once, however many export attempts it took.
    */
   queue?: ExportQueueStats;
+  /**
+   * Spans lost for good, every reason (refused, oversized, evicted by a full queue, given up on at
+   * shutdown, ended after shutdown): the figure to read for "was anything lost". Set by the bounded
+   * export queue (`BoundedBatchSpanProcessor.stats()`, so on every destination of `setupVoiceTrace`);
+   * for any `ExportStats`, `exportLoss(stats)` computes it the same way.
+   */
+  lostSpans?: number;
+  /** {@link lostSpans} by reason, every reason present (0 included). */
+  lostByReason?: Record<QueueDropReason, number>;
+}
+
+/** The counters of a bounded export queue (`BoundedBatchSpanProcessor.stats()`): the queue and the loss always there. */
+export interface QueuedExportStats extends ExportStats {
+  queue: ExportQueueStats;
+  lostSpans: number;
+  lostByReason: Record<QueueDropReason, number>;
 }
 
 /**
@@ -159,9 +178,9 @@ export interface ExportQueueStats {
   requeuedSpans: number;
   /** Export attempts that failed with a retryable error (the batch was put back). */
   retriedExports: number;
-  /** Spans lost, all reasons. */
+  /** Spans lost, all reasons (the same figure as `ExportStats.lostSpans`). */
   droppedSpans: number;
-  /** Spans lost, by reason. */
+  /** Spans lost, by reason (the same figures as `ExportStats.lostByReason`). */
   droppedByReason: Record<QueueDropReason, number>;
   /** The most spans queued at once (in flight included). */
   peakQueuedSpans: number;

@@ -1,3 +1,4 @@
+import { redactUrl } from '@voicetrace/exporters';
 import { LangfuseConfigError } from './errors.js';
 import type { LangfuseConfig } from './types.js';
 
@@ -35,16 +36,18 @@ export function langfuseConfigFromEnv(env: Env = process.env): LangfuseConfig | 
   );
   if (missing.length > 0) {
     const set = ['LANGFUSE_PUBLIC_KEY', 'LANGFUSE_SECRET_KEY', urlVariable].filter((name) => read(name) !== undefined);
+    const seen = set.map((name) => `${name}=${JSON.stringify(name === urlVariable ? redactUrl(read(name)!) : maskKey(read(name)!))}`);
     throw new LangfuseConfigError(
       `voicetrace: LangFuse is configured halfway: ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set ` +
-        `(${set.join(', ')} ${set.length > 1 ? 'are' : 'is'}). Set both keys to export to LangFuse, or unset every LANGFUSE_* variable to turn it off.`,
+        `(${set.join(', ')} ${set.length > 1 ? 'are' : 'is'}). Values seen: ${seen.join(', ')}. ` +
+        'Set both keys to export to LangFuse, or unset every LANGFUSE_* variable to turn it off.',
       missing,
     );
   }
   const resolved = baseUrl ?? DEFAULT_LANGFUSE_BASE_URL;
   if (!isHttpUrl(resolved)) {
     throw new LangfuseConfigError(
-      `voicetrace: ${urlVariable}=${JSON.stringify(resolved)} is not an http(s) URL; expected e.g. ${DEFAULT_LANGFUSE_BASE_URL}`,
+      `voicetrace: ${urlVariable}=${JSON.stringify(redactUrl(resolved))} is not an http(s) URL; expected e.g. ${DEFAULT_LANGFUSE_BASE_URL}`,
       [],
       [urlVariable],
     );
@@ -88,6 +91,11 @@ export function langfuseConfigWarnings(config: LangfuseConfig, env: Env = proces
 /** `Basic base64(publicKey:secretKey)`, the header LangFuse authenticates with. */
 export function langfuseAuthorization(config: Pick<LangfuseConfig, 'publicKey' | 'secretKey'>): string {
   return `Basic ${Buffer.from(`${config.publicKey}:${config.secretKey}`, 'utf8').toString('base64')}`;
+}
+
+/** A key as it may be shown: LangFuse's `pk-lf-`/`sk-lf-` prefix when it has one, never the rest. */
+function maskKey(value: string): string {
+  return `${/^[ps]k-lf-/.exec(value)?.[0] ?? ''}***`;
 }
 
 function isHttpUrl(text: string): boolean {

@@ -1,16 +1,19 @@
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import {
   BoundedBatchSpanProcessor,
+  LOSS_REASONS,
   OtlpJsonLinesFileExporter,
   ReportingSpanExporter,
   createOtlpTraceExporter,
+  describeLoss,
   redactUrl,
   resolveOtlpTracesEndpoint,
   type BoundedBatchOptions,
-  type ExportStats,
   type OtlpHttpProtocol,
+  type QueuedExportStats,
 } from '@voicetrace/exporters';
 import { createLangfuseSpanExporter, langfuseTracesUrl, type LangfuseConfig } from '@voicetrace/langfuse';
+import { isTelemetryConfigError, type TelemetryConfigError } from './config-guard.js';
 
 /** One configured destination of spans. */
 export interface Destination {
@@ -33,6 +36,12 @@ export interface DestinationOptions {
   batch?: BoundedBatchOptions | undefined;
   env: NodeJS.ProcessEnv;
   warn: (key: string, message: string) => void;
+  /**
+   * A destination whose settings cannot work (an endpoint that is not an http(s) URL): given the
+   * typed error and what it turns off, it throws (strict) or lets the others go on without it.
+   * Without it the error is thrown.
+   */
+  reject?: ((error: TelemetryConfigError, turnedOff: string) => void) | undefined;
 }
 
 /**
@@ -59,19 +68,36 @@ export function buildDestinations(options: DestinationOptions): Destination[] {
   const add = (label: string, target: string, exporter: SpanExporter, protocol?: OtlpHttpProtocol): void => {
     destinations.push({ label, target, exporter, processor: new BoundedBatchSpanProcessor(exporter, { ...batch, protocol: protocol ?? batch.protocol }) });
   };
+  // one destination that cannot be built is turned off (or thrown, strict): the others still are
+  const guarded = (turnedOff: string, build: () => void): void => {
+    try {
+      build();
+    } catch (error) {
+      if (!isTelemetryConfigError(error) || !options.reject) throw error;
+      options.reject(error, turnedOff);
+    }
+  };
   (options.exporters ?? []).forEach((exporter, i) => add(`exporter.${i}`, exporter.constructor.name, exporter));
-  const tracesExporter = (env.OTEL_TRACES_EXPORTER ?? '').toLowerCase().split(',').map((s) => s.trim());
-  const otlpWanted =
-    options.otlp ?? (tracesExporter.includes('none') ? false : Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || tracesExporter.includes('otlp')));
-  if (otlpWanted) {
-    const otlpOptions = typeof options.otlp === 'object' ? options.otlp : {};
-    const resolved = resolveOtlpTracesEndpoint({ ...otlpOptions, env });
-    for (const warning of resolved.warnings) warn(`otlp:${warning}`, `voicetrace: ${warning}`);
-    add('otlp', `${redactUrl(resolved.url)} (OTLP ${resolved.protocol})`, createOtlpTraceExporter({ ...otlpOptions, env }), resolved.protocol);
+  if (otlpTracesWanted(options.otlp, env)) {
+    guarded('OTLP traces', () => {
+      const otlpOptions = typeof options.otlp === 'object' ? options.otlp : {};
+      const resolved = resolveOtlpTracesEndpoint({ ...otlpOptions, env });
+      for (const warning of resolved.warnings) warn(`otlp:${warning}`, `voicetrace: ${warning}`);
+      add('otlp', `${redactUrl(resolved.url)} (OTLP ${resolved.protocol})`, createOtlpTraceExporter({ ...otlpOptions, env }), resolved.protocol);
+    });
   }
   if (options.file) add('file', options.file, new ReportingSpanExporter(new OtlpJsonLinesFileExporter(options.file), { target: options.file, what: 'traces file' }));
-  if (options.langfuse) add('langfuse', redactUrl(langfuseTracesUrl(options.langfuse.baseUrl)), createLangfuseSpanExporter(options.langfuse));
+  const langfuse = options.langfuse;
+  if (langfuse) guarded('LangFuse export (spans and scores)', () => add('langfuse', redactUrl(langfuseTracesUrl(langfuse.baseUrl)), createLangfuseSpanExporter(langfuse)));
   return destinations;
+}
+
+/** The OTel spec's rule: OTLP traces are on when an endpoint variable is set or `OTEL_TRACES_EXPORTER` includes `otlp`; the option wins. */
+function otlpTracesWanted(option: DestinationOptions['otlp'], env: NodeJS.ProcessEnv): boolean {
+  if (option !== undefined) return option !== false;
+  const tracesExporter = (env.OTEL_TRACES_EXPORTER ?? '').toLowerCase().split(',').map((s) => s.trim());
+  if (tracesExporter.includes('none')) return false;
+  return Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT || tracesExporter.includes('otlp'));
 }
 
 /** One line saying where spans go (or that they go nowhere), for the setup notice. */
@@ -85,45 +111,43 @@ export function describeDestinations(destinations: readonly Destination[], extra
 }
 
 /**
- * Per destination, one line: spans handed over, delivered, failed (refused by the backend for
- * good), dropped (by the full queue, oversized, after shutdown) and never sent (still queued or in
- * flight when the process left), with the last failure's cause.
+ * Per destination, one line: spans handed over, delivered and lost, by reason (the figures of
+ * `stats()`: `lostSpans`, `lostByReason`), spans still queued or in flight if any (the process is
+ * leaving: they will not go either), and the last failure's cause when anything was lost.
  */
 export function deliveryReport(destinations: readonly Destination[]): string[] {
   return destinations.map((d) => {
     const stats = d.processor.stats();
-    const q = stats.queue!;
-    const by = q.droppedByReason;
-    const failed = by.export_failed;
-    const full = by.queue_full + by.queue_bytes_full;
-    const dropped = full + by.oversized + by.after_shutdown;
-    const neverSent = by.shutdown + q.queuedSpans + q.inFlightSpans;
-    const lost = failed + dropped + neverSent;
-    let verdict = 'nothing lost';
-    if (lost) {
-      const parts = [`${failed} failed`];
-      parts.push(`${dropped} dropped${dropped ? ` (${describeDrops({ 'queue full': full, oversized: by.oversized, 'after shutdown': by.after_shutdown })})` : ''}`);
-      parts.push(`${neverSent} never sent`);
-      verdict = `${lost} NOT delivered (${parts.join(', ')})`;
-    }
-    const cause = lost && stats.lastFailure ? `; last failure: ${stats.lastFailure.message}` : '';
-    return `voicetrace: ${d.label} (${d.target}): ${q.handedOverSpans} spans handed over, ${q.deliveredSpans} delivered, ${verdict}${cause}`;
+    const q = stats.queue;
+    const pending = q.queuedSpans + q.inFlightSpans;
+    const left = pending ? `, ${pending} still queued` : '';
+    const cause = (stats.lostSpans > 0 || pending > 0) && stats.lastFailure ? `; last failure: ${stats.lastFailure.message}` : '';
+    return `voicetrace: ${d.label} (${d.target}): ${q.handedOverSpans} spans handed over, ${stats.exportedSpans} delivered, ${describeLoss(stats)}${left}${cause}`;
   });
 }
 
-function describeDrops(counts: Record<string, number>): string {
-  return Object.entries(counts)
-    .filter(([, n]) => n > 0)
-    .map(([reason, n]) => `${n} ${reason}`)
-    .join(', ');
+/**
+ * Spans each destination lost, by the reasons of `voicetrace.exporter.dropped_spans` (every reason,
+ * 0 included): its `stats().lostByReason`, the figures the delivery report and `vt.exportStats()` give.
+ */
+export function exporterLosses(destinations: readonly Destination[]): Array<{ exporter: string; reason: string; spans: number }> {
+  return destinations.flatMap((d) => {
+    let stats: QueuedExportStats;
+    try {
+      stats = d.processor.stats();
+    } catch {
+      return [];
+    }
+    return LOSS_REASONS.map((reason) => ({ exporter: d.label, reason, spans: stats.lostByReason[reason] }));
+  });
 }
 
 /**
  * Export counters per destination: the exporter's counters with the queue's outcomes
- * (`exportedSpans` delivered and `failedSpans` refused for good, each span once) and `queue`.
+ * (`exportedSpans` delivered, `lostSpans`/`lostByReason` lost for good, each span once) and `queue`.
  */
-export function destinationStats(destinations: readonly Destination[]): Record<string, ExportStats> {
-  const stats: Record<string, ExportStats> = {};
+export function destinationStats(destinations: readonly Destination[]): Record<string, QueuedExportStats> {
+  const stats: Record<string, QueuedExportStats> = {};
   for (const { label, processor } of destinations) {
     try {
       stats[label] = processor.stats();

@@ -16,7 +16,6 @@ import {
 import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
 import { redactUrl, requestSecrets, scrubSecrets } from '@voicetrace/exporters';
 import { randomUUID } from 'node:crypto';
-import type { Destination } from './exporters.js';
 
 /**
  * The agent's OpenTelemetry metrics (issue #12): a `MeterProvider` of its own
@@ -282,20 +281,3 @@ export function agentResource(base: Resource, environment: string | undefined, w
   return { resource: base.merge(resourceFromAttributes(attributes)), serviceInstanceId };
 }
 
-/** Spans each destination lost, by the reasons of `voicetrace.exporter.dropped_spans` (its export queue's counts). */
-export function exporterDrops(destinations: readonly Destination[]): Array<{ exporter: string; reason: string; spans: number }> {
-  return destinations.flatMap((d) => {
-    let by: Record<string, number> | undefined;
-    try {
-      by = d.processor.stats().queue?.droppedByReason as Record<string, number> | undefined;
-    } catch {
-      by = undefined;
-    }
-    if (!by) return [];
-    return [
-      { exporter: d.label, reason: 'export_failed', spans: by.export_failed ?? 0 },
-      { exporter: d.label, reason: 'oversized', spans: by.oversized ?? 0 },
-      { exporter: d.label, reason: 'queue_full', spans: (by.queue_full ?? 0) + (by.queue_bytes_full ?? 0) },
-    ];
-  });
-}

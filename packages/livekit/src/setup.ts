@@ -6,18 +6,19 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
 import { PriceBook, RemoteParentIds, SessionMetrics, SpanJournal, VoiceTraceSpanProcessor, observeVoiceTraceCounters, recoverJournals, type DropCounters, type PriceTable, type TraceMode } from '@voicetrace/core';
-import type { BoundedBatchOptions, ExportStats } from '@voicetrace/exporters';
+import type { BoundedBatchOptions, QueuedExportStats } from '@voicetrace/exporters';
 import { renderReportHtml } from '@voicetrace/report';
-import { LangfuseMappingProcessor, LangfuseScores, LangfuseTurnRootsProcessor, langfuseConfigFromEnv, langfuseConfigWarnings, type LangfuseConfig } from '@voicetrace/langfuse';
+import { LangfuseConfigError, LangfuseMappingProcessor, LangfuseScores, LangfuseTurnRootsProcessor, langfuseConfigFromEnv, langfuseConfigWarnings, type LangfuseConfig } from '@voicetrace/langfuse';
 import { createS3Uploader, startAudioEgress, type AudioEgressOptions, type S3UploaderOptions } from '@voicetrace/recording';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildDestinations, deliveryReport, describeDestinations, destinationStats } from './exporters.js';
+import { createConfigGuard, signalEndpointError, strictConfig, type ConfigGuard } from './config-guard.js';
+import { buildDestinations, deliveryReport, describeDestinations, destinationStats, exporterLosses, type Destination } from './exporters.js';
 import { instrumentSession, type InstrumentContext, type InstrumentOptions, type InstrumentedSession, type ReportHtmlRenderer } from './instrument.js';
 import { currentJob, isJobProcess, traceparentOfJob } from './job.js';
 import { defaultLinkTemplates } from './links.js';
 import { createLogs, type LogsOptions, type VoiceTraceLogs } from './logs.js';
-import { agentResource, createMetrics, exporterDrops, type MetricsOptions, type VoiceTraceMetrics } from './metrics.js';
+import { agentResource, createMetrics, type MetricsOptions, type VoiceTraceMetrics } from './metrics.js';
 import { createNotices, type WarningSink } from './notices.js';
 import { installSignalFlush } from './signals.js';
 import { within } from './within.js';
@@ -39,7 +40,7 @@ export interface VoiceTraceOptions {
   /**
    * Direct export to LangFuse's OTel endpoint. Default: from `LANGFUSE_PUBLIC_KEY`,
    * `LANGFUSE_SECRET_KEY` and `LANGFUSE_BASE_URL` (or `LANGFUSE_HOST`) when set; half-set
-   * variables throw one `LangfuseConfigError` here, at setup. `false` turns it off.
+   * variables turn it off with one warning naming them (see `strict`). `false` turns it off.
    */
   langfuse?: LangfuseConfig | false | undefined;
   /**
@@ -143,6 +144,15 @@ export interface VoiceTraceOptions {
    * turn's warnings and errors land in the session report. `false` turns both off.
    */
   logs?: boolean | LogsOptions | undefined;
+  /**
+   * Telemetry configuration never takes calls down: a destination whose settings cannot work (an
+   * `OTEL_EXPORTER_OTLP_*ENDPOINT` that is not an http(s) URL, such as `localhost:4318`; LangFuse
+   * half set) is named once (the variable, its value with credentials masked, what was turned off)
+   * and turned off, and everything else keeps running. `true` throws the typed error instead
+   * (`OtlpConfigError` with the `setting`, `LangfuseConfigError` with the `missing`/`invalid`
+   * variables), e.g. in CI. Default: `VOICETRACE_STRICT_CONFIG=true`, else false.
+   */
+  strict?: boolean | undefined;
 }
 
 /** What {@link setupVoiceTrace} returns. */
@@ -151,8 +161,12 @@ export interface VoiceTrace {
   readonly provider: NodeTracerProvider;
   /** Drop/correction counters, by reason. */
   readonly counters: DropCounters;
-  /** Export counters per configured exporter (`otlp`, `file`, `langfuse`, `exporter.<n>`). */
-  exportStats(): Record<string, ExportStats>;
+  /**
+   * Export counters per configured exporter (`otlp`, `file`, `langfuse`, `exporter.<n>`): spans
+   * delivered (`exportedSpans`) and lost for good (`lostSpans`, by reason in `lostByReason`), the
+   * queue's counters (`queue`) and the exporter's (requests, retries, failures by reason).
+   */
+  exportStats(): Record<string, QueuedExportStats>;
   /** The agent's metrics (provider, `service.instance.id`, export counters `stats()`), when on. */
   readonly metrics: VoiceTraceMetrics | undefined;
   /** The agent's logs (provider, export counters `stats()`), unless `logs: false`. */
@@ -199,64 +213,205 @@ export interface VoiceTrace {
  * ```
  */
 export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
+  const base = readBasics(options);
+  const config = configureDestinations(base);
+  const pipeline = createSpanPipeline(base, config);
+  const tracing = registerTracing(base, pipeline);
+  const signals = startMetricsAndLogs(base, config, tracing.resource, pipeline.processor);
+  const context = instrumentContext(base, config, pipeline, tracing, signals);
+  const shutdown = shutdownSequence(base, context, pipeline.processor, tracing.provider, signals);
+  if (options.handleSignals ?? !base.inJobProcess) installSignalFlush({ shutdown, deliveryReport: () => deliveryReport(config.destinations) });
+  if (pipeline.journalDir !== undefined) startRecovery(pipeline.journalDir, tracing.resource, pipeline.processor);
+  return voiceTraceHandle(config, pipeline, tracing, signals, context, shutdown);
+}
+
+// ---- the steps of setupVoiceTrace, in order ------------------------------------------------
+
+/** What every step reads: the options, the environment, the notices, and what is decided once. */
+interface SetupBasics {
+  options: VoiceTraceOptions;
+  env: NodeJS.ProcessEnv;
+  warn: (key: string, message: string) => void;
+  allowPii: boolean;
+  inJobProcess: boolean;
+  traceMode: TraceMode;
+  environment: string | undefined;
+}
+
+/** Where spans, metrics and logs go, every destination whose settings can work. */
+interface DestinationConfig {
+  langfuse: LangfuseConfig | undefined;
+  destinations: Destination[];
+  /** The `metrics` and `logs` options, OTLP export off for a signal whose endpoint setting cannot work. */
+  metrics: VoiceTraceOptions['metrics'];
+  logs: VoiceTraceOptions['logs'];
+  /** The environment `createLogs` reads (`OTEL_LOGS_EXPORTER=none` when its endpoint cannot work). */
+  logsEnv: NodeJS.ProcessEnv;
+}
+
+interface SpanPipeline {
+  processor: VoiceTraceSpanProcessor;
+  remoteParents: RemoteParentIds;
+  /** Where span journals are read from (and written, in a job process); undefined with `journal: false`. */
+  journalDir: string | undefined;
+}
+
+interface Tracing {
+  provider: NodeTracerProvider;
+  fanout: telemetry.FanoutSpanProcessor;
+  resource: Resource;
+  serviceName: string;
+}
+
+interface MetricsAndLogs {
+  metrics: VoiceTraceMetrics | undefined;
+  logs: VoiceTraceLogs | undefined;
+  stopCounters: (() => void) | undefined;
+  /** Exports the metrics and logs recorded so far. */
+  flush(): Promise<void>;
+}
+
+/** Step 1: the environment, the notices, and the switches every later step reads (PII, trace mode). */
+function readBasics(options: VoiceTraceOptions): SetupBasics {
   const env = process.env;
   const warn = createNotices(options.warnings, env);
-  const allowPii = options.allowPii ?? parsePiiSwitch(env.LIVEKIT_TELEMETRY_ALLOW_PII, warn) ?? true;
-  const inJobProcess = isJobProcess();
-  const langfuse = options.langfuse === false ? undefined : (options.langfuse ?? langfuseConfigFromEnv(env));
-  if (langfuse) for (const warning of langfuseConfigWarnings(langfuse, options.langfuse ? {} : env)) warn(warning, warning);
-  const destinations = buildDestinations({ otlp: options.otlp, file: options.file, langfuse, exporters: options.exporters, batch: options.batch, env, warn });
+  return {
+    options,
+    env,
+    warn,
+    allowPii: options.allowPii ?? parsePiiSwitch(env.LIVEKIT_TELEMETRY_ALLOW_PII, warn) ?? true,
+    inJobProcess: isJobProcess(),
+    traceMode: options.traceMode ?? (env.VOICETRACE_TRACE_MODE === 'turn' ? 'turn' : 'session'),
+    environment: options.environment ?? env.VOICETRACE_ENVIRONMENT,
+  };
+}
+
+/**
+ * Step 2: the destinations. One whose settings cannot work (an endpoint without a scheme, LangFuse
+ * half set) is turned off and said once, naming the setting; the others go on. Strict
+ * (`strict: true`, `VOICETRACE_STRICT_CONFIG=true`) throws its typed error instead.
+ */
+function configureDestinations(base: SetupBasics): DestinationConfig {
+  const { options, env, warn } = base;
+  const guard = createConfigGuard(strictConfig(options.strict, env, warn), warn);
+  const langfuse = langfuseConfigOf(base, guard);
+  const destinations = buildDestinations({ otlp: options.otlp, file: options.file, langfuse, exporters: options.exporters, batch: options.batch, env, warn, reject: guard.reject });
+  const signals = otlpSignalOptions(base, guard);
+  guard.flush();
   warn('destinations', describeDestinations(destinations, options.spanProcessors?.length ?? 0));
-  const traceMode: TraceMode = options.traceMode ?? (env.VOICETRACE_TRACE_MODE === 'turn' ? 'turn' : 'session');
+  // a LangFuse that cannot be reached by spans gets no scores either
+  return { langfuse: destinations.some((d) => d.label === 'langfuse') ? langfuse : undefined, destinations, ...signals };
+}
+
+/** LangFuse's settings: the option, else the `LANGFUSE_*` variables (their likely mistakes said once); half set is rejected. */
+function langfuseConfigOf(base: SetupBasics, guard: ConfigGuard): LangfuseConfig | undefined {
+  const { options, env, warn } = base;
+  if (options.langfuse === false) return undefined;
+  let langfuse: LangfuseConfig | undefined;
+  try {
+    langfuse = options.langfuse ?? langfuseConfigFromEnv(env);
+  } catch (error) {
+    if (!(error instanceof LangfuseConfigError)) throw error;
+    guard.reject(error, 'LangFuse export (spans and scores)');
+    return undefined;
+  }
+  if (langfuse) for (const warning of langfuseConfigWarnings(langfuse, options.langfuse ? {} : env)) warn(warning, warning);
+  return langfuse;
+}
+
+/** The `metrics` and `logs` options, with OTLP export turned off (rejected) for a signal whose endpoint setting cannot work. */
+function otlpSignalOptions(base: SetupBasics, guard: ConfigGuard): Pick<DestinationConfig, 'metrics' | 'logs' | 'logsEnv'> {
+  const { options, env } = base;
+  let metrics = options.metrics;
+  let logs = options.logs;
+  let logsEnv = env;
+  const metricsError = signalEndpointError('metrics', metrics, options.otlp, env);
+  if (metricsError) {
+    guard.reject(metricsError, 'OTLP metrics');
+    // readers of your own still get the metrics
+    metrics = typeof metrics === 'object' && metrics.readers?.length ? { ...metrics, endpoint: undefined } : false;
+  }
+  // logs also feed the session report: only their export goes (an object option always exports; its failures are counted)
+  const logsError = typeof logs === 'object' ? undefined : signalEndpointError('logs', logs, options.otlp, env);
+  if (logsError) {
+    guard.reject(logsError, 'OTLP logs');
+    logs = undefined;
+    logsEnv = { ...env, OTEL_LOGS_EXPORTER: 'none' };
+  }
+  return { metrics, logs, logsEnv };
+}
+
+/**
+ * Step 3: voicetrace's span processor, feeding the LangFuse mapping, every destination's export
+ * queue and your processors; LangFuse (direct) gets a trace per user turn unless told otherwise.
+ */
+function createSpanPipeline(base: SetupBasics, config: DestinationConfig): SpanPipeline {
+  const { options, env, allowPii, traceMode, inJobProcess } = base;
   // LangFuse (direct) gets a trace per turn unless told otherwise: long calls overflow its trace view
-  const langfusePerTurn = Boolean(langfuse) && (options.langfuseTraceMode ?? 'turn') === 'turn';
-  const perTurn = destinations.filter((d) => langfusePerTurn && d.label === 'langfuse');
-  const whole = destinations.filter((d) => !perTurn.includes(d));
+  const langfusePerTurn = Boolean(config.langfuse) && (options.langfuseTraceMode ?? 'turn') === 'turn';
+  const perTurn = config.destinations.filter((d) => langfusePerTurn && d.label === 'langfuse');
+  const whole = config.destinations.filter((d) => !perTurn.includes(d));
   // the mapping runs in onEnding, after voicetrace's own enrichment and before any export; it names
   // trace roots as LangFuse will receive them
   const mappingOptions = { allowPii, release: options.release ?? env.VOICETRACE_RELEASE, traceMode };
   const mapping = options.langfuseMapping === false ? [] : [new LangfuseMappingProcessor(mappingOptions)];
   // a job's root spans start in the trace of the traceparent it was dispatched with
   const remoteParents = new RemoteParentIds(() => parseTraceparent(traceparentOfJob(currentJob())));
-  const journalDir = env.VOICETRACE_JOURNAL_DIR ?? join(tmpdir(), 'voicetrace-journal');
-  const journaling = options.journal !== false;
+  const journalDir = options.journal === false ? undefined : (env.VOICETRACE_JOURNAL_DIR ?? join(tmpdir(), 'voicetrace-journal'));
   const processor = new VoiceTraceSpanProcessor({
     next: [...mapping, ...whole.map((d) => d.processor), ...(options.spanProcessors ?? [])],
     // LangFuse's per-turn traces: each user turn that roots one gets the trace's name and input
     nextPerTurn: perTurn.map((d) => new LangfuseTurnRootsProcessor(d.processor, { ...mappingOptions, traceMode: 'turn' })),
     traceMode,
     remoteParents,
-    journal: journaling && inJobProcess ? new SpanJournal(journalDir) : undefined,
+    journal: journalDir !== undefined && inJobProcess ? new SpanJournal(journalDir) : undefined,
   });
+  return { processor, remoteParents, journalDir };
+}
+
+/**
+ * Step 4: the registered tracer provider (with a global context manager: without it most SDK spans
+ * lose their parent), wired into the SDK through its `FanoutSpanProcessor`, so LiveKit Cloud's
+ * processor can still attach.
+ */
+function registerTracing(base: SetupBasics, pipeline: SpanPipeline): Tracing {
+  const { options, env, allowPii } = base;
   const fanout = new telemetry.FanoutSpanProcessor();
-  fanout.add(processor);
+  fanout.add(pipeline.processor);
   const serviceName = options.serviceName ?? env.OTEL_SERVICE_NAME ?? 'voice-agent';
   const resource = defaultResource()
     .merge(detectResources({ detectors: [envDetector] }))
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: serviceName }));
-  const provider = new NodeTracerProvider({ resource, spanProcessors: [fanout], idGenerator: remoteParents });
-  // a global context manager: without it most SDK spans lose their parent
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [fanout], idGenerator: pipeline.remoteParents });
   provider.register();
   telemetry.setTracerProvider(provider, { registerSpanProcessor: (p) => fanout.add(p), allowPii });
+  return { provider, fanout, resource, serviceName };
+}
 
-  // >>> metrics and logs (issue #12): views of each session's model, on their own providers
-  const environment = options.environment ?? env.VOICETRACE_ENVIRONMENT;
-  const signals = agentResource(resource, environment, warn);
-  const metrics = createMetrics({ option: options.metrics, otlp: options.otlp, resource: signals.resource, serviceInstanceId: signals.serviceInstanceId, env, warn });
-  const stopCounters = metrics ? observeVoiceTraceCounters({ meter: metrics.meter, counters: processor.counters, exporterDrops: () => exporterDrops(destinations), environment }) : undefined;
-  const logs = createLogs({ option: options.logs, otlp: options.otlp, resource: signals.resource, env, warn, inJobProcess });
+/** Step 5 (issue #12): metrics and logs, views of each session's model, on their own providers. */
+function startMetricsAndLogs(base: SetupBasics, config: DestinationConfig, resource: Resource, processor: VoiceTraceSpanProcessor): MetricsAndLogs {
+  const { options, env, warn, environment, inJobProcess } = base;
+  const agent = agentResource(resource, environment, warn);
+  const metrics = createMetrics({ option: config.metrics, otlp: options.otlp, resource: agent.resource, serviceInstanceId: agent.serviceInstanceId, env, warn });
+  // voicetrace.exporter.dropped_spans: the loss each destination's stats() reports, every reason
+  const stopCounters = metrics ? observeVoiceTraceCounters({ meter: metrics.meter, counters: processor.counters, exporterDrops: () => exporterLosses(config.destinations), environment }) : undefined;
+  const logs = createLogs({ option: config.logs, otlp: options.otlp, resource: agent.resource, env: config.logsEnv, warn, inJobProcess });
   if (metrics) warn('metrics', `voicetrace: metrics go to ${metrics.target}`);
-  const flushSignals = async (): Promise<void> => void (await Promise.all([metrics?.forceFlush(), logs?.forceFlush()]));
-  // <<< metrics and logs
+  return { metrics, logs, stopCounters, flush: async () => void (await Promise.all([metrics?.forceFlush(), logs?.forceFlush()])) };
+}
 
+/** Step 6: what instrumented sessions share: tracer, prices, reports, uploads, scores, egress. */
+function instrumentContext(base: SetupBasics, config: DestinationConfig, pipeline: SpanPipeline, tracing: Tracing, signals: MetricsAndLogs): InstrumentContext {
+  const { options, env, warn, allowPii, traceMode, environment } = base;
   const reportOptions = options.report === false ? undefined : options.report;
-  const context: InstrumentContext = {
-    processor,
-    tracer: provider.getTracer(VOICETRACE_SCOPE),
+  const { langfuse } = config;
+  return {
+    processor: pipeline.processor,
+    tracer: tracing.provider.getTracer(VOICETRACE_SCOPE),
     prices: new PriceBook(options.prices),
     allowPii,
-    environment: options.environment ?? env.VOICETRACE_ENVIRONMENT,
-    serviceName,
+    environment,
+    serviceName: tracing.serviceName,
     traceMode,
     report: {
       dir: reportOptions?.dir ?? env.VOICETRACE_REPORT_DIR,
@@ -266,58 +421,68 @@ export function setupVoiceTrace(options: VoiceTraceOptions = {}): VoiceTrace {
     },
     warn,
     sessions: new Set(),
-    flush: async () => void (await Promise.all([provider.forceFlush(), flushSignals()])),
+    flush: async () => void (await Promise.all([tracing.provider.forceFlush(), signals.flush()])),
     // >>> metrics and logs of each session (issue #12)
     views: (engine) => {
-      logs?.processor.track(engine);
-      if (metrics) engine.observe(new SessionMetrics({ meter: metrics.meter, environment, currentAgent: () => engine.model.currentAgent }));
+      signals.logs?.processor.track(engine);
+      if (signals.metrics) engine.observe(new SessionMetrics({ meter: signals.metrics.meter, environment, currentAgent: () => engine.model.currentAgent }));
     },
     // <<<
     uploader: uploaderFrom(options.upload, env),
     scores:
       langfuse && options.langfuseScores !== false
         ? {
-            scores: new LangfuseScores(langfuse, { environment: options.environment ?? env.VOICETRACE_ENVIRONMENT }),
+            scores: new LangfuseScores(langfuse, { environment }),
             latencyTargetSeconds: options.langfuseScores?.latencyTargetSeconds ?? (Number(env.VOICETRACE_LATENCY_TARGET_SECONDS) || 1.5),
           }
         : undefined,
     egress: options.egress ? (roomName) => startAudioEgress({ ...(options.egress as Omit<AudioEgressOptions, 'roomName'>), roomName }) : undefined,
   };
+}
+
+/**
+ * Step 7: `shutdown()`, idempotent, within one deadline for everything (a dead Collector must not
+ * hold the process past it): reports first (they read the session model, which shutdown closes),
+ * then spans, then the providers and scores, last metrics and logs (the sessions' ends and the final
+ * drop counts are in that export).
+ */
+function shutdownSequence(base: SetupBasics, context: InstrumentContext, processor: VoiceTraceSpanProcessor, provider: NodeTracerProvider, signals: MetricsAndLogs): () => Promise<void> {
+  const { options } = base;
   const autoReports = options.report !== false && context.report.dir !== undefined;
-  const shutdownBudget = positiveOr(options.shutdownTimeoutMillis, DEFAULT_SHUTDOWN_BUDGET_MS);
+  const budget = positiveOr(options.shutdownTimeoutMillis, DEFAULT_SHUTDOWN_BUDGET_MS);
   let shutdownPromise: Promise<void> | undefined;
-  const shutdown = (): Promise<void> => {
+  return () => {
     shutdownPromise ??= (async () => {
-      // one deadline for everything: a dead Collector must not hold the process past it
-      const deadline = Date.now() + shutdownBudget;
+      const deadline = Date.now() + budget;
       const left = (): number => Math.max(MIN_STEP_MS, deadline - Date.now());
-      // reports first: they read the session model, which shutdown closes
       if (autoReports) await within(Promise.all([...context.sessions].filter((s) => !s.reportWritten).map((s) => s.writeReport())), left());
       await within(processor.shutdown(), left());
       await within(Promise.all([provider.shutdown(), context.scores?.scores.flush()]), left());
-      // last: the sessions' ends (active sessions -1) and the final drop counts are in this export
-      await Promise.all([metrics?.shutdown(left()), logs?.shutdown(left())]);
-      stopCounters?.();
+      await Promise.all([signals.metrics?.shutdown(left()), signals.logs?.shutdown(left())]);
+      signals.stopCounters?.();
     })().catch((error) => diag.error('voicetrace: shutdown', error));
     return shutdownPromise;
   };
-  if (options.handleSignals ?? !inJobProcess) installSignalFlush({ shutdown, deliveryReport: () => deliveryReport(destinations) });
-  if (journaling) startRecovery(journalDir, resource, processor);
+}
+
+/** Step 8: the handle {@link setupVoiceTrace} returns. */
+function voiceTraceHandle(config: DestinationConfig, pipeline: SpanPipeline, tracing: Tracing, signals: MetricsAndLogs, context: InstrumentContext, shutdown: () => Promise<void>): VoiceTrace {
+  const { provider, fanout } = tracing;
   return {
     provider,
-    counters: processor.counters,
+    counters: pipeline.processor.counters,
     registerSpanProcessor: (p) => fanout.add(p),
-    exportStats: () => destinationStats(destinations),
-    metrics,
-    logs,
+    exportStats: () => destinationStats(config.destinations),
+    metrics: signals.metrics,
+    logs: signals.logs,
     instrument: (session, instrumentOptions) => instrumentSession(session, context, instrumentOptions),
     onSessionEnd: async (jobContext) => {
       const job = jobContext ?? currentJob();
       const mine = [...context.sessions].filter((s) => !job || !s.jobContext || s.jobContext === job);
       await Promise.all(mine.map((s) => s.writeReport({ jobContext: job })));
-      await Promise.all([provider.forceFlush().catch(() => {}), context.scores?.scores.flush(), flushSignals()]);
+      await Promise.all([provider.forceFlush().catch(() => {}), context.scores?.scores.flush(), signals.flush()]);
     },
-    forceFlush: async () => void (await Promise.all([provider.forceFlush(), flushSignals()])),
+    forceFlush: async () => void (await Promise.all([provider.forceFlush(), signals.flush()])),
     shutdown,
   };
 }

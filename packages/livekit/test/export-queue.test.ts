@@ -1,11 +1,13 @@
 // The destinations of setupVoiceTrace sit behind the bounded export queue of @voicetrace/exporters:
 // its bounds follow the OTEL_BSP_* variables, its counters reach vt.exportStats(), and the delivery
-// report printed on SIGTERM tells delivered, failed, dropped and never sent apart.
+// report printed on SIGTERM, vt.exportStats() and the exporter drop metric give one figure of loss, by reason.
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { BasicTracerProvider, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { BoundedBatchSpanProcessor, ExportHttpError } from '@voicetrace/exporters';
 import { describe, expect, it } from 'vitest';
-import { buildDestinations, deliveryReport, destinationStats, describeDestinations } from '../src/exporters.js';
+import { EXPORTER_DROP_REASONS } from '@voicetrace/conventions';
+import { LOSS_REASONS } from '@voicetrace/exporters';
+import { buildDestinations, deliveryReport, destinationStats, describeDestinations, exporterLosses } from '../src/exporters.js';
 import { setupVoiceTrace } from '../src/setup.js';
 
 class SwitchableExporter implements SpanExporter {
@@ -51,7 +53,7 @@ describe('buildDestinations: the bounded export queue', () => {
     expect([fromCode!.processor.scheduledDelayMillis, fromCode!.processor.maxQueueSize]).toEqual([50, 10]);
   });
 
-  it('the delivery report tells handed over, delivered, failed, dropped by the full queue and never sent apart', async () => {
+  it('the delivery report, stats() and the drop metric say delivered and lost, by reason, with the same figures', async () => {
     const up = new SwitchableExporter();
     const rejecting = new SwitchableExporter();
     rejecting.mode = 'reject';
@@ -68,18 +70,30 @@ describe('buildDestinations: the bounded export queue', () => {
     const [roomy] = buildDestinations({ exporters: [new SwitchableExporter()], batch: { scheduledDelayMillis: 60_000 }, env: {}, warn: noWarn });
     for (const span of spans(8)) for (const d of [...destinations, roomy!]) d.processor.onEnd(span);
     await Promise.all([...destinations, roomy!].map((d) => d.processor.shutdown()));
-    expect(deliveryReport([roomy!])).toEqual([expect.stringMatching(/exporter\.0 .*: 8 spans handed over, 8 delivered, nothing lost$/)]);
+    expect(deliveryReport([roomy!])).toEqual([expect.stringMatching(/exporter\.0 .*: 8 spans handed over, 8 delivered, 0 lost$/)]);
     const lines = deliveryReport(destinations);
     // a bound of 5: one batch of 5 in flight, so the 3 others found nothing to evict and were refused
-    expect(lines[0]).toMatch(/exporter\.0 .*: 8 spans handed over, 5 delivered, 3 NOT delivered \(0 failed, 3 dropped \(3 queue full\), 0 never sent\)$/);
+    expect(lines[0]).toMatch(/exporter\.0 .*: 8 spans handed over, 5 delivered, 3 lost \(queue_full: 3\)$/);
     // then HTTP 401 refused the 5 for good
-    expect(lines[1]).toMatch(/exporter\.1 .*: 8 spans handed over, 0 delivered, 8 NOT delivered \(5 failed, 3 dropped \(3 queue full\), 0 never sent\); last failure: HTTP 401 Unauthorized$/);
+    expect(lines[1]).toMatch(/exporter\.1 .*: 8 spans handed over, 0 delivered, 8 lost \(export_failed: 5, queue_full: 3\); last failure: HTTP 401 Unauthorized$/);
     // the collector is down: the queue held its bound of 5 and shutdown gave up on them
-    expect(lines[2]).toMatch(/exporter\.2 .*: 8 spans handed over, 0 delivered, 8 NOT delivered \(0 failed, 3 dropped \(3 queue full\), 5 never sent\); last failure: ECONNREFUSED connect$/);
-    expect(lines[3]).toMatch(/exporter\.3 .*: 8 spans handed over, 0 delivered, 8 NOT delivered \(0 failed, 3 dropped \(3 queue full\), 5 never sent\)$/);
+    expect(lines[2]).toMatch(/exporter\.2 .*: 8 spans handed over, 0 delivered, 8 lost \(queue_full: 3, shutdown: 5\); last failure: ECONNREFUSED connect$/);
+    // an export that never answers: given up on at shutdown
+    expect(lines[3]).toMatch(/exporter\.3 .*: 8 spans handed over, 0 delivered, 8 lost \(queue_full: 3, shutdown: 5\)$/);
     const stats = destinationStats(destinations);
-    expect(stats['exporter.1']).toMatchObject({ exportedSpans: 0, failedSpans: 5, queue: { droppedByReason: { export_failed: 5, queue_full: 3 } } });
+    // failedSpans keeps its meaning (refused for good); lostSpans is every reason
+    expect(stats['exporter.1']).toMatchObject({ exportedSpans: 0, failedSpans: 5, lostSpans: 8, lostByReason: { export_failed: 5, queue_full: 3, shutdown: 0 }, queue: { droppedByReason: { export_failed: 5, queue_full: 3 } } });
+    expect(stats['exporter.2']).toMatchObject({ exportedSpans: 0, failedSpans: 0, lostSpans: 8, lostByReason: { queue_full: 3, shutdown: 5, export_failed: 0 } });
     expect(stats['exporter.2']!.queue).toMatchObject({ handedOverSpans: 8, droppedByReason: { queue_full: 3, shutdown: 5 }, queuedSpans: 0 });
+    // the metric reads the same figures, every reason (0 included), per exporter
+    const metric = exporterLosses(destinations);
+    expect(metric).toHaveLength(4 * LOSS_REASONS.length);
+    for (const [label, s] of Object.entries(stats)) {
+      const mine = metric.filter((m) => m.exporter === label);
+      expect(Object.fromEntries(mine.map((m) => [m.reason, m.spans]))).toEqual(s.lostByReason);
+      expect(mine.reduce((sum, m) => sum + m.spans, 0)).toBe(s.lostSpans);
+      expect(s.lostSpans).toBe(s.queue.droppedSpans);
+    }
   });
 
   it('never prints the password of an endpoint URL with userinfo', () => {
@@ -99,5 +113,11 @@ describe('setupVoiceTrace: exportStats() carries the queue', () => {
     const stats = vt.exportStats()['exporter.0']!;
     expect(stats).toMatchObject({ exportedSpans: 1, failedSpans: 0, queue: { handedOverSpans: 1, deliveredSpans: 1, droppedSpans: 0, queuedSpans: 0 } });
     await vt.shutdown();
+  });
+});
+
+describe('one list of loss reasons', () => {
+  it('the exporter drop metric accepts every reason the export queue can lose a span for', () => {
+    expect([...EXPORTER_DROP_REASONS].sort()).toEqual([...LOSS_REASONS].sort());
   });
 });

@@ -4,6 +4,7 @@ import type { SessionSnapshot } from '@voicetrace/core';
 import { setupVoiceTrace, type InstrumentOptions, type VoiceTrace, type VoiceTraceOptions } from '@voicetrace/livekit';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { SpeakingCaller, type SpokenUtterance } from './caller.js';
 import { MemoryExporter } from './memory-exporter.js';
 
@@ -61,6 +62,11 @@ export interface CallResult {
   report: Record<string, unknown>;
   sdk: SdkRecord;
   counters: Record<string, number>;
+  /**
+   * The event loop's longest stall during the call (ms): on a loaded machine the SDK reads its clock
+   * that much late at worst, so a timing check allows it on top of its own tolerance.
+   */
+  loopStallMs: number;
 }
 
 let shared: { vt: VoiceTrace; exporter: MemoryExporter } | undefined;
@@ -105,6 +111,8 @@ export async function runCall(options: CallOptions): Promise<CallResult> {
   const sessionId = `compat_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const traced = vt.instrument(session, { ...options.instrument, sessionId });
   const agent = new voice.Agent({ instructions: 'You are a helpful assistant on a phone call.', tools: options.tools });
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   caller.start();
   try {
     await session.start({ agent });
@@ -135,13 +143,20 @@ export async function runCall(options: CallOptions): Promise<CallResult> {
     }
     await session.close();
     await caller.stop();
+    loop.disable();
   }
   await vt.forceFlush();
   const report = traced.report() as unknown as Record<string, unknown>;
   const spans = exporter.take((span) => span.attributes['session.id'] === sessionId);
-  const result = { spoken: caller.spoken, spans, summary: traced.summary(), report, sdk, counters: vt.counters.snapshot() as Record<string, number> };
+  const result: CallResult = { spoken: caller.spoken, spans, summary: traced.summary(), report, sdk, counters: vt.counters.snapshot() as Record<string, number>, loopStallMs: loopStallMs(loop) };
   if (process.env.COMPAT_DUMP_DIR) dumpCall(process.env.COMPAT_DUMP_DIR, sessionId, result);
   return result;
+}
+
+/** The longest stall the histogram saw, less its own sampling interval (ms; 0 when none). */
+function loopStallMs(loop: IntervalHistogram): number {
+  // the histogram records each timer's total delay in ns, its resolution included
+  return Number.isFinite(loop.max) ? Math.max(0, Math.round(loop.max / 1e6 - 10)) : 0;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -163,7 +163,7 @@ describe.skipIf(!speech)('Deepgram streaming TTS (/v1/speak, aura-2-andromeda-en
     for (const [i, { metrics: m }] of ttsMetrics(result).entries()) {
       const record = tts.requests[i]!;
       const served = servedTtfbMs(record)!;
-      expect(Math.abs(m.ttfbMs - served), `reply ${i}: sdk ${m.ttfbMs} ms, served ${served} ms`).toBeLessThan(TIMING_MS);
+      expect(Math.abs(m.ttfbMs - served), `reply ${i}: sdk ${m.ttfbMs} ms, served ${served} ms`).toBeLessThan(TIMING_MS + result.loopStallMs);
       // a timer fires late, never early (a 1 ms clock rounding aside)
       expect(served, `reply ${i}`).toBeGreaterThanOrEqual(record.script!.ttfbMs - 1);
     }
@@ -193,7 +193,7 @@ describe.skipIf(!speech)('Deepgram streaming TTS (/v1/speak, aura-2-andromeda-en
     for (let turn = 1; turn <= LINES.length; turn++) {
       const i = turn - 1;
       const ttfb = num(turnSpans(result, turn).played, ATTR.LATENCY_TTS_TTFB)!;
-      expect(Math.abs(ttfb - servedTtfbMs(call.tts.requests[i]!)! / 1000), `turn ${turn}`).toBeLessThan(TIMING_MS / 1000);
+      expect(Math.abs(ttfb - servedTtfbMs(call.tts.requests[i]!)! / 1000), `turn ${turn}`).toBeLessThan((TIMING_MS + call.result.loopStallMs) / 1000);
       rows.push({ figure: 'tts.ttfb', turn, injected: servedTtfbMs(call.tts.requests[i]!)! / 1000, voicetrace: ttfb });
     }
     const entry = {
@@ -262,7 +262,7 @@ describe.skipIf(!speech)('Deepgram streaming TTS faults: a dropped socket mid-re
     expect(m.audioDurationMs).toBe(heldBackMs(drop.secondsSent as number));
     expect(dropped().audioSeconds).toBe(drop.secondsSent);
     expect(m.charactersCount).toBe(REPLIES[0]!.length);
-    expect(Math.abs(m.ttfbMs - servedTtfbMs(dropped())!)).toBeLessThan(TIMING_MS);
+    expect(Math.abs(m.ttfbMs - servedTtfbMs(dropped())!)).toBeLessThan(TIMING_MS + result.loopStallMs);
   });
 
   it('stalled audio: closed 10 s after the last audio (the plugin\'s and the SDK\'s timeouts race): tts_metrics cancelled, no error, the audio before the stall less the held-back frame', () => {

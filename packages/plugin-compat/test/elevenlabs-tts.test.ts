@@ -160,7 +160,7 @@ describe.skipIf(!speech)('ElevenLabs streaming TTS (multi-stream-input, eleven_t
       const record = tts.requests[i]!;
       const served = servedTtfbMs(record)!;
       // the plugin polls its audio queue every 10 ms and holds a frame back (plugin src/tts.ts:1083-1120)
-      expect(Math.abs(m.ttfbMs - served), `reply ${i}: sdk ${m.ttfbMs} ms, served ${served} ms`).toBeLessThan(TIMING_MS);
+      expect(Math.abs(m.ttfbMs - served), `reply ${i}: sdk ${m.ttfbMs} ms, served ${served} ms`).toBeLessThan(TIMING_MS + result.loopStallMs);
       // a timer fires late, never early (a 1 ms clock rounding aside)
       expect(served, `reply ${i}`).toBeGreaterThanOrEqual(record.script!.ttfbMs - 1);
     }
@@ -190,7 +190,7 @@ describe.skipIf(!speech)('ElevenLabs streaming TTS (multi-stream-input, eleven_t
     for (let turn = 1; turn <= LINES.length; turn++) {
       const i = turn - 1;
       const ttfb = num(turnSpans(result, turn).played, ATTR.LATENCY_TTS_TTFB)!;
-      expect(Math.abs(ttfb - servedTtfbMs(call.tts.requests[i]!)! / 1000), `turn ${turn}`).toBeLessThan(TIMING_MS / 1000);
+      expect(Math.abs(ttfb - servedTtfbMs(call.tts.requests[i]!)! / 1000), `turn ${turn}`).toBeLessThan((TIMING_MS + call.result.loopStallMs) / 1000);
       rows.push({ figure: 'tts.ttfb', turn, injected: servedTtfbMs(call.tts.requests[i]!)! / 1000, voicetrace: ttfb });
     }
     const entry = {
@@ -263,7 +263,7 @@ describe.skipIf(!speech)('ElevenLabs streaming TTS faults: a dropped socket mid-
     expect(m.audioDurationMs).toBe(Math.round((drop.secondsSent as number) * 1000));
     expect(record.audioSeconds).toBe(drop.secondsSent);
     expect(m.charactersCount).toBe(REPLIES[0]!.length);
-    expect(Math.abs(m.ttfbMs - servedTtfbMs(record)!)).toBeLessThan(TIMING_MS);
+    expect(Math.abs(m.ttfbMs - servedTtfbMs(record)!)).toBeLessThan(TIMING_MS + result.loopStallMs);
     // the history keeps the words the aligned audio covered, not the whole reply
     const spoken = texts(result, 'assistant')[0]!;
     expect(REPLIES[0]!.startsWith(spoken)).toBe(true);

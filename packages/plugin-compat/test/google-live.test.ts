@@ -115,11 +115,11 @@ describe.skipIf(!speech)('Gemini Live (google.realtime.RealtimeModel), server-si
     const metrics = realtimeMetrics();
     const firstAudio = live.find('first_audio', 'live');
     for (const [i, audio] of firstAudio.entries()) {
-      expect(Math.abs(metrics[i]!.ttftMs - (audio.pluginTtftMs as number))).toBeLessThanOrEqual(30);
+      expect(Math.abs(metrics[i]!.ttftMs - (audio.pluginTtftMs as number))).toBeLessThanOrEqual(30 + result.loopStallMs);
     }
-    expect(metrics[0]!.ttftMs).toBeLessThanOrEqual(30);
-    expect(Math.abs((firstAudio[0]!.sinceRequestMs as number) - LIVE_TURNS[0]!.reply.ttftMs)).toBeLessThanOrEqual(30);
-    for (const i of [1, 2]) expect(Math.abs(metrics[i]!.ttftMs - LIVE_TURNS[i]!.reply.ttftMs)).toBeLessThanOrEqual(30);
+    expect(metrics[0]!.ttftMs).toBeLessThanOrEqual(30 + result.loopStallMs);
+    expect(Math.abs((firstAudio[0]!.sinceRequestMs as number) - LIVE_TURNS[0]!.reply.ttftMs)).toBeLessThanOrEqual(30 + result.loopStallMs);
+    for (const i of [1, 2]) expect(Math.abs(metrics[i]!.ttftMs - LIVE_TURNS[i]!.reply.ttftMs)).toBeLessThanOrEqual(30 + result.loopStallMs);
     if (process.env.COMPAT_DUMP) console.log(JSON.stringify({ firstAudio, metrics, errors: result.sdk.errors, usage: result.sdk.usage }));
   });
 

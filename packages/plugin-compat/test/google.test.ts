@@ -120,11 +120,12 @@ describe.skipIf(!speech)('Gemini LLM (google.LLM), Deepgram streaming STT, OpenA
       const m = metrics[i]!;
       // the SDK's clock starts when the stream is created (timestamp is its end): before the request reaches the server
       const streamStart = m.timestamp - m.durationMs;
-      expect(Math.abs(m.ttftMs - (served[i]!.firstChunkAt - streamStart))).toBeLessThanOrEqual(30);
+      // plus any stall of this process's event loop, during which the SDK could not read its clock
+      expect(Math.abs(m.ttftMs - (served[i]!.firstChunkAt - streamStart))).toBeLessThanOrEqual(30 + result.loopStallMs);
       // so it reads the served delay plus the plugin's own time to send the request (measured 5-25 ms)
       expect(m.ttftMs).toBeGreaterThanOrEqual(served[i]!.ttftMs - 2);
-      expect(m.ttftMs - served[i]!.ttftMs).toBeLessThanOrEqual(60);
-      if (!script.fail) expect(Math.abs(served[i]!.ttftMs - script.ttftMs)).toBeLessThanOrEqual(30);
+      expect(m.ttftMs - served[i]!.ttftMs).toBeLessThanOrEqual(60 + result.loopStallMs);
+      if (!script.fail) expect(Math.abs(served[i]!.ttftMs - script.ttftMs)).toBeLessThanOrEqual(30 + result.loopStallMs);
     }
     if (process.env.COMPAT_DUMP) console.log(JSON.stringify({ served: served.map(({ usage: _, ...s }) => s), metrics, errors: result.sdk.errors }));
   });

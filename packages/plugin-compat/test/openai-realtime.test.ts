@@ -249,8 +249,8 @@ describe.skipIf(!speech)('OpenAI Realtime (openai.realtime.RealtimeModel), serve
     const replies = [REALTIME_TURNS[0]!.reply, REALTIME_TURNS[1]!.reply, REALTIME_TURNS[2]!.reply, REALTIME_TURNS[3]!.reply];
     expect(metrics[0]!.ttftMs).toBe(-1);
     for (const [i, m] of metrics.slice(1).entries()) {
-      expect(Math.abs(m.ttftMs - replies[i]!.ttftMs), `reply ${i}`).toBeLessThanOrEqual(TIMING_MS);
-      expect(Math.abs(m.ttftMs - (firstAudio.get(m.requestId)!.sinceCreatedMs as number)), `reply ${i}`).toBeLessThanOrEqual(TIMING_MS);
+      expect(Math.abs(m.ttftMs - replies[i]!.ttftMs), `reply ${i}`).toBeLessThanOrEqual(TIMING_MS + result.loopStallMs);
+      expect(Math.abs(m.ttftMs - (firstAudio.get(m.requestId)!.sinceCreatedMs as number)), `reply ${i}`).toBeLessThanOrEqual(TIMING_MS + result.loopStallMs);
     }
     if (process.env.COMPAT_DUMP) console.log(JSON.stringify({ metrics, events: rt.events, errors: result.sdk.errors, usage: result.sdk.usage }));
   });
@@ -284,7 +284,7 @@ describe.skipIf(!speech)('OpenAI Realtime (openai.realtime.RealtimeModel), serve
     for (const [i, span] of played.entries()) {
       const speaking = result.spans.find((s) => s.name === 'agent_speaking' && s.parentSpanContext?.spanId === span.spanContext().spanId)!;
       const truth = spanTimes(speaking).start - result.spoken[i]!.voiceEndAt / 1000;
-      expect(Math.abs(num(span, ATTR.LATENCY_E2E)! - truth), `turn ${i + 1}`).toBeLessThan(TIMING_MS / 1000);
+      expect(Math.abs(num(span, ATTR.LATENCY_E2E)! - truth), `turn ${i + 1}`).toBeLessThan((TIMING_MS + result.loopStallMs) / 1000);
       expect(num(span, ATTR.LATENCY_EOU_DELAY)).toBeCloseTo(SILENCE_MS / 1000, 6);
       rows.push({ figure: 'e2e (realtime)', turn: i + 1, injected: truth, voicetrace: num(span, ATTR.LATENCY_E2E)! });
       rows.push({ figure: 'realtime ttft', turn: i + 1, injected: REALTIME_TURNS[i]!.reply.ttftMs / 1000, voicetrace: num(span, ATTR.LATENCY_LLM_TTFT)! });

@@ -59,6 +59,7 @@ export function buildVoicetraceSection(snapshot: SessionSnapshot, options: Secti
     user_turns: snapshot.userTurns,
     replies: snapshot.replyCount,
     interruptions: snapshot.interruptions,
+    cancelled_replies: snapshot.cancelledReplies,
     errors: snapshot.errors,
     handoffs: snapshot.handoffs.map((h) => ({ at: h.at, turn_index: h.turnIndex, from_agent: h.fromAgent, to_agent: h.toAgent })),
     usage: snapshot.usage.map((usage) => snakeCase(usage) as VoicetraceSection['usage'][number]),

@@ -1,17 +1,12 @@
+import { sortedQuantile } from '@voicetrace/core';
 import type { Percentiles } from './types.js';
 
 /**
- * The q-quantile (0..1) of ascending `sorted` values by linear interpolation between the
- * closest ranks (numpy's default, "type 7"; the session report uses the same definition).
+ * The q-quantile (0..1) of ascending `sorted` values: the session model's rule (linear interpolation,
+ * numpy's default), one implementation for every output.
  */
 export function quantileSorted(sorted: readonly number[], q: number): number | undefined {
-  if (sorted.length === 0) return undefined;
-  const position = (sorted.length - 1) * q;
-  const lower = Math.floor(position);
-  const upper = Math.ceil(position);
-  const low = sorted[lower]!;
-  const high = sorted[upper]!;
-  return low + (high - low) * (position - lower);
+  return sorted.length ? sortedQuantile(sorted, q) : undefined;
 }
 
 /** count, p50, p95, p99 and max of `values` (non-finite values are ignored). */
@@ -24,5 +19,6 @@ export function percentiles(values: readonly number[]): Percentiles {
     p95: quantileSorted(sorted, 0.95),
     p99: quantileSorted(sorted, 0.99),
     max: sorted[sorted.length - 1],
+    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
   };
 }

@@ -218,6 +218,8 @@ export interface Percentiles {
   p95?: number;
   p99?: number;
   max?: number;
+  /** The mean (reports written since the model kept it). */
+  mean?: number;
 }
 
 /** Where the call's recording is, and what happened to its upload. */
@@ -263,8 +265,13 @@ export interface VoicetraceSection {
   /** Turns left out of `turns` on long calls (still counted in the statistics). */
   turns_dropped: number;
   user_turns: number;
+  /** Replies the user heard (COUNT_DEFINITIONS in @voicetrace/conventions). */
   replies: number;
+  /** Replies the user stopped while hearing them. */
   interruptions: number;
+  /** Replies cut off before their first audio (absent in reports rebuilt from traces older than this count). */
+  cancelled_replies?: number;
+  /** SDK error events and failed tool calls, each once. */
   errors: number;
   handoffs: Array<{ at: number; turn_index: number; from_agent?: string; to_agent: string }>;
   /** Usage per provider/model, each unit counted once, with its estimated cost. */

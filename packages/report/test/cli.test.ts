@@ -211,6 +211,24 @@ describe('voicetrace summarize', () => {
     expect(s.sessions).toBe(1);
   });
 
+  it('a report with one value out of schema in a turn (a wait slice of -1e-7 s) is still summarized, the value named; exit 4 only with --strict', async () => {
+    const d = dir('one-bad-value');
+    const report = demoReport();
+    const reply = report.voicetrace.turns.flatMap((t) => t.replies).find((r) => r.wait.length)!;
+    const turnIndex = report.voicetrace.turns.findIndex((t) => t.replies.includes(reply));
+    const replyIndex = report.voicetrace.turns[turnIndex]!.replies.indexOf(reply);
+    reply.wait[reply.wait.length - 1]!.seconds = -1e-7;
+    writeFileSync(join(d, 'report.json'), JSON.stringify(report));
+    const { code, out } = await cli(['summarize', d, '--json']);
+    expect(code).toBe(EXIT.OK);
+    const s = JSON.parse(out) as SessionSetSummary;
+    expect(s.sessions).toBe(1);
+    expect(s.replies).toBe(report.voicetrace.replies);
+    expect(s.inputs).toMatchObject({ bad_files: 0 });
+    expect(s.problems.map((p) => p.reason)).toEqual([expect.stringContaining(`summarized, with values out of the report schema: /voicetrace/turns/${turnIndex}/replies/${replyIndex}/wait/${reply.wait.length - 1}/seconds must be >=`)]);
+    expect((await cli(['summarize', d, '--json', '--strict'])).code).toBe(EXIT.BAD_INPUT);
+  });
+
   it('no session at all: exit 3; an empty directory, a missing path', async () => {
     const empty = dir('empty-dir');
     const r = await cli(['summarize', empty, join(root, 'nope')]);

@@ -36,8 +36,10 @@ describe('reportFromTraces: the demo call rebuilt from its spans', () => {
     // the session's figures: cost, usage per model, every percentile, counts, handoffs
     expect(v.cost).toBe(w.cost);
     expect(v.usage).toEqual(w.usage);
-    expect(v.latency).toEqual(w.latency);
-    expect(v.wait).toEqual(w.wait);
+    // the fixture's report predates the percentiles' mean: compare the figures it has
+    const withoutMean = (figures: Record<string, object>) => Object.fromEntries(Object.entries(figures).map(([k, p]) => [k, { ...p, mean: undefined }]));
+    expect(withoutMean(v.latency)).toEqual(withoutMean(w.latency));
+    expect(withoutMean(v.wait)).toEqual(withoutMean(w.wait));
     expect([v.user_turns, v.replies, v.interruptions, v.errors]).toEqual([w.user_turns, w.replies, w.interruptions, w.errors]);
     expect(v.handoffs.map((h) => [h.turn_index, h.from_agent, h.to_agent])).toEqual(w.handoffs.map((h) => [h.turn_index, h.from_agent, h.to_agent]));
     expect(v.trace.trace_id).toBe(w.trace.trace_id);

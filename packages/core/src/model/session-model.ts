@@ -32,8 +32,12 @@ export interface SessionModelOptions {
   maxTurns?: number | undefined;
 }
 
-/** Two anchors of the end of speech this close are one instant the SDK read twice (seconds). */
-const SAME_INSTANT_S = 0.005;
+/**
+ * Two anchors of the end of speech this close are one instant the SDK read twice (seconds): it calls
+ * Date.now() before and after running its end-of-speech listeners (ours included), so under load the
+ * two reads of one instant drift apart by several milliseconds (7.6 ms seen on a loaded 2-core CI run).
+ */
+const SAME_INSTANT_S = 0.02;
 
 /** Beyond this, the SDK's end of speech and the VAD's are not the same speech: no restating (seconds). */
 const MAX_ANCHOR_SHIFT_S = 10;
@@ -87,6 +91,7 @@ export class SessionModel {
   private userTurnCount = 0;
   private replyCount = 0;
   private interruptionCount = 0;
+  private cancelledReplyCount = 0;
   private errorCount = 0;
   private startedAt: number | undefined;
   private endedAt: number | undefined;
@@ -490,7 +495,10 @@ export class SessionModel {
   }
 
   addToolStep(speechId: string | undefined, step: ToolStep): void {
-    this.openReply(speechId)?.tools.push(step);
+    const reply = this.openReply(speechId);
+    if (!reply) return;
+    reply.tools.push(step);
+    if (step.isError) this.toolFailed(step.name ?? 'unknown', step.end);
   }
 
   /** Tools ran: arguments and outputs for the reply's tool steps, in call order. */
@@ -499,6 +507,7 @@ export class SessionModel {
     if (!reply) return;
     for (const call of calls) {
       const step = reply.tools.find((t) => t.name === call.name && t.output === undefined);
+      if (call.isError && !step?.isError) this.toolFailed(call.name, step?.end ?? reply.startedAt);
       if (step) Object.assign(step, { arguments: call.arguments, output: call.output, isError: step.isError || call.isError });
       else reply.tools.push({ name: call.name, start: reply.startedAt, end: reply.startedAt, isError: call.isError, arguments: call.arguments, output: call.output });
     }
@@ -557,10 +566,17 @@ export class SessionModel {
     const interrupted = facts.interrupted || (realtime && reply.realtime.some((s) => s.metric.cancelled)) || undefined;
     facts = { ...facts, interrupted };
     if (facts.interrupted) reply.interrupted = true;
-    if (facts.interrupted) this.recordBargeIn(reply, at);
     // a realtime reply is one response: it ends with its agent turn, and we time it ourselves
     let e2e = facts.e2e ?? (realtime ? this.realtimeE2e(reply) : undefined);
+    // COUNT_DEFINITIONS: an interruption stops a reply the user heard; one cut off before its first audio is a cancelled reply
+    const heard = this.heard(reply, e2e, at);
+    if (facts.interrupted) {
+      if (heard) this.recordBargeIn(reply, at);
+      else this.cancelledReplyCount += 1;
+    }
     if (e2e === undefined) {
+      // heard and stopped without an e2e (a greeting has no user speech to measure from): a reply all the same
+      if (facts.interrupted && heard) this.replyCount += 1;
       if (facts.interrupted || realtime) this.closeReply(reply, at);
       return reply;
     }
@@ -597,6 +613,13 @@ export class SessionModel {
   }
 
   /** A realtime reply's wait: the user's end of speech to the agent's first audio (the SDK measures none). */
+  /** Whether the user heard the reply: the SDK measured its e2e (it does once playout begins), or playout began during it. */
+  private heard(reply: ReplyRecord, e2e: number | undefined, at: number): boolean {
+    if (e2e !== undefined) return true;
+    reply.playoutStartedAt ??= this.playoutStarts.find((t) => t >= reply.startedAt - 0.001 && t <= at);
+    return reply.playoutStartedAt !== undefined;
+  }
+
   private realtimeE2e(reply: ReplyRecord): number | undefined {
     reply.playoutStartedAt ??= this.playoutStarts.find((t) => t >= reply.startedAt - 0.001);
     const end = this.turn(reply.turnIndex)?.user?.speechEnd;
@@ -653,6 +676,11 @@ export class SessionModel {
     return handoff;
   }
 
+  /** COUNT_DEFINITIONS.error: a failed tool call is an error of the call, counted here once like the SDK's error events. */
+  private toolFailed(name: string, at: number): void {
+    this.addError(at, `tool:${name}`, 'tool call failed', true, 'tool_error');
+  }
+
   addError(at: number, source: string, message: string, recoverable: boolean, type?: string): void {
     const error: ErrorRecord = { at, turnIndex: this.userTurnCount, source, message, recoverable, type };
     this.errorCount += 1;
@@ -701,6 +729,7 @@ export class SessionModel {
       userTurns: this.userTurnCount,
       replyCount: this.replyCount,
       interruptions: this.interruptionCount,
+      cancelledReplies: this.cancelledReplyCount,
       turns: lazyTurns ? [] : structuredClone(this.turns),
       turnsDropped: this.turnsDropped,
       handoffs: [...this.handoffs],

@@ -7,23 +7,32 @@ const LOG_GAMMA = Math.log(GAMMA);
 const MIN_VALUE = 1e-4;
 
 /**
+ * Values kept exactly per figure: every output of a call shows the same, exact percentiles up to
+ * this many replies (16,384: days of conversation; 128 KiB per figure at most, 8 bytes a reply).
+ * Past it, the sketch below: the same bound and the same value in every output, since they all read
+ * the model's summary.
+ */
+export const EXACT_PERCENTILE_LIMIT = 16_384;
+
+/**
  * Percentiles of one figure over a session, in bounded memory: exact (linear
- * interpolation) up to `exactLimit` values, then log-spaced buckets with 1%
- * relative accuracy, so a 10,000-turn call costs a few hundred buckets, not
- * 10,000 numbers.
+ * interpolation, numpy's default) up to `exactLimit` values, then log-spaced
+ * buckets with 1% relative accuracy.
  */
 export class QuantileSketch {
   private exact: number[] | undefined = [];
   /** Made when the exact values overflow (most sessions never get there). */
   private buckets: Map<number, number> | undefined;
   private count = 0;
+  private sum = 0;
   private max = -Infinity;
 
-  constructor(private readonly exactLimit = 1024) {}
+  constructor(private readonly exactLimit = EXACT_PERCENTILE_LIMIT) {}
 
   add(value: number): void {
     if (!Number.isFinite(value)) return;
     this.count += 1;
+    this.sum += value;
     if (value > this.max) this.max = value;
     if (this.exact) {
       this.exact.push(value);
@@ -53,9 +62,9 @@ export class QuantileSketch {
     if (this.exact) {
       // one sort for the three figures (a session's totals read every figure's summary)
       const sorted = [...this.exact].sort((a, b) => a - b);
-      return { count: this.count, p50: sortedQuantile(sorted, 0.5), p95: sortedQuantile(sorted, 0.95), p99: sortedQuantile(sorted, 0.99), max: this.max };
+      return { count: this.count, p50: sortedQuantile(sorted, 0.5), p95: sortedQuantile(sorted, 0.95), p99: sortedQuantile(sorted, 0.99), max: this.max, mean: this.sum / this.count };
     }
-    return { count: this.count, p50: this.quantile(0.5), p95: this.quantile(0.95), p99: this.quantile(0.99), max: this.max };
+    return { count: this.count, p50: this.quantile(0.5), p95: this.quantile(0.95), p99: this.quantile(0.99), max: this.max, mean: this.sum / this.count };
   }
 
   private addToBucket(value: number): void {
@@ -77,8 +86,8 @@ export function quantile(values: readonly number[], q: number): number | undefin
   return sortedQuantile([...values].sort((a, b) => a - b), q);
 }
 
-/** The q-quantile of values sorted ascending (at least one). */
-function sortedQuantile(sorted: readonly number[], q: number): number {
+/** The q-quantile of values sorted ascending (at least one): the one percentile rule of every output. */
+export function sortedQuantile(sorted: readonly number[], q: number): number {
   const position = (sorted.length - 1) * q;
   const lower = Math.floor(position);
   const upper = Math.ceil(position);

@@ -222,6 +222,7 @@ export interface PercentileSummary {
   p95?: number;
   p99?: number;
   max?: number;
+  mean?: number;
 }
 
 /** Latency figures summarized per session. */
@@ -236,7 +237,10 @@ export interface SessionSnapshot {
   userTurns: number;
   /** Replies that played, so far. */
   replyCount: number;
+  /** Replies the user stopped while hearing them (barge-ins); see COUNT_DEFINITIONS in @voicetrace/conventions. */
   interruptions: number;
+  /** Replies cut off before their first audio (the user spoke again first): not replies, not interruptions. */
+  cancelledReplies: number;
   /** Retained turns, oldest first; older ones are folded into the statistics below. */
   turns: TurnRecord[];
   /** Turns no longer retained (long calls keep memory flat). */

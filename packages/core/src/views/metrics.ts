@@ -31,9 +31,13 @@ import { DEFAULT_LIMITS } from '../validate.js';
  * - a reply played (`onReplyComplete`): the six `lk.agents.turn.*` histograms
  *   from its latency, and, when it has a wait breakdown, every
  *   `voicetrace.wait.<key>` histogram (0 for a key absent from it);
- * - a reply played or was cut off by a barge-in: `voicetrace.turns` once,
- *   `voicetrace.interruptions` once if the user stopped it (so interruptions
- *   never exceed turns), and its failed tool calls in `voicetrace.errors`;
+ * - a reply the user heard, played or stopped by a barge-in (the model's
+ *   `replyCount` and `interruptions`, COUNT_DEFINITIONS): `voicetrace.turns`
+ *   once, `voicetrace.interruptions` once if the user stopped it (so
+ *   interruptions never exceed turns). A reply cut off before its first audio
+ *   is neither;
+ * - an error (`onError`: the SDK's error events and failed tool calls, as the
+ *   model counts them): `voicetrace.errors` by stage and type;
  * - a metered request was counted (`onUsage`, duplicates of the SDK's TTS
  *   stream adapter left out): the `lk.agents.usage.*` counters, requests and
  *   cost by stage, provider and model;
@@ -376,9 +380,6 @@ export class SessionMetrics implements SessionModelObserver {
     this.instruments.turns.add(1, common);
     if (reply.interruptions.some((i) => i.stoppedAgent)) this.instruments.interruptions.add(1, common);
     else this.zeroOnce(this.instruments.interruptions, common);
-    for (const tool of reply.tools) {
-      if (tool.isError) this.instruments.errors.add(1, { ...this.perModelAttributes('tool', undefined, agent), [A.ERROR_TYPE]: 'tool_error' });
-    }
   }
 
   /** The user side of a turn: its EOU and VAD reports' flags (STT's come through onUsage). */
@@ -449,6 +450,7 @@ function waitOwner(owner: string, key: WaitKey, reply: ReplyRecord, turn: TurnRe
  */
 function stageOfSource(source: string): Stage | undefined {
   const s = source.toLowerCase();
+  if (s.startsWith('tool')) return 'tool';
   if (s.includes('realtime')) return 'realtime';
   if (s.includes('llm')) return 'llm';
   if (s.includes('tts')) return 'tts';
@@ -463,7 +465,7 @@ export interface VoiceTraceCountersOptions {
   meter: Meter;
   /** The setup's drop counters (`vt.counters`), reported by reason. */
   counters?: DropCounters | undefined;
-  /** Spans each agent-side exporter lost so far, by reason (`export_failed`, `oversized`, `queue_full`). */
+  /** Spans each agent-side exporter lost so far, by reason (EXPORTER_DROP_REASONS: every reason the export queue counts). */
   exporterDrops?: (() => Iterable<{ exporter: string; reason: string; spans: number }>) | undefined;
   environment?: string | undefined;
 }

@@ -56,10 +56,12 @@ export function userTurnSpanAttributes(user: UserTurnRecord): Attributes {
  * The agent turn span that completed a reply: latency, wait breakdown, interruption, and the
  * cost of its turn (`turnCost`: the turn's STT and its replies' requests).
  */
-export function agentTurnSpanAttributes(reply: ReplyRecord, turnCost: number): Attributes {
+export function agentTurnSpanAttributes(reply: ReplyRecord, turnCost: number, user?: UserTurnRecord): Attributes {
   const attributes: Attributes = {};
   const latency = reply.latency;
   if (!latency) return attributes;
+  // a user turn without a span of its own (a realtime model's): its speech bounds go on the reply that answered it
+  if (user && !user.span) Object.assign(attributes, defined({ [ATTR.VAD_SPEECH_START]: user.speechStart, [ATTR.VAD_SPEECH_END]: user.speechEnd }));
   const bargeIn = reply.interruptions.find((i) => i.stoppedAgent);
   Object.assign(
     attributes,
@@ -71,6 +73,7 @@ export function agentTurnSpanAttributes(reply: ReplyRecord, turnCost: number): A
       [ATTR.LATENCY_TTS_TTFB]: latency.ttsTtfb,
       [ATTR.LATENCY_TOTAL]: latency.total,
       [ATTR.LATENCY_E2E]: latency.e2e,
+      [ATTR.REPLY_FIRST_AUDIO_AT]: reply.firstAudioAt ?? reply.playoutStartedAt,
       [ATTR.TURN_COST]: turnCost,
       [ATTR.TURN_OVERLAP]: bargeIn?.overlap,
       [ATTR.LATENCY_ANCHOR_SHIFT]: latency.anchorShift,
@@ -91,6 +94,8 @@ export function sessionSpanAttributes(snapshot: SessionSnapshot): Attributes {
     [ATTR.SESSION_TURNS]: snapshot.userTurns,
     [ATTR.SESSION_AGENT_TURNS]: snapshot.replyCount,
     [ATTR.SESSION_INTERRUPTIONS]: snapshot.interruptions,
+    [ATTR.SESSION_CANCELLED_REPLIES]: snapshot.cancelledReplies,
+    [ATTR.SESSION_ERRORS]: snapshot.errors,
     [ATTR.SESSION_USAGE]: JSON.stringify(usage),
     [ATTR.SESSION_COST]: snapshot.totalCost,
     [ATTR.SESSION_LLM_INPUT_TOKENS]: sum(usage, (u) => (u.type === 'llm_usage' ? u.inputTokens : 0)),

@@ -133,7 +133,11 @@ async function loadReport(file: InputFile, limits: ReadLimits): Promise<LoadedFi
   const problems = validateReport(parsed);
   if (problems.length) {
     const shown = problems.slice(0, 3).map((p) => `${p.path} ${p.message}`);
-    return fail(`not a voicetrace session report (schema): ${shown.join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`);
+    const listed = `${shown.join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`;
+    // a value out of schema in a turn's detail does not hide the session: it is summarized, and the
+    // value named; the session's own counts and totals must be valid
+    if (problems.every((p) => p.path.startsWith('/voicetrace/turns/')) && summarizable(parsed)) return { file, sessions: [parsed], problems: [{ file: file.path, reason: `summarized, with values out of the report schema: ${listed}` }] };
+    return fail(`not a voicetrace session report (schema): ${listed}`);
   }
   return { file, sessions: [parsed as SessionReportJson], problems: [] };
 }
@@ -165,3 +169,13 @@ function jsonError(text: string, error: Error): { reason: string; line?: number 
   return { reason: `not valid JSON: ${message}` };
 }
 
+
+/** Whether a report that fails its schema still has every field `summarize` reads, with its type. */
+function summarizable(parsed: unknown): parsed is SessionReportJson {
+  const v = (parsed as { voicetrace?: Record<string, unknown> } | null)?.voicetrace;
+  if (!v || typeof v !== 'object') return false;
+  const numbers = ['user_turns', 'replies', 'interruptions', 'turns_dropped', 'cost'].every((k) => typeof v[k] === 'number');
+  const trace = v.trace as { trace_id?: unknown } | undefined;
+  const turns = Array.isArray(v.turns) && v.turns.every((t) => t && typeof t === 'object' && Array.isArray((t as { replies?: unknown }).replies));
+  return typeof v.session_id === 'string' && numbers && Array.isArray(v.usage) && turns && !!trace && typeof trace === 'object';
+}

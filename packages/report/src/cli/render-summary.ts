@@ -26,7 +26,8 @@ export function renderSummary(s: SessionSetSummary, problemLimit = 20): string {
       (i.bad_files ? `; ${plural(i.bad_files, 'bad file')} skipped (see below)` : '') +
       (i.duplicate_sessions ? `; ${plural(i.duplicate_sessions, 'duplicate session')} counted once` : ''),
   );
-  if (s.turns_dropped) lines.push(`note: ${formatCount(s.turns_dropped)} turns of long calls are not in the reports' per-turn detail, so not in the percentiles below`);
+  // one session reads the model's percentiles over all its replies; across sessions, the retained turns are pooled
+  if (s.turns_dropped && s.sessions > 1) lines.push(`note: ${formatCount(s.turns_dropped)} turns of long calls are not in the reports' per-turn detail, so not in the percentiles below`);
   const stats = (p: { count: number; p50?: number; p95?: number; p99?: number; max?: number; mean?: number }) => [formatCount(p.count), formatLatency(p.p50), formatLatency(p.p95), formatLatency(p.p99), formatLatency(p.max), formatLatency(p.mean)];
   if (Object.keys(s.latency).length) {
     lines.push('', 'Latency per stage (every reply):');

@@ -1,3 +1,4 @@
+import { WAIT_CONTRIBUTIONS } from '@voicetrace/conventions';
 import { percentiles } from '../stats.js';
 import type { Percentiles, SessionReportJson } from '../types.js';
 import { findInputs, loadFile, type InputFile, type InputProblem, type ReadLimits } from './inputs.js';
@@ -93,6 +94,8 @@ export class SessionAggregator {
   private turnsDropped = 0;
   private interrupted = 0;
   private sessionsWithInterruptions = 0;
+  /** The first session: a set of one reads its statistics from the model (all its turns, not only the retained ones). */
+  private first: SessionReportJson['voicetrace'] | undefined;
   duplicates = 0;
 
   constructor(private readonly top = 10) {}
@@ -106,6 +109,7 @@ export class SessionAggregator {
     }
     this.seen.add(v.session_id);
     this.sessions++;
+    this.first ??= v;
     this.userTurns += v.user_turns;
     this.replies += v.replies;
     this.turnsDropped += v.turns_dropped;
@@ -153,13 +157,18 @@ export class SessionAggregator {
   }
 
   summary(inputs: Omit<SessionSetSummary['inputs'], 'duplicate_sessions' | 'problems'>, problems: InputProblem[]): SessionSetSummary {
+    // one session: its percentiles as the session model computed them over every reply (the live
+    // session span's), not recomputed from the turns a long call's report retains
+    const model = this.sessions === 1 ? this.first : undefined;
+    const fromModel = (figures: Record<string, Percentiles> | undefined, key: string): Partial<StageStats> =>
+      (figures?.[key]?.count ? figures[key] : {});
     const latency: Record<string, StageStats> = {};
-    for (const key of orderedKeys([...this.latency.keys()], LATENCY_ORDER)) latency[key] = stats(this.latency.get(key)!);
+    for (const key of orderedKeys([...this.latency.keys()], LATENCY_ORDER)) latency[key] = { ...stats(this.latency.get(key)!), ...fromModel(model?.latency, key) };
     const wait: Record<string, WaitStats> = {};
     for (const key of orderedKeys([...this.wait.keys()], WAIT_ORDER)) {
       const values = this.wait.get(key)!;
       const total = values.reduce((a, b) => a + b, 0);
-      wait[key] = { ...stats(values), ...(this.e2eWithBreakdown > 0 ? { share: total / this.e2eWithBreakdown } : {}) };
+      wait[key] = { ...stats(values), ...fromModel(model?.wait as Record<string, Percentiles> | undefined, key), ...(this.e2eWithBreakdown > 0 ? { share: total / this.e2eWithBreakdown } : {}) };
     }
     return {
       sessions: this.sessions,
@@ -238,7 +247,8 @@ export async function summarizePaths(paths: readonly string[], options: Summariz
 }
 
 const LATENCY_ORDER = ['transcription_delay', 'eou_delay', 'on_user_turn_completed_delay', 'llm_ttft', 'tts_ttfb', 'total', 'e2e'];
-const WAIT_ORDER = ['stt_final_transcript', 'endpointing_delay', 'on_user_turn_completed', 'llm_tool_step', 'tool_execution', 'llm_ttft', 'tts_text_aggregation', 'tts_ttfb', 'playout_start', 'unattributed'];
+/** The wait slices in the order they happen, as the conventions define them. */
+const WAIT_ORDER: string[] = WAIT_CONTRIBUTIONS.map((c) => c.key);
 
 function orderedKeys(keys: string[], order: string[]): string[] {
   return keys.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99) || a.localeCompare(b));

@@ -318,10 +318,15 @@ function buildReport(sessionId: string, all: FlatSpan[], options: FromTracesOpti
     }
   }
 
+  // traces written since the model anchors the user's speech at the VAD carry each reply's first audio;
+  // older ones measured from the end-of-utterance detector's last speaking time, and are read that way
+  const vadAnchored = spans.some((s) => s.attributes[ATTR.REPLY_FIRST_AUDIO_AT] !== undefined);
   const reportTurns: ReportTurn[] = [...turns.values()]
     .sort((a, b) => a.index - b.index)
     .map((t) => {
-      const user = t.userTurn || t.vad.length || t.stt.length || t.eou.length ? reportUser(t) : undefined;
+      // a realtime model's user turn has no span: its speech bounds are on the agent turn that answered it
+      const spokenOn = [...t.replies.values()].flatMap((r) => r.agentTurns).find((a) => epoch(a.attributes[ATTR.VAD_SPEECH_END]) !== undefined);
+      const user = t.userTurn || spokenOn || t.vad.length || t.stt.length || t.eou.length ? reportUser(t, spokenOn, vadAnchored) : undefined;
       const replies = [...t.replies.values()]
         .map((r) => reportReply(r, user, turns))
         .sort((a, b) => a.started_at - b.started_at);
@@ -378,7 +383,9 @@ function buildReport(sessionId: string, all: FlatSpan[], options: FromTracesOpti
     user_turns: count(sa[ATTR.SESSION_TURNS]) ?? reportTurns.filter((t) => t.user).length,
     replies: count(sa[ATTR.SESSION_AGENT_TURNS]) ?? replies.length,
     interruptions: count(sa[ATTR.SESSION_INTERRUPTIONS]) ?? replies.filter((r) => r.interrupted).length,
-    errors: reportTurns.reduce((n, t) => n + t.errors.length, 0),
+    // the session's counts as the model counted them (COUNT_DEFINITIONS); an older trace without them: from its turns
+    cancelled_replies: count(sa[ATTR.SESSION_CANCELLED_REPLIES]),
+    errors: count(sa[ATTR.SESSION_ERRORS]) ?? reportTurns.reduce((n, t) => n + t.errors.length, 0),
     handoffs: allHandoffs,
     usage,
     cost: usd(sa[ATTR.SESSION_COST]) ?? (usage.length ? sum(usage.map((u) => u.cost ?? 0)) : sum(replies.map((r) => r.cost))),
@@ -407,9 +414,10 @@ function buildReport(sessionId: string, all: FlatSpan[], options: FromTracesOpti
 const SDK_STAGE: Record<string, string> = { agent_session: 'session', user_turn: 'user_turn', agent_turn: 'agent_turn', llm_request: 'llm', tts_request: 'tts', function_tool: 'tool' };
 const LATENCY_KEYS = ['e2e', 'eou_delay', 'transcription_delay', 'on_user_turn_completed_delay', 'llm_ttft', 'tts_ttfb', 'total'] as const;
 
-function reportUser(t: TurnBuild): ReportUserTurn {
+function reportUser(t: TurnBuild, spokenOn: FlatSpan | undefined, vadAnchored: boolean): ReportUserTurn {
   const u = t.userTurn;
-  const a = u?.attributes ?? {};
+  const spoken = spokenOn?.attributes ?? {};
+  const a: Record<string, AttributeValue | undefined> = { [ATTR.VAD_SPEECH_START]: spoken[ATTR.VAD_SPEECH_START], [ATTR.VAD_SPEECH_END]: spoken[ATTR.VAD_SPEECH_END], ...u?.attributes };
   const vad = t.vad;
   const eou = t.eou[0];
   const stt: ReportSttStep[] = t.stt.map((s) =>
@@ -424,13 +432,14 @@ function reportUser(t: TurnBuild): ReportUserTurn {
     }),
   );
   const speechStart = epoch(a[ATTR.VAD_SPEECH_START]) ?? min(vad.map((v) => epoch(v.attributes[ATTR.VAD_SPEECH_START])));
-  // the end-of-utterance detector's last speaking time wins over the VAD's (as in the session model)
-  const speechEnd =
-    epoch(eou?.attributes[ATTR.EOU_LAST_SPEAKING_TIME]) ?? epoch(a[ATTR.VAD_SPEECH_END]) ?? min(vad.map((v) => epoch(v.attributes[ATTR.VAD_SPEECH_END])));
-  const transcript = str(a['lk.pii.user_transcript']) ?? t.stt.map((s) => str(s.attributes[ATTR.PII_USER_TRANSCRIPT])).find(Boolean);
+  // the VAD's end of speech (the SDK's anchor) as the model wrote it; in older traces the end-of-utterance detector's last speaking time
+  const vadEnd = epoch(a[ATTR.VAD_SPEECH_END]);
+  const eouEnd = epoch(eou?.attributes[ATTR.EOU_LAST_SPEAKING_TIME]);
+  const speechEnd = (vadAnchored ? (vadEnd ?? eouEnd) : (eouEnd ?? vadEnd)) ?? min(vad.map((v) => epoch(v.attributes[ATTR.VAD_SPEECH_END])));
+  const transcript = str(a['lk.pii.user_transcript']) ?? t.stt.map((s) => str(s.attributes[ATTR.PII_USER_TRANSCRIPT])).find(Boolean) ?? str(spoken[ATTR.PII_USER_TRANSCRIPT]);
   const confidence = num(a['lk.transcript_confidence']);
   return clean({
-    started_at: u?.start ?? min([...vad, ...t.stt, ...t.eou].map((s) => s.start))!,
+    started_at: u?.start ?? min([...vad, ...t.stt, ...t.eou].map((s) => s.start)) ?? speechStart!,
     ended_at: u?.end,
     speech_start: speechStart,
     speech_end: speechEnd,
@@ -491,8 +500,10 @@ function reportReply(r: ReplyBuild, user: ReportUserTurn | undefined, turns: Map
   const started = min(agentTurns.map((s) => s.start))!;
   const ended = max(agentTurns.map((s) => s.end));
   const e2e = latency.e2e;
+  // the model's figure when the span carries it; older traces: the same rule as the model's
   const firstAudio =
-    e2e !== undefined && user?.speech_end !== undefined ? user.speech_end + e2e : min(tts.filter((s) => !s.duplicate).map((s) => s.first_audio_at));
+    min(agentTurns.map((s) => epoch(s.attributes[ATTR.REPLY_FIRST_AUDIO_AT]))) ??
+    (e2e !== undefined && user?.speech_end !== undefined ? user.speech_end + e2e : min(tts.filter((s) => !s.duplicate).map((s) => s.first_audio_at)));
   const interrupted = agentTurns.some((s) => s.attributes[ATTR.TURN_INTERRUPTED] === true || s.attributes['lk.interrupted'] === true);
   const interruptions: ReportInterruption[] = r.interruptions.map((s) =>
     clean({
