@@ -4,9 +4,9 @@
 // traces.jsonl), all given up on at shutdown. Before, the line said "0 spans delivered, 0 failed".
 import { METRIC } from '@voicetrace/conventions';
 import type { MetricsOptions } from '@voicetrace/livekit';
+import { freePorts } from '@voicetrace/test-backends';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,13 +16,8 @@ import { readTruth } from './e2e/spans.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'main.js');
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A port nothing listens on: one that was free a moment ago, now closed. */
+const closedPort = async (): Promise<number> => (await freePorts(1))[0]!;
 
 type PushExporter = NonNullable<MetricsOptions['exporter']>;
 type Exported = Parameters<PushExporter['export']>[0];

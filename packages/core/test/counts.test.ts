@@ -1,6 +1,6 @@
 // COUNT_DEFINITIONS (@voicetrace/conventions): the model counts once; the session span and the
 // metrics view read its counts. Each case injects one cause and checks that exactly its count moves.
-import { AggregationTemporality, MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { ATTR, METRIC } from '@voicetrace/conventions';
 import { describe, expect, it } from 'vitest';
 import { DropCounters } from '../src/counters.js';
@@ -10,28 +10,12 @@ import { PriceBook } from '../src/prices.js';
 import { UsageLedger } from '../src/usage.js';
 import { SessionMetrics } from '../src/views/metrics.js';
 import { sessionSpanAttributes } from '../src/views/span-attributes.js';
+import { CollectingReader, userTurnToReply } from './support.js';
 
 const T0 = 1_800_000_000;
 
-class Reader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-  async sum(name: string): Promise<number> {
-    const { resourceMetrics } = await this.collect();
-    const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name) as MetricData | undefined;
-    return (metric?.dataPoints ?? []).reduce((n, p) => n + (p.value as number), 0);
-  }
-}
-
 function call() {
-  const reader = new Reader();
+  const reader = new CollectingReader();
   const meter = new MeterProvider({ readers: [reader] }).getMeter('voicetrace');
   const counters = new DropCounters();
   const model = new SessionModel({ sessionId: 's', ledger: new UsageLedger(new PriceBook(), counters), counters });
@@ -42,13 +26,7 @@ function call() {
 
 /** A user turn, then a reply: heard (its audio began) or cut off before its first audio. */
 function turn(m: SessionModel, t: number, speechId: string, reply: 'played' | 'played_then_interrupted' | 'cut_off_before_audio', tool?: { isError: boolean }) {
-  m.beginUserTurn(t);
-  m.noteUserSpeech(true, t + 0.1);
-  m.noteUserSpeech(false, t + 1.5);
-  m.noteTranscript(true, 'hello', t + 1.7);
-  m.setEou({ kind: 'eou', at: t + 1.8, speechId, eouDelay: 0.3, transcriptionDelay: 0.2, onUserTurnCompletedDelay: 0, lastSpeakingTime: t + 1.5 });
-  m.endUserTurn(t + 1.8, {});
-  m.reply(speechId, t + 1.8, 'front_desk');
+  userTurnToReply(m, t, speechId);
   if (tool) m.addToolStep(speechId, { name: 'get_weather', start: t + 1.9, end: t + 2, isError: tool.isError });
   if (reply === 'cut_off_before_audio') {
     m.noteUserSpeech(true, t + 2.2);

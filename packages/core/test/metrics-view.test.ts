@@ -3,7 +3,7 @@
 // attributes, the wait breakdown, usage counted once, implausible values kept out of histograms,
 // and bounded cardinality (50 sessions make exactly the series 5 do).
 import type { Meter } from '@opentelemetry/api';
-import { AggregationTemporality, DataPointType, MeterProvider, MetricReader, type DataPoint, type Histogram as HistogramPoint, type MetricData } from '@opentelemetry/sdk-metrics';
+import { DataPointType, MeterProvider, type DataPoint, type Histogram as HistogramPoint, type MetricData } from '@opentelemetry/sdk-metrics';
 import { DROP_REASONS, FORBIDDEN_METRIC_ATTRIBUTES, METRIC, METRIC_SPECS, VOICE_LATENCY_BUCKETS, WAIT_CONTRIBUTIONS, metricSpec, waitMetricName } from '@voicetrace/conventions';
 import { describe, expect, it } from 'vitest';
 import { DropCounters } from '../src/counters.js';
@@ -14,26 +14,9 @@ import type { ReplyRecord, TurnRecord } from '../src/model/types.js';
 import { PriceBook } from '../src/prices.js';
 import { UsageLedger } from '../src/usage.js';
 import { SessionMetrics, observeVoiceTraceCounters } from '../src/views/metrics.js';
+import { CollectingReader } from './support.js';
 
 const T0 = 1_800_000_000;
-
-/** A reader the test collects on demand (cumulative, as the Collector's Prometheus exporter needs). */
-class CollectingReader extends MetricReader {
-  constructor() {
-    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
-  }
-  protected override onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected override onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-  async metrics(): Promise<Map<string, MetricData>> {
-    const { resourceMetrics, errors } = await this.collect();
-    expect(errors).toEqual([]);
-    return new Map(resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).map((m) => [m.descriptor.name, m]));
-  }
-}
 
 function setup() {
   const reader = new CollectingReader();

@@ -5,6 +5,7 @@ import { SessionModel } from '../src/model/session-model.js';
 import type { ReplyRecord, SessionModelObserver } from '../src/model/types.js';
 import { PriceBook } from '../src/prices.js';
 import { UsageLedger } from '../src/usage.js';
+import { userTurnToReply } from './support.js';
 
 const T0 = 1_800_000_000;
 
@@ -24,13 +25,7 @@ const tts = (at: number, o: Partial<TtsMetric> = {}): TtsMetric => ({
 
 /** One user turn and its reply, the way the engine feeds the model. */
 function turn(m: SessionModel, t: number, speechId: string, options: { tool?: boolean; interrupted?: boolean; e2e?: number } = {}): ReplyRecord | undefined {
-  m.beginUserTurn(t);
-  m.noteUserSpeech(true, t + 0.1);
-  m.noteUserSpeech(false, t + 1.5);
-  m.noteTranscript(true, 'hello', t + 1.7);
-  m.setEou({ kind: 'eou', at: t + 1.8, speechId, eouDelay: 0.3, transcriptionDelay: 0.2, onUserTurnCompletedDelay: 0, lastSpeakingTime: t + 1.5 });
-  m.endUserTurn(t + 1.8, {});
-  m.reply(speechId, t + 1.8, 'front_desk');
+  userTurnToReply(m, t, speechId);
   if (options.tool) {
     m.addLlmStep(speechId, { metric: llm(t + 2.3, { duration: 0.5 }), spanStart: t + 1.81, spanEnd: t + 2.3, speakable: false });
     m.addToolStep(speechId, { name: 'get_weather', start: t + 2.3, end: t + 2.45, isError: false });
