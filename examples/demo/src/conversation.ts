@@ -42,6 +42,8 @@ export interface AgentDelays {
   onUserTurnCompletedMs?: number | undefined;
   /** Time the weather tool takes, in ms. Default 120. */
   toolMs?: number | undefined;
+  /** The weather tool fails (a `ToolError` the model is told about), as a broken backend would. Default false. */
+  toolFails?: boolean | undefined;
 }
 
 /** The front desk, which runs the agent's own code on every user turn. */
@@ -82,6 +84,7 @@ export function createAgents(delays: AgentDelays = {}): { frontDesk: voice.Agent
           parameters: z.object({ city: z.string() }),
           execute: async ({ city }) => {
             await new Promise((resolve) => setTimeout(resolve, delays.toolMs ?? 120));
+            if (delays.toolFails) throw new llm.ToolError('the weather service is unavailable');
             return { city, temperatureC: 18, condition: 'sunny' };
           },
         }),
@@ -176,7 +179,7 @@ export function nextAgentState(session: voice.AgentSession, state: voice.AgentSt
 }
 
 /** Resolves when the agent has spoken a reply and gone back to listening. */
-function nextReply(session: voice.AgentSession): Promise<void> {
+export function nextReply(session: voice.AgentSession): Promise<void> {
   return nextAgentState(session, 'speaking').then(() => nextAgentState(session, 'listening'));
 }
 

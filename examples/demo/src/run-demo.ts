@@ -1,6 +1,7 @@
 import { initializeLogger, voice } from '@livekit/agents';
 import { setupVoiceTrace, type VoiceTrace, type VoiceTraceOptions, type WrittenReport } from '@voicetrace/livekit';
 import type { SessionSnapshot } from '@voicetrace/core';
+import type { ScriptedUser } from '@voicetrace/scripted-plugins';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { createAgents, createPipelineSession, createPlugins, runConversation, type AgentDelays, type PluginOptions } from './conversation.js';
@@ -28,6 +29,8 @@ export interface DemoOptions {
   voicetrace?: VoiceTraceOptions | undefined;
   /** Called with the session before it starts (tests observe it here). */
   onSession?: ((session: voice.AgentSession) => void) | undefined;
+  /** What the caller says, instead of the demo's script (pipeline calls; the greeting is up to it). */
+  conversation?: ((session: voice.AgentSession, user: ScriptedUser) => Promise<void>) | undefined;
 }
 
 /** What a demo run produced. */
@@ -81,7 +84,8 @@ export async function runSession(vt: VoiceTrace, options: Omit<DemoOptions, 'voi
   plugins.user.start();
   try {
     await session.start({ agent: frontDesk });
-    await runConversation(session, plugins.user, { turns: options.turns, greeting: options.greeting });
+    if (options.conversation) await options.conversation(session, plugins.user);
+    else await runConversation(session, plugins.user, { turns: options.turns, greeting: options.greeting });
   } finally {
     await session.close();
     await plugins.user.stop();

@@ -1,3 +1,4 @@
+import type { WaitKey } from '@voicetrace/conventions';
 import type { ReplyRecord, SessionSnapshot } from '@voicetrace/core';
 
 const ms = (seconds: number | undefined): string => (seconds === undefined ? '-' : `${Math.round(seconds * 1000)}`);
@@ -33,7 +34,7 @@ export function latencyTable(summary: SessionSnapshot): string {
 export function realtimeLatencyTable(summary: SessionSnapshot): string {
   const header = ['turn', 'agent', 'interrupted', 'endpoint', 'tools', 'model', 'playout', 'e2e'];
   const widths = [4, 11, 11, 8, 6, 6, 7, 6];
-  const slice = (turn: ReplyRecord & { latency: NonNullable<ReplyRecord['latency']> }, ...keys: string[]): number | undefined => {
+  const slice = (turn: ReplyRecord & { latency: NonNullable<ReplyRecord['latency']> }, ...keys: WaitKey[]): number | undefined => {
     const found = turn.latency.wait.filter((w) => keys.includes(w.key));
     return found.length ? found.reduce((sum, w) => sum + w.seconds, 0) : undefined;
   };

@@ -139,7 +139,9 @@ describe('the demo session covers every row of the trace contract', () => {
     replies.forEach((turn, i) => {
       const metrics = (assistant[i] as { metrics: Record<string, number> }).metrics;
       expect(num(turn, ATTR.LATENCY_E2E)).toBeCloseTo(metrics.e2eLatency!, 6);
-      expect(num(turn, ATTR.LATENCY_LLM_TTFT)).toBeCloseTo(metrics.llmNodeTtft!, 2);
+      // ours is the provider request's TTFT, the SDK's is timed from its llm node: the same wait read a
+      // few ms apart (the node starts the request), more on a loaded machine
+      expect(Math.abs(num(turn, ATTR.LATENCY_LLM_TTFT)! - metrics.llmNodeTtft!)).toBeLessThan(0.02);
     });
     const users = messages.filter((m) => m.type === 'message' && m.role === 'user');
     const userTurns = byName('user_turn');

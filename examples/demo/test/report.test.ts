@@ -1,6 +1,7 @@
 import { voice } from '@livekit/agents';
 import { ATTR } from '@voicetrace/conventions';
-import { validateReport, writeFileAtomic, type SessionReportJson } from '@voicetrace/report';
+import { validateReport, type SessionReportJson } from '@voicetrace/report';
+import { writeFileAtomic } from '@voicetrace/report/internal';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -104,7 +105,7 @@ describe('writeFileAtomic', () => {
     writeFileSync(target, JSON.stringify({ version: 'old' }));
     // a child process starts writing a 50 MB report and is killed while doing so
     const script = `
-      const { writeFileAtomic } = await import(${JSON.stringify(new URL('../../../packages/report/dist/index.js', import.meta.url).href)});
+      const { writeFileAtomic } = await import(${JSON.stringify(new URL('../../../packages/report/dist/internal/index.js', import.meta.url).href)});
       setTimeout(() => process.kill(process.pid, 'SIGKILL'), 30);
       await writeFileAtomic(${JSON.stringify(target)}, JSON.stringify({ version: 'new', pad: 'x'.repeat(50e6) }), { timeoutMs: 60000 });`;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script]);

@@ -34,6 +34,7 @@ const SPECS = {
   SESSION_LLM_OUTPUT_TOKENS: { key: 'voicetrace.session.llm.output_tokens', type: 'int', unit: '{token}', stages: ['session'], origin: 'voicetrace', brief: 'LLM output tokens of the session, all models.' },
   SESSION_TTS_CHARACTERS: { key: 'voicetrace.session.tts.characters', type: 'int', unit: '{character}', stages: ['session'], origin: 'voicetrace', brief: 'Characters synthesized in the session, counted once.' },
   SESSION_STT_AUDIO_DURATION: { key: 'voicetrace.session.stt.audio_duration', type: 'double', unit: 's', stages: ['session'], origin: 'voicetrace', brief: 'Seconds of audio transcribed in the session.' },
+  SESSION_STATS: { key: 'voicetrace.session.stats', type: 'string', stages: ['session'], origin: 'voicetrace', brief: 'JSON of the session\'s percentile summaries as the model computed them (exact up to 16,384 replies): {latency: {<figure>: {count, p50, p95, p99, max, mean}}, wait: {<wait key>: {...}}}. The report rebuilt from traces reads them here instead of recomputing.' },
   SESSION_USAGE_CHECK: { key: 'voicetrace.session.usage_check', type: 'string', stages: ['session'], origin: 'voicetrace', brief: 'JSON array of the usage figures on which the SDK\'s own `session.usage` disagrees with voicetrace\'s: {type, provider, model, figure, voicetrace, sdk, cause}; cause `sdk_counts_stream_adapter_report` (the SDK counts the TTS stream adapter\'s report on top of its sentences\') or `unexplained`. Absent when they agree.' },
   SESSION_DROPS: { key: 'voicetrace.session.dropped_inputs', type: 'int', unit: '1', stages: ['session'], origin: 'voicetrace', brief: 'Inputs (events, values) dropped or corrected by validation during the session; details in the counters.' },
 
@@ -64,6 +65,7 @@ const SPECS = {
   TURN_INTERRUPTED: { key: 'voicetrace.turn.interrupted', type: 'boolean', stages: ['agent_turn'], origin: 'voicetrace', brief: 'The user interrupted this reply.' },
   TURN_OVERLAP: { key: 'voicetrace.turn.overlapping_speech', type: 'double', unit: 's', stages: ['agent_turn', 'interruption'], origin: 'voicetrace', brief: 'Seconds the user spoke while the agent was speaking.' },
   REPLY_FIRST_AUDIO_AT: { key: 'voicetrace.reply.first_audio_at', type: 'double', unit: 's', stages: ['agent_turn'], origin: 'voicetrace', brief: 'When the reply\'s first audio began playing (epoch seconds): the user\'s end of speech plus e2e, or the playout start of a reply with no user speech before it (a greeting).' },
+  REPLY_COST: { key: 'voicetrace.reply.cost', type: 'double', unit: 'USD', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Estimated cost of the reply\'s own requests (its LLM, TTS and realtime usage at table prices; its turn\'s STT is in voicetrace.turn.cost), on the agent turn that ended it, played or cancelled.' },
   TURN_COST: { key: 'voicetrace.turn.cost', type: 'double', unit: 'USD', stages: ['agent_turn'], origin: 'voicetrace', brief: 'Estimated cost of the turn, on the agent turn that played its reply: its STT share and its replies\' LLM, TTS and realtime usage at table prices. The turns\' costs add up to the session\'s. A periodic STT reporter\'s share can come after the reply: the span waits for it (up to 5 s, else voicetrace.data_incomplete).' },
 
   // ---- generation spans (llm, realtime, stt, tts) -----------------------------------------
@@ -80,6 +82,7 @@ const SPECS = {
   USAGE_TEXT_OUTPUT: { key: 'gen_ai.usage.text.output_tokens', type: 'int', unit: '{token}', stages: ['realtime'], origin: 'otel', brief: 'Text output tokens.' },
   OUTPUT_TYPE: { key: 'gen_ai.output.type', type: 'string', stages: ['tts', 'realtime'], origin: 'otel', brief: '`speech` on TTS and realtime spans.' },
   COST: { key: 'voicetrace.cost', type: 'double', unit: 'USD', stages: ['llm', 'realtime', 'stt', 'tts', 'interruption'], origin: 'voicetrace', brief: 'Estimated cost of this request at table prices.' },
+  REQUEST_STARTED_AT: { key: 'voicetrace.request.started_at', type: 'double', unit: 's', stages: ['llm', 'tts'], origin: 'voicetrace', brief: 'When the provider request started (epoch seconds): the SDK\'s metrics time minus their duration, the instant time to first chunk is measured from (for TTS, when text first reached the provider).' },
   DURATION: { key: 'voicetrace.duration', type: 'double', unit: 's', stages: ['llm', 'realtime', 'stt', 'tts'], origin: 'voicetrace', brief: 'Provider-side duration of the request, as the SDK measured it.' },
   CANCELLED: { key: 'voicetrace.cancelled', type: 'boolean', stages: ['llm', 'realtime', 'tts'], origin: 'voicetrace', brief: 'The request was cancelled (usually by an interruption).' },
   STREAMED: { key: 'voicetrace.streamed', type: 'boolean', stages: ['stt', 'tts'], origin: 'voicetrace', brief: 'The provider was used in streaming mode.' },
@@ -98,6 +101,7 @@ const SPECS = {
   VAD_INFERENCE_TIME: { key: 'voicetrace.vad.inference_time_total', type: 'double', unit: 's', stages: ['vad'], origin: 'voicetrace', brief: 'Total inference time in the reporting window.' },
   VAD_INFERENCE_COUNT: { key: 'voicetrace.vad.inference_count', type: 'int', unit: '1', stages: ['vad'], origin: 'voicetrace', brief: 'Inferences in the reporting window.' },
   VAD_SPEECH_START: { key: 'voicetrace.vad.speech_start', type: 'double', unit: 's', stages: ['vad', 'user_turn', 'agent_turn'], origin: 'voicetrace', brief: 'When the user started speaking (epoch seconds): the SDK\'s anchor (its user_speaking span\'s start, backdated past the VAD\'s detection). On the played agent_turn only when the user turn has no span of its own (realtime models).' },
+  USER_SPEECH_STOPPED_AT: { key: 'voicetrace.user.speech_stopped_at', type: 'double', unit: 's', stages: ['user_turn'], origin: 'voicetrace', brief: 'When the SDK declared that the user stopped speaking (epoch seconds), after its silence threshold: later than voicetrace.vad.speech_end by that threshold.' },
   VAD_SPEECH_END: { key: 'voicetrace.vad.speech_end', type: 'double', unit: 's', stages: ['vad', 'user_turn', 'agent_turn'], origin: 'voicetrace', brief: 'When the user stopped speaking (epoch seconds): the SDK\'s VAD anchor (its user_speaking span\'s end, backdated past the VAD\'s silence threshold), where every latency of the turn starts. On the played agent_turn only when the user turn has no span of its own (realtime models).' },
 
   // ---- EOU ------------------------------------------------------------------------------------
@@ -151,28 +155,72 @@ export const ATTR: { readonly [K in keyof Specs]: Specs[K]['key'] } = Object.fre
 ) as { readonly [K in keyof Specs]: Specs[K]['key'] };
 
 
-/** Wait-breakdown keys, in the order the contributions occur, with their owner. */
+/**
+ * The per-reply latency figures (`voicetrace.latency.*` on the agent turn span), defined once, in
+ * pipeline order (the order reports show them in): `key` is the figure's name in report.json,
+ * `voicetrace summarize`/`compare` and the session percentiles; `field` its property in the session
+ * model (`LatencyBreakdown` of @voicetrace/core); `attribute` the agent turn span's attribute;
+ * `label` what reports call it; `meaning` what it measures (the attribute's brief);
+ * `sessionPercentile` whether the session span carries its p50/p95 ({@link sessionLatencyKey}).
+ * A new figure is one row here (and its computation in core): every view reads this table.
+ */
+export const LATENCY_STAGES = [
+  { key: 'transcription_delay', field: 'transcriptionDelay', attribute: SPECS.LATENCY_TRANSCRIPTION_DELAY.key, label: 'STT: end of speech to final transcript', meaning: SPECS.LATENCY_TRANSCRIPTION_DELAY.brief, sessionPercentile: true },
+  { key: 'eou_delay', field: 'eouDelay', attribute: SPECS.LATENCY_EOU_DELAY.key, label: 'End of utterance: end of speech to end-of-turn decision', meaning: SPECS.LATENCY_EOU_DELAY.brief, sessionPercentile: true },
+  { key: 'on_user_turn_completed_delay', field: 'onUserTurnCompletedDelay', attribute: SPECS.LATENCY_ON_USER_TURN_COMPLETED.key, label: 'on_user_turn_completed callback', meaning: SPECS.LATENCY_ON_USER_TURN_COMPLETED.brief, sessionPercentile: false },
+  { key: 'llm_ttft', field: 'llmTtft', attribute: SPECS.LATENCY_LLM_TTFT.key, label: 'LLM time to first token', meaning: SPECS.LATENCY_LLM_TTFT.brief, sessionPercentile: true },
+  { key: 'tts_ttfb', field: 'ttsTtfb', attribute: SPECS.LATENCY_TTS_TTFB.key, label: 'TTS time to first byte', meaning: SPECS.LATENCY_TTS_TTFB.brief, sessionPercentile: true },
+  { key: 'total', field: 'total', attribute: SPECS.LATENCY_TOTAL.key, label: 'Total (EOU + TTFT + TTFB, the LiveKit docs)', meaning: SPECS.LATENCY_TOTAL.brief, sessionPercentile: true },
+  { key: 'e2e', field: 'e2e', attribute: SPECS.LATENCY_E2E.key, label: 'End to end: end of speech to first agent audio', meaning: SPECS.LATENCY_E2E.brief, sessionPercentile: true },
+] as const;
+
+/** A per-reply latency figure (`e2e`, `llm_ttft`, ...): a key of {@link LATENCY_STAGES}. */
+export type LatencyStage = (typeof LATENCY_STAGES)[number]['key'];
+
+/** A latency figure's property in the session model (`LatencyBreakdown`): `llmTtft` for `llm_ttft`. */
+export type LatencyField = (typeof LATENCY_STAGES)[number]['field'];
+
+/** A figure whose p50/p95 the session span carries. */
+export type SessionLatencyMetric = Extract<(typeof LATENCY_STAGES)[number], { sessionPercentile: true }>['key'];
+
+/** Wait-breakdown keys, in the order the contributions occur, with their owner and what reports call them. */
 export const WAIT_CONTRIBUTIONS = [
-  { key: 'stt_final_transcript', owner: 'provider:stt', attribute: SPECS.WAIT_STT.key },
-  { key: 'endpointing_delay', owner: 'setting:endpointing', attribute: SPECS.WAIT_ENDPOINTING.key },
-  { key: 'on_user_turn_completed', owner: 'agent_code', attribute: SPECS.WAIT_ON_USER_TURN_COMPLETED.key },
-  { key: 'llm_tool_step', owner: 'provider:llm', attribute: SPECS.WAIT_LLM_TOOL_STEP.key },
-  { key: 'tool_execution', owner: 'agent_code', attribute: SPECS.WAIT_TOOL_EXECUTION.key },
-  { key: 'llm_ttft', owner: 'provider:llm', attribute: SPECS.WAIT_LLM_TTFT.key },
-  { key: 'tts_text_aggregation', owner: 'pipeline', attribute: SPECS.WAIT_TEXT_AGGREGATION.key },
-  { key: 'tts_ttfb', owner: 'provider:tts', attribute: SPECS.WAIT_TTS_TTFB.key },
-  { key: 'playout_start', owner: 'pipeline', attribute: SPECS.WAIT_PLAYOUT.key },
-  { key: 'unattributed', owner: 'pipeline:unmeasured', attribute: SPECS.WAIT_UNATTRIBUTED.key },
+  { key: 'stt_final_transcript', owner: 'provider:stt', attribute: SPECS.WAIT_STT.key, label: 'STT final transcript' },
+  { key: 'endpointing_delay', owner: 'setting:endpointing', attribute: SPECS.WAIT_ENDPOINTING.key, label: 'Endpointing delay (setting)' },
+  { key: 'on_user_turn_completed', owner: 'agent_code', attribute: SPECS.WAIT_ON_USER_TURN_COMPLETED.key, label: 'on_user_turn_completed (your code)' },
+  { key: 'llm_tool_step', owner: 'provider:llm', attribute: SPECS.WAIT_LLM_TOOL_STEP.key, label: 'LLM tool-call steps' },
+  { key: 'tool_execution', owner: 'agent_code', attribute: SPECS.WAIT_TOOL_EXECUTION.key, label: 'Tool execution (your code)' },
+  { key: 'llm_ttft', owner: 'provider:llm', attribute: SPECS.WAIT_LLM_TTFT.key, label: 'LLM time to first token' },
+  { key: 'tts_text_aggregation', owner: 'pipeline', attribute: SPECS.WAIT_TEXT_AGGREGATION.key, label: 'Sentence aggregation before TTS' },
+  { key: 'tts_ttfb', owner: 'provider:tts', attribute: SPECS.WAIT_TTS_TTFB.key, label: 'TTS time to first byte' },
+  { key: 'playout_start', owner: 'pipeline', attribute: SPECS.WAIT_PLAYOUT.key, label: 'Audio playout start' },
+  { key: 'unattributed', owner: 'pipeline:unmeasured', attribute: SPECS.WAIT_UNATTRIBUTED.key, label: 'Unmeasured gaps' },
 ] as const;
 
 /** A wait-breakdown key. */
 export type WaitKey = (typeof WAIT_CONTRIBUTIONS)[number]['key'];
 
-/** Per-stage latency metrics whose p50/p95 the session span carries. */
-export const SESSION_LATENCY_METRICS = ['e2e', 'eou_delay', 'transcription_delay', 'llm_ttft', 'tts_ttfb', 'total'] as const;
+/** Who can act on a wait contribution: `provider:stt|llm|tts`, `setting:endpointing`, `agent_code`, `pipeline`, `pipeline:unmeasured`. */
+export type WaitOwner = (typeof WAIT_CONTRIBUTIONS)[number]['owner'];
+
+/** Each wait owner in words, in the order the owners first appear in {@link WAIT_CONTRIBUTIONS}. */
+export const WAIT_OWNER_LABELS: { readonly [O in WaitOwner]: string } = {
+  'provider:stt': 'STT provider',
+  'setting:endpointing': 'endpointing setting',
+  agent_code: 'your agent code',
+  'provider:llm': 'LLM provider',
+  pipeline: 'pipeline',
+  'provider:tts': 'TTS provider',
+  'pipeline:unmeasured': 'unmeasured',
+};
+
+/** Per-stage latency metrics whose p50/p95 the session span carries (LATENCY_STAGES with `sessionPercentile`, in its order). */
+export const SESSION_LATENCY_METRICS: readonly SessionLatencyMetric[] = LATENCY_STAGES.filter(
+  (stage): stage is Extract<(typeof LATENCY_STAGES)[number], { sessionPercentile: true }> => stage.sessionPercentile,
+).map((stage) => stage.key);
 
 /** Name of the session-level percentile attribute, e.g. `voicetrace.session.latency.e2e.p95`. */
-export function sessionLatencyKey(metric: (typeof SESSION_LATENCY_METRICS)[number], quantile: 'p50' | 'p95'): string {
+export function sessionLatencyKey(metric: SessionLatencyMetric, quantile: 'p50' | 'p95'): string {
   return `voicetrace.session.latency.${metric}.${quantile}`;
 }
 

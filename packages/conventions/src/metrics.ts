@@ -1,4 +1,4 @@
-import { ATTRIBUTE_SPECS, WAIT_CONTRIBUTIONS, type WaitKey } from './attributes.js';
+import { ATTRIBUTE_SPECS, WAIT_CONTRIBUTIONS, type LatencyStage, type WaitKey } from './attributes.js';
 import { STAGES } from './spec.js';
 
 /**
@@ -74,6 +74,11 @@ export interface MetricSpec {
   /** Explicit bucket boundaries (histograms only), passed as `advice.explicitBucketBoundaries`. */
   readonly buckets?: readonly number[];
   readonly origin: MetricOrigin;
+  /**
+   * A per-turn latency histogram: the figure of LATENCY_STAGES it records, once per agent turn
+   * that has it, and whose model (provider/model_name) the value is attributed to, as LiveKit does.
+   */
+  readonly latency?: { readonly stage: LatencyStage; readonly attributedTo: 'llm' | 'tts' | 'stt' };
 }
 
 /**
@@ -194,8 +199,8 @@ const LK_ATTRS = [A.MODEL_PROVIDER, A.MODEL_NAME, A.AGENT, A.ENVIRONMENT] as con
 const COMMON = [A.AGENT, A.ENVIRONMENT] as const;
 const PER_MODEL = [A.STAGE, A.PROVIDER, A.MODEL, A.AGENT, A.ENVIRONMENT] as const;
 
-const turnHistogram = <N extends string>(name: N, description: string, brief: string): MetricSpec & { readonly name: N } => ({
-  name, kind: 'histogram', unit: 's', valueType: 'double', description, brief, attributes: LK_ATTRS, buckets: VOICE_LATENCY_BUCKETS, origin: 'livekit',
+const turnHistogram = <N extends string>(name: N, latency: NonNullable<MetricSpec['latency']>, description: string, brief: string): MetricSpec & { readonly name: N } => ({
+  name, kind: 'histogram', unit: 's', valueType: 'double', description, brief, attributes: LK_ATTRS, buckets: VOICE_LATENCY_BUCKETS, origin: 'livekit', latency,
 });
 const usageCounter = <N extends string>(name: N, unit: '' | 's', brief: string): MetricSpec & { readonly name: N } => ({
   name, kind: 'counter', unit, valueType: unit === 's' ? 'double' : 'int', description: '', brief, attributes: LK_ATTRS, origin: 'livekit',
@@ -203,12 +208,12 @@ const usageCounter = <N extends string>(name: N, unit: '' | 's', brief: string):
 
 const SPECS = {
   // ---- LiveKit's per-turn latency histograms (seconds), recorded once per agent turn ----------
-  TURN_E2E_LATENCY: turnHistogram('lk.agents.turn.e2e_latency', 'End-to-end turn latency', 'The wait the user heard: end of user speech to the first audio of the reply (`voicetrace.latency.e2e`). Attributed to the reply\'s LLM (model_provider/model_name), as LiveKit does.'),
-  TURN_LLM_TTFT: turnHistogram('lk.agents.turn.llm_ttft', 'Pipeline-level LLM time to first token', 'LLM time to first token of the reply (`voicetrace.latency.llm_ttft`); attributed to the LLM.'),
-  TURN_TTS_TTFB: turnHistogram('lk.agents.turn.tts_ttfb', 'Pipeline-level TTS time to first byte', 'TTS time to first audio byte of the reply (`voicetrace.latency.tts_ttfb`); attributed to the TTS.'),
-  TURN_TRANSCRIPTION_DELAY: turnHistogram('lk.agents.turn.transcription_delay', 'Time from end of speech to transcript available', 'End of user speech to the final transcript (`voicetrace.latency.transcription_delay`); attributed to the STT.'),
-  TURN_END_OF_TURN_DELAY: turnHistogram('lk.agents.turn.end_of_turn_delay', 'Time from end of speech to turn decision', 'End of user speech to the end-of-turn decision (`voicetrace.latency.eou_delay`); attributed to the STT.'),
-  TURN_ON_USER_TURN_COMPLETED_DELAY: turnHistogram('lk.agents.turn.on_user_turn_completed_delay', 'Time to invoke the on_user_turn_completed callback', 'Time spent in the agent\'s onUserTurnCompleted callback (`voicetrace.latency.on_user_turn_completed_delay`); attributed to the STT, as LiveKit does.'),
+  TURN_E2E_LATENCY: turnHistogram('lk.agents.turn.e2e_latency', { stage: 'e2e', attributedTo: 'llm' }, 'End-to-end turn latency', 'The wait the user heard: end of user speech to the first audio of the reply (`voicetrace.latency.e2e`). Attributed to the reply\'s LLM (model_provider/model_name), as LiveKit does.'),
+  TURN_LLM_TTFT: turnHistogram('lk.agents.turn.llm_ttft', { stage: 'llm_ttft', attributedTo: 'llm' }, 'Pipeline-level LLM time to first token', 'LLM time to first token of the reply (`voicetrace.latency.llm_ttft`); attributed to the LLM.'),
+  TURN_TTS_TTFB: turnHistogram('lk.agents.turn.tts_ttfb', { stage: 'tts_ttfb', attributedTo: 'tts' }, 'Pipeline-level TTS time to first byte', 'TTS time to first audio byte of the reply (`voicetrace.latency.tts_ttfb`); attributed to the TTS.'),
+  TURN_TRANSCRIPTION_DELAY: turnHistogram('lk.agents.turn.transcription_delay', { stage: 'transcription_delay', attributedTo: 'stt' }, 'Time from end of speech to transcript available', 'End of user speech to the final transcript (`voicetrace.latency.transcription_delay`); attributed to the STT.'),
+  TURN_END_OF_TURN_DELAY: turnHistogram('lk.agents.turn.end_of_turn_delay', { stage: 'eou_delay', attributedTo: 'stt' }, 'Time from end of speech to turn decision', 'End of user speech to the end-of-turn decision (`voicetrace.latency.eou_delay`); attributed to the STT.'),
+  TURN_ON_USER_TURN_COMPLETED_DELAY: turnHistogram('lk.agents.turn.on_user_turn_completed_delay', { stage: 'on_user_turn_completed_delay', attributedTo: 'stt' }, 'Time to invoke the on_user_turn_completed callback', 'Time spent in the agent\'s onUserTurnCompleted callback (`voicetrace.latency.on_user_turn_completed_delay`); attributed to the STT, as LiveKit does.'),
 
   // ---- LiveKit's usage counters (no unit for counts, as LiveKit), each usage counted once ------
   USAGE_LLM_INPUT_TOKENS: usageCounter('lk.agents.usage.llm_input_tokens', '', 'LLM (and realtime) input tokens.'),

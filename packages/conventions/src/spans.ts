@@ -26,3 +26,25 @@ export const SDK_SPAN_STAGE: Readonly<Record<string, Stage>> = {
   function_tool: 'tool',
   realtime_inference: 'realtime',
 };
+
+/**
+ * The SDK's own span attributes that voicetrace reads (ids, names, content), left untouched on its
+ * spans. Figures are never read from these: voicetrace carries each figure in its own attribute.
+ */
+export const SDK_ATTR = {
+  SPEECH_ID: 'lk.speech_id',
+  JOB_ID: 'lk.job_id',
+  ROOM_ID: 'lk.room_id',
+  ROOM_NAME: 'lk.room_name',
+  PII_ROOM_NAME: 'lk.pii.room_name',
+  TRANSCRIPT_CONFIDENCE: 'lk.transcript_confidence',
+  PII_USER_TRANSCRIPT: 'lk.pii.user_transcript',
+  PII_RESPONSE_TEXT: 'lk.pii.response.text',
+  TOOL_NAME: 'gen_ai.tool.name',
+  FUNCTION_TOOL_NAME: 'lk.function_tool.name',
+  TOOL_IS_ERROR: 'lk.function_tool.is_error',
+  PII_TOOL_ARGUMENTS: 'lk.pii.function_tool.arguments',
+  PII_TOOL_OUTPUT: 'lk.pii.function_tool.output',
+  FINISH_REASONS: 'gen_ai.response.finish_reasons',
+  RESPONSE_MODEL: 'gen_ai.response.model',
+} as const;

@@ -1,4 +1,4 @@
-import { ATTRIBUTE_SPECS } from './attributes.js';
+import { ATTRIBUTE_SPECS, LATENCY_STAGES, WAIT_CONTRIBUTIONS, WAIT_OWNER_LABELS, sessionLatencyKey } from './attributes.js';
 import { COUNT_DEFINITIONS } from './counts.js';
 import { LEFT_OUT, SENT_TWICE } from './duplicates.js';
 import {
@@ -18,6 +18,9 @@ const ORIGIN_LABEL: Record<AttributeSpec['origin'], string> = {
   'otel-proposal': 'OTel proposal (provisional)',
   voicetrace: 'voicetrace',
 };
+
+const code = (s: string): string => `\`${s}\``;
+const cell = (s: string): string => s.replace(/\|/g, '\\|');
 
 /** Renders the attribute table as Markdown (the content of ATTRIBUTES.md). */
 export function renderAttributeTable(specs: readonly AttributeSpec[] = ATTRIBUTE_SPECS): string {
@@ -45,6 +48,31 @@ export function renderAttributeTable(specs: readonly AttributeSpec[] = ATTRIBUTE
     ];
     lines.push(`| ${cells.join(' | ')} |`);
   }
+  const histograms = (stage: string): string =>
+    METRIC_SPECS.filter((m) => m.latency?.stage === stage).map((m) => `${code(m.name)} (${m.latency!.attributedTo.toUpperCase()})`).join(', ');
+  lines.push(
+    '',
+    '## Latency figures',
+    '',
+    'The per-reply latency figures, in pipeline order, defined once (`LATENCY_STAGES`); the report, `voicetrace summarize` and `voicetrace compare` name them by their key and show them in this order.',
+    '',
+    '| figure | agent turn attribute | session p50/p95 | histogram (attributed to) | in reports | meaning |',
+    '|---|---|---|---|---|---|',
+  );
+  for (const s of LATENCY_STAGES) {
+    const session = s.sessionPercentile ? `${code(sessionLatencyKey(s.key, 'p50'))}, ${code(sessionLatencyKey(s.key, 'p95'))}` : '';
+    lines.push(`| ${s.key} | ${code(s.attribute)} | ${session} | ${histograms(s.key)} | ${cell(s.label)} | ${cell(s.meaning)} |`);
+  }
+  lines.push(
+    '',
+    '## Wait contributions',
+    '',
+    'The consecutive slices of the wait the user heard (`WAIT_CONTRIBUTIONS`), in the order they occur, with who can act on each; they sum to `voicetrace.latency.e2e`.',
+    '',
+    '| contribution | owner | attribute | in reports |',
+    '|---|---|---|---|',
+  );
+  for (const c of WAIT_CONTRIBUTIONS) lines.push(`| ${c.key} | ${code(c.owner)} (${WAIT_OWNER_LABELS[c.owner]}) | ${code(c.attribute)} | ${cell(c.label)} |`);
   lines.push('', '## Counts', '', 'Each count of a call is defined once (`COUNT_DEFINITIONS`); every output reads the session model\'s count.', '', '| count | session attribute | meaning |', '|---|---|---|');
   for (const [name, count] of Object.entries(COUNT_DEFINITIONS)) lines.push(`| ${name} | \`${count.attribute}\` | ${count.meaning.replace(/\|/g, '\\|')} |`);
   lines.push(
@@ -72,9 +100,6 @@ const METRIC_ORIGIN_LABEL: Record<MetricOrigin, string> = {
   otel: 'OTel registry',
   voicetrace: 'voicetrace',
 };
-
-const code = (s: string): string => `\`${s}\``;
-const cell = (s: string): string => s.replace(/\|/g, '\\|');
 
 /** Renders the metric table as Markdown (the content of METRICS.md). */
 export function renderMetricTable(specs: readonly MetricSpec[] = METRIC_SPECS): string {

@@ -1,4 +1,4 @@
-import { WAIT_CONTRIBUTIONS, type WaitKey } from '@voicetrace/conventions';
+import { WAIT_CONTRIBUTIONS, type WaitKey, type WaitOwner } from '@voicetrace/conventions';
 
 /** What happened between the end of the user's speech and the agent's first audio (epoch seconds). */
 export interface TurnTimeline {
@@ -20,8 +20,8 @@ export interface TurnTimeline {
 /** One consecutive slice of the user-perceived wait. */
 export interface WaitContribution {
   key: WaitKey;
-  /** Who can act on it: `provider:stt|llm|tts`, `setting:endpointing`, `agent_code`, `pipeline`, `pipeline:unmeasured`. */
-  owner: string;
+  /** Who can act on it (WAIT_CONTRIBUTIONS in @voicetrace/conventions): `provider:stt|llm|tts`, `setting:endpointing`, `agent_code`, `pipeline`, `pipeline:unmeasured`. */
+  owner: WaitOwner;
   seconds: number;
 }
 
@@ -43,8 +43,6 @@ export interface LatencyBreakdown {
 
 /** Below this a slice is float noise (a microsecond, far below any clock the SDK reads). */
 const RESIDUE_NOISE_S = 1e-6;
-
-const OWNER = new Map<WaitKey, string>(WAIT_CONTRIBUTIONS.map((c) => [c.key, c.owner]));
 
 /**
  * Computes the docs' latency figures and a gapless breakdown of the wait the
@@ -108,9 +106,9 @@ export function computeLatency(timeline: TurnTimeline): LatencyBreakdown {
   advance('playout_start', end);
 
   // the last slice takes the float residue so the identity sum == e2e holds exactly
-  const ordered = WAIT_CONTRIBUTIONS.filter((c) => totals.has(c.key)).map((c) => ({
+  const ordered = WAIT_CONTRIBUTIONS.filter((c) => totals.has(c.key)).map((c): WaitContribution => ({
     key: c.key,
-    owner: OWNER.get(c.key) ?? 'pipeline',
+    owner: c.owner,
     seconds: totals.get(c.key) ?? 0,
   }));
   const sumButLast = ordered.slice(0, -1).reduce((sum, c) => sum + c.seconds, 0);

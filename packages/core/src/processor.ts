@@ -24,6 +24,12 @@ export interface VoiceTraceSpanProcessorOptions {
   remoteParents?: RemoteParentIds | undefined;
   /** Records every open span so another process can end them if this one is killed (a job process). */
   journal?: SpanJournal | undefined;
+  /**
+   * Session mode: `exceeded` is called once per session when its trace (the whole call) passes `spans`
+   * spans, e.g. to say that a backend with a per-trace limit (LangFuse) wants `traceMode: 'turn'`.
+   * Counted as spans start, one increment each.
+   */
+  largeTrace?: { spans: number; exceeded: () => void } | undefined;
 }
 
 /**
@@ -39,6 +45,8 @@ interface BoundSession {
   layout: TraceLayout;
   /** The per-turn layout of the `nextPerTurn` destinations, when they differ from `layout`. */
   turnLayout?: TraceLayout | undefined;
+  /** Spans started in the session's trace (for `largeTrace`). */
+  spans: number;
 }
 
 
@@ -62,6 +70,7 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
   private readonly byTrace = new Map<string, BoundSession>();
   private readonly remoteParents: RemoteParentIds | undefined;
   private readonly journal: SpanJournal | undefined;
+  private readonly largeTrace: VoiceTraceSpanProcessorOptions['largeTrace'];
   private shutdownPromise: Promise<void> | undefined;
   /** Finished spans waiting for a late fact, with the copies each destination gets. */
   private readonly held = new Map<string, { exported: ReadableSpan; perTurn: ReadableSpan; timer: NodeJS.Timeout }>();
@@ -76,6 +85,8 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
     this.counters = options.counters ?? new DropCounters();
     this.remoteParents = options.remoteParents;
     this.journal = options.journal;
+    // in turn mode a call is many small traces: nothing grows with the call
+    this.largeTrace = this.traceMode === 'session' ? options.largeTrace : undefined;
   }
 
   /**
@@ -90,7 +101,7 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
     if (options.remoteParent) this.remoteParents?.armNextRoot(options.remoteParent);
     const turnLayout = this.nextPerTurn.length ? new TraceLayout('turn', options.remoteParent) : undefined;
     engine.onLateFacts((spanIds, attributes) => this.release(spanIds, attributes));
-    this.pending.push({ engine, layout, turnLayout });
+    this.pending.push({ engine, layout, turnLayout, spans: 0 });
   }
 
   onStart(span: Span, parentContext: Context): void {
@@ -108,6 +119,7 @@ export class VoiceTraceSpanProcessor implements SpanProcessor {
           session.layout.onStart(span);
           session.turnLayout?.onStart(span);
           session.engine.onSpanStart(span);
+          if (this.largeTrace && ++session.spans === this.largeTrace.spans + 1) this.largeTrace.exceeded();
         }
         if (this.journal) this.journalStart(span, session);
       } catch (error) {

@@ -116,4 +116,25 @@ describe('VoiceTraceSpanProcessor', () => {
     expect(() => provider.getTracer('x').startSpan('a').end()).not.toThrow();
     expect(processor.counters.get('internal_error')).toBe(2);
   });
+
+  it('largeTrace: told once per session when its trace passes the limit, in session mode only', () => {
+    for (const traceMode of ['session', 'turn'] as const) {
+      let told = 0;
+      const processor = new VoiceTraceSpanProcessor({ next: [], traceMode, largeTrace: { spans: 3, exceeded: () => void told++ } });
+      const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+      const tracer = provider.getTracer('livekit-agents');
+      processor.attach(new SessionEngine({ sessionId: 's1', allowPii: false, tracer: provider.getTracer('voicetrace'), facts }));
+      const session = tracer.startSpan('agent_session');
+      const spans = () => tracer.startSpan('user_turn', {}, trace.setSpan(ROOT_CONTEXT, session)).end();
+      spans();
+      spans();
+      // three spans (the session's own included): at the limit, not past it
+      expect(told, traceMode).toBe(0);
+      for (let i = 0; i < 5; i++) spans();
+      expect(told, traceMode).toBe(traceMode === 'session' ? 1 : 0);
+      // a span of another trace is not the session's
+      tracer.startSpan('unrelated').end();
+      session.end();
+    }
+  });
 });

@@ -59,8 +59,18 @@ export function langfuseConfigFromEnv(env: Env = process.env): LangfuseConfig | 
  * `<base>/api/public/otel/v1/traces`, safe against trailing slashes. A base that already carries the
  * OTel path (`.../api/public/otel`, the value LangFuse's docs give for `OTEL_EXPORTER_OTLP_ENDPOINT`,
  * or the full traces URL) is completed rather than doubled.
+ *
+ * @throws {LangfuseConfigError} when `baseUrl` is not an http(s) URL (`cloud.langfuse.com`, without a
+ * scheme): a `baseUrl` given in code gets the same typed error as the variables, never `new URL`'s TypeError.
  */
 export function langfuseTracesUrl(baseUrl: string): string {
+  if (!isHttpUrl(baseUrl)) {
+    throw new LangfuseConfigError(
+      `voicetrace: the LangFuse baseUrl (${JSON.stringify(redactUrl(baseUrl))}) is not an http(s) URL; expected e.g. ${DEFAULT_LANGFUSE_BASE_URL}`,
+      [],
+      ['baseUrl'],
+    );
+  }
   const url = new URL(baseUrl);
   const path = url.pathname.replace(/\/+$/, '');
   if (path.endsWith(LANGFUSE_OTEL_TRACES_PATH)) url.pathname = path;

@@ -1,5 +1,5 @@
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
-import { ATTR } from '@voicetrace/conventions';
+import { ATTR, STAGES } from '@voicetrace/conventions';
 
 /**
  * LangFuse's OTel attribute names (langfuse-js `LangfuseOtelSpanAttributes`,
@@ -75,9 +75,10 @@ const PLAIN_SPANS = new Set(['llm_node', 'tts_node', 'user_turn', 'llm_request_r
  * The stages a user reads in LangFuse. Each gets an explicit level, because LangFuse gives DEBUG (hidden by
  * default in the trace view) to a fixed list of `livekit-agents` span names, `tts_request` among them
  * (LIVEKIT_DEBUG_SPAN_NAMES, OtelIngestionProcessor.ts:223-239) and an explicit level wins over that list
- * and over the span status (OtelIngestionProcessor.ts:1181-1190). Plumbing is left to LangFuse (DEBUG).
+ * and over the span status (OtelIngestionProcessor.ts:1181-1190): every stage of STAGES but `artifact` (an upload).
+ * Plumbing is left to LangFuse (DEBUG).
  */
-const READ_STAGES = new Set(['session', 'user_turn', 'vad', 'stt', 'eou', 'agent_turn', 'llm', 'realtime', 'tts', 'interruption', 'tool', 'handoff']);
+const READ_STAGES: ReadonlySet<string> = new Set(STAGES.filter((stage) => stage !== 'artifact'));
 
 /**
  * The LangFuse attributes for one voicetrace span: observation type, level, usage and cost details with an

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LANGFUSE_BASE_URL, langfuseAuthorization, langfuseConfigFromEnv, langfuseTracesUrl } from '../src/config.js';
 import { LangfuseConfigError } from '../src/errors.js';
+import { createLangfuseSpanExporter } from '../src/exporter.js';
 
 const keys = { LANGFUSE_PUBLIC_KEY: 'pk-lf-1', LANGFUSE_SECRET_KEY: 'sk-lf-1' };
 
@@ -53,6 +54,15 @@ describe('langfuseTracesUrl and langfuseAuthorization', () => {
       expect(langfuseTracesUrl(base)).toBe(expected);
     }
     expect(langfuseTracesUrl('http://host:3000/langfuse/')).toBe('http://host:3000/langfuse/api/public/otel/v1/traces');
+  });
+
+  it('a baseUrl given in code that is not an http(s) URL is the typed error naming it, never a TypeError', () => {
+    for (const baseUrl of ['cloud.langfuse.com', 'not a url', 'ftp://cloud.langfuse.com']) {
+      for (const call of [() => langfuseTracesUrl(baseUrl), () => createLangfuseSpanExporter({ publicKey: 'pk-lf-1', secretKey: 'sk-lf-1', baseUrl })]) {
+        expect(call).toThrow(LangfuseConfigError);
+        expect(call).toThrow(expect.objectContaining({ invalid: ['baseUrl'], missing: [], message: expect.stringContaining(JSON.stringify(baseUrl)) }));
+      }
+    }
   });
 
   it('is Basic base64(publicKey:secretKey)', () => {

@@ -1,7 +1,7 @@
 import { ROOT_CONTEXT, trace, type SpanContext, type Tracer } from '@opentelemetry/api';
 import { ATTR } from '@voicetrace/conventions';
 import type { ReportUpload, SessionReportJson } from '@voicetrace/report';
-import { writeFileAtomic } from '@voicetrace/report';
+import { writeFileAtomic } from '@voicetrace/report/internal';
 import type { ArtifactUploader, EgressResult } from '@voicetrace/recording';
 import { toReportUpload, uploadSessionArtifacts } from '@voicetrace/recording';
 import { join } from 'node:path';

@@ -304,6 +304,8 @@ export interface LogsSetup {
   warn: (key: string, message: string) => void;
   /** In a LiveKit job process (where the SDK's logger must be instrumented to be seen). */
   inJobProcess: boolean;
+  /** No OTLP export whatever the option and variables say (its endpoint setting cannot work); records still reach the session report. */
+  otlpOff?: boolean | undefined;
 }
 
 const FLUSH_TIMEOUT_MS = 5_000;
@@ -322,7 +324,7 @@ export function createLogs(setup: LogsSetup): VoiceTraceLogs | undefined {
   if (options.exporter) {
     target = options.exporter.constructor.name;
     exporter = new CountingLogExporter(options.exporter, warn, target);
-  } else if (signalWanted('logs', setup.option, setup.otlp, env)) {
+  } else if (!setup.otlpOff && signalWanted('logs', setup.option, setup.otlp, env)) {
     const endpoint = resolveSignalEndpoint('logs', options.endpoint, setup.otlp, env);
     for (const w of endpoint.warnings) warn(`logs:${w}`, `voicetrace: ${w}`);
     const config = { url: endpoint.url, headers: options.headers ?? (typeof setup.otlp === 'object' ? setup.otlp.headers : undefined) };

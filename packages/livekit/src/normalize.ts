@@ -1,5 +1,6 @@
 import type { metrics } from '@livekit/agents';
-import { FieldValidator, type DropCounters, type StageMetric, type ValueLimits } from '@voicetrace/core';
+import type { DropCounters, StageMetric } from '@voicetrace/core';
+import { FieldValidator, type ValueLimits } from '@voicetrace/core/internal';
 
 type AgentMetrics = metrics.AgentMetrics;
 

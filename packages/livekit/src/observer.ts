@@ -1,5 +1,6 @@
 import { voice, type llm } from '@livekit/agents';
-import { FieldValidator, type SessionEngine, type VoiceEvent } from '@voicetrace/core';
+import type { SessionEngine, VoiceEvent } from '@voicetrace/core';
+import { FieldValidator } from '@voicetrace/core/internal';
 import { normalizeMetrics } from './normalize.js';
 import type { SessionShape } from './session-shape.js';
 

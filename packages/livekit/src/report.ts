@@ -1,6 +1,7 @@
 import { voice, type JobContext } from '@livekit/agents';
 import type { SessionEngine } from '@voicetrace/core';
-import { buildVoicetraceSection, type ReportRecording, type SdkReportFields, type SessionReportJson } from '@voicetrace/report';
+import type { ReportRecording, SdkReportFields, SessionReportJson } from '@voicetrace/report';
+import { buildVoicetraceSection } from '@voicetrace/report/internal';
 import type { SessionEventLog } from './event-log.js';
 
 /** What the report needs from the session being traced. */

@@ -5,10 +5,11 @@ import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
-import { PriceBook, RemoteParentIds, SessionMetrics, SpanJournal, VoiceTraceSpanProcessor, observeVoiceTraceCounters, recoverJournals, type DropCounters, type PriceTable, type TraceMode } from '@voicetrace/core';
+import { PriceBook, SessionMetrics, VoiceTraceSpanProcessor, observeVoiceTraceCounters, type DropCounters, type PriceTable, type TraceMode, type VoiceTraceSpanProcessorOptions } from '@voicetrace/core';
+import { RemoteParentIds, SpanJournal, recoverJournals } from '@voicetrace/core/internal';
 import type { BoundedBatchOptions, QueuedExportStats } from '@voicetrace/exporters';
 import { renderReportHtml } from '@voicetrace/report';
-import { LangfuseConfigError, LangfuseMappingProcessor, LangfuseScores, LangfuseTurnRootsProcessor, langfuseConfigFromEnv, langfuseConfigWarnings, type LangfuseConfig } from '@voicetrace/langfuse';
+import { LangfuseConfigError, LangfuseMappingProcessor, LangfuseScores, LangfuseTurnRootsProcessor, langfuseConfigFromEnv, langfuseConfigWarnings, langfuseTracesUrl, type LangfuseConfig } from '@voicetrace/langfuse';
 import { createS3Uploader, startAudioEgress, type AudioEgressOptions, type S3UploaderOptions } from '@voicetrace/recording';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,7 +68,13 @@ export interface VoiceTraceOptions {
    * When false, the SDK strips its PII attributes in-process and voicetrace writes none.
    */
   allowPii?: boolean | undefined;
-  /** `session` (default) or `turn`: one trace per user turn, linked to the session. */
+  /**
+   * `session` (default) or `turn`: one trace per user turn, linked to the session (default:
+   * `VOICETRACE_TRACE_MODE`). A Collector that forwards to LangFuse wants `turn`; the agent cannot see
+   * that, so by default a call whose session trace passes 150 spans over OTLP (no direct LangFuse export)
+   * warns once. `session` set explicitly (here or in the variable), or `langfuseMapping: false`, keeps
+   * session traces without the warning.
+   */
   traceMode?: TraceMode | undefined;
   /** Price overrides (`provider/model` -> prices), merged over the defaults. */
   prices?: PriceTable | undefined;
@@ -146,11 +153,11 @@ export interface VoiceTraceOptions {
   logs?: boolean | LogsOptions | undefined;
   /**
    * Telemetry configuration never takes calls down: a destination whose settings cannot work (an
-   * `OTEL_EXPORTER_OTLP_*ENDPOINT` that is not an http(s) URL, such as `localhost:4318`; LangFuse
-   * half set) is named once (the variable, its value with credentials masked, what was turned off)
-   * and turned off, and everything else keeps running. `true` throws the typed error instead
-   * (`OtlpConfigError` with the `setting`, `LangfuseConfigError` with the `missing`/`invalid`
-   * variables), e.g. in CI. Default: `VOICETRACE_STRICT_CONFIG=true`, else false.
+   * `OTEL_EXPORTER_OTLP_*ENDPOINT` or `endpoint` option that is not an http(s) URL, such as
+   * `localhost:4318`; LangFuse half set, or its `baseUrl` not a URL) is named once (the setting, its
+   * value with credentials masked, what was turned off) and turned off, and everything else keeps
+   * running. `true` throws the typed error instead (`OtlpConfigError` with the `setting`,
+   * `LangfuseConfigError` with the `missing`/`invalid` settings), e.g. in CI. Default: `VOICETRACE_STRICT_CONFIG=true`, else false.
    */
   strict?: boolean | undefined;
 }
@@ -245,8 +252,8 @@ interface DestinationConfig {
   /** The `metrics` and `logs` options, OTLP export off for a signal whose endpoint setting cannot work. */
   metrics: VoiceTraceOptions['metrics'];
   logs: VoiceTraceOptions['logs'];
-  /** The environment `createLogs` reads (`OTEL_LOGS_EXPORTER=none` when its endpoint cannot work). */
-  logsEnv: NodeJS.ProcessEnv;
+  /** Logs' OTLP export turned off (its endpoint setting cannot work); the records still reach the session report. */
+  logsOtlpOff: boolean;
 }
 
 interface SpanPipeline {
@@ -310,6 +317,8 @@ function langfuseConfigOf(base: SetupBasics, guard: ConfigGuard): LangfuseConfig
   let langfuse: LangfuseConfig | undefined;
   try {
     langfuse = options.langfuse ?? langfuseConfigFromEnv(env);
+    // the option's baseUrl is checked here, as the variables' is: a URL without a scheme is the typed error
+    if (options.langfuse) langfuseTracesUrl(options.langfuse.baseUrl);
   } catch (error) {
     if (!(error instanceof LangfuseConfigError)) throw error;
     guard.reject(error, 'LangFuse export (spans and scores)');
@@ -320,25 +329,19 @@ function langfuseConfigOf(base: SetupBasics, guard: ConfigGuard): LangfuseConfig
 }
 
 /** The `metrics` and `logs` options, with OTLP export turned off (rejected) for a signal whose endpoint setting cannot work. */
-function otlpSignalOptions(base: SetupBasics, guard: ConfigGuard): Pick<DestinationConfig, 'metrics' | 'logs' | 'logsEnv'> {
+function otlpSignalOptions(base: SetupBasics, guard: ConfigGuard): Pick<DestinationConfig, 'metrics' | 'logs' | 'logsOtlpOff'> {
   const { options, env } = base;
   let metrics = options.metrics;
-  let logs = options.logs;
-  let logsEnv = env;
   const metricsError = signalEndpointError('metrics', metrics, options.otlp, env);
   if (metricsError) {
     guard.reject(metricsError, 'OTLP metrics');
     // readers of your own still get the metrics
     metrics = typeof metrics === 'object' && metrics.readers?.length ? { ...metrics, endpoint: undefined } : false;
   }
-  // logs also feed the session report: only their export goes (an object option always exports; its failures are counted)
-  const logsError = typeof logs === 'object' ? undefined : signalEndpointError('logs', logs, options.otlp, env);
-  if (logsError) {
-    guard.reject(logsError, 'OTLP logs');
-    logs = undefined;
-    logsEnv = { ...env, OTEL_LOGS_EXPORTER: 'none' };
-  }
-  return { metrics, logs, logsEnv };
+  // logs also feed the session report: only their export goes, whether the endpoint came from the option or a variable
+  const logsError = signalEndpointError('logs', options.logs, options.otlp, env);
+  if (logsError) guard.reject(logsError, 'OTLP logs');
+  return { metrics, logs: options.logs, logsOtlpOff: logsError !== undefined };
 }
 
 /**
@@ -365,8 +368,39 @@ function createSpanPipeline(base: SetupBasics, config: DestinationConfig): SpanP
     traceMode,
     remoteParents,
     journal: journalDir !== undefined && inJobProcess ? new SpanJournal(journalDir) : undefined,
+    largeTrace: largeSessionTraceWarning(base, config),
   });
   return { processor, remoteParents, journalDir };
+}
+
+/**
+ * LangFuse's guidance: at most about 150 observations per trace (its trace view and ingestion degrade
+ * past that). A call in session mode is one trace of ~17 spans per turn: past it after 9 turns.
+ */
+const LANGFUSE_MAX_OBSERVATIONS_PER_TRACE = 150;
+
+/**
+ * The README's LangFuse-through-the-Collector path needs `VOICETRACE_TRACE_MODE=turn`, and the agent
+ * cannot see whether its Collector forwards to LangFuse: with session traces going over OTLP and no
+ * direct LangFuse export (that one is per turn by itself), the first call whose trace passes LangFuse's
+ * guidance says once what to set. Session mode chosen explicitly (`traceMode: 'session'`,
+ * `VOICETRACE_TRACE_MODE=session`) or `langfuseMapping: false` says LangFuse is not the concern: no warning.
+ */
+function largeSessionTraceWarning(base: SetupBasics, config: DestinationConfig): VoiceTraceSpanProcessorOptions['largeTrace'] {
+  const { options, env, traceMode, warn } = base;
+  const sessionChosen = (options.traceMode ?? env.VOICETRACE_TRACE_MODE) === 'session';
+  const labels = config.destinations.map((d) => d.label);
+  if (traceMode !== 'session' || sessionChosen || options.langfuseMapping === false || !labels.includes('otlp') || labels.includes('langfuse')) return undefined;
+  return {
+    spans: LANGFUSE_MAX_OBSERVATIONS_PER_TRACE,
+    exceeded: () =>
+      warn(
+        'langfuse:session-trace',
+        `voicetrace: a call's trace passed ${LANGFUSE_MAX_OBSERVATIONS_PER_TRACE} spans (session trace mode, one trace per call). If your Collector forwards to LangFuse ` +
+          `(collector-config/overlays/langfuse.yaml), set VOICETRACE_TRACE_MODE=turn (or traceMode: 'turn'): LangFuse advises at most ${LANGFUSE_MAX_OBSERVATIONS_PER_TRACE} observations per trace, and turn mode makes one trace per user turn. ` +
+          "If it does not, this does not matter: set VOICETRACE_TRACE_MODE=session (or traceMode: 'session') to keep session traces without this warning.",
+      ),
+  };
 }
 
 /**
@@ -395,7 +429,7 @@ function startMetricsAndLogs(base: SetupBasics, config: DestinationConfig, resou
   const metrics = createMetrics({ option: config.metrics, otlp: options.otlp, resource: agent.resource, serviceInstanceId: agent.serviceInstanceId, env, warn });
   // voicetrace.exporter.dropped_spans: the loss each destination's stats() reports, every reason
   const stopCounters = metrics ? observeVoiceTraceCounters({ meter: metrics.meter, counters: processor.counters, exporterDrops: () => exporterLosses(config.destinations), environment }) : undefined;
-  const logs = createLogs({ option: config.logs, otlp: options.otlp, resource: agent.resource, env: config.logsEnv, warn, inJobProcess });
+  const logs = createLogs({ option: config.logs, otlp: options.otlp, resource: agent.resource, env, warn, inJobProcess, otlpOff: config.logsOtlpOff });
   if (metrics) warn('metrics', `voicetrace: metrics go to ${metrics.target}`);
   return { metrics, logs, stopCounters, flush: async () => void (await Promise.all([metrics?.forceFlush(), logs?.forceFlush()])) };
 }

@@ -1,4 +1,5 @@
-import { FieldValidator, type DropCounters, type SpanFacts, type SpanFactsReader, type SpanView } from '@voicetrace/core';
+import type { DropCounters, SpanFacts, SpanFactsReader, SpanView } from '@voicetrace/core';
+import { FieldValidator } from '@voicetrace/core/internal';
 import { ATTR, LIVEKIT_SCOPE, SDK_SPAN_STAGE } from '@voicetrace/conventions';
 import { normalizeMetrics, providerName, type MetricsContext } from './normalize.js';
 

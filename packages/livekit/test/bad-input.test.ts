@@ -1,6 +1,7 @@
 import { metrics } from '@livekit/agents';
 import { trace } from '@opentelemetry/api';
-import { DropCounters, FieldValidator, PriceBook, SessionEngine, UsageLedger, type TtsMetric } from '@voicetrace/core';
+import { DropCounters, PriceBook, SessionEngine, UsageLedger, type TtsMetric } from '@voicetrace/core';
+import { FieldValidator } from '@voicetrace/core/internal';
 import { describe, expect, it } from 'vitest';
 import { normalizeMetrics } from '../src/normalize.js';
 import { LiveKitSpanFacts } from '../src/span-facts.js';

@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameS
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cacheRoot,
@@ -37,6 +38,11 @@ const USER_DEPENDENCIES = ['@livekit/agents@1.9.0', '@opentelemetry/api', 'types
 const SHARED_SDK = ['@opentelemetry/api', '@opentelemetry/context-async-hooks', '@opentelemetry/sdk-trace-base', '@opentelemetry/sdk-trace-node'];
 /** Input types of the public API besides the `*Options` interfaces: every optional field admits `undefined`. */
 const INPUT_TYPES = ['ModelPrice', 'ScriptedReply', 'ScriptedUtterance', 'OtlpAdviceContext', 'LangfuseConfig'];
+/**
+ * Packages whose README names every value their main entry exports: what other voicetrace packages
+ * share beyond that is their `/internal` entry, and the rest stays inside (issue 20).
+ */
+const DOCUMENTED_EXPORTS = ['@voicetrace/core', '@voicetrace/report'];
 
 const rootPkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as PackageJson & { packageManager: string; pnpm: { overrides: Record<string, string> } };
 const all = workspacePackages();
@@ -80,6 +86,22 @@ describe('package manifests', () => {
       imported.delete(pkg.name);
       expect([...imported].filter((name) => !declared.has(name)).sort(), `${pkg.name}: imported but not a dependency or peer`).toEqual([]);
       expect([...declared].filter((name) => !imported.has(name)).sort(), `${pkg.name}: declared but never imported`).toEqual([]);
+    }
+  });
+
+  it('the README names every entry point (an `/internal` one: with no semver promise) and, for core and report, every value the main entry exports', async () => {
+    for (const { dir, pkg } of publishable) {
+      const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+      for (const key of Object.keys(pkg.exports ?? {})) {
+        if (key === '.' || key === './package.json') continue;
+        expect(readme, `${pkg.name}'s README does not name ${pkg.name}/${key.slice(2)}`).toContain(`${pkg.name}/${key.slice(2)}`);
+        if (key === './internal') expect(readme, `${pkg.name}'s README: ${pkg.name}/internal without "no semver promise"`).toMatch(/no semver\s+promise/i);
+      }
+      if (!DOCUMENTED_EXPORTS.includes(pkg.name)) continue;
+      // the built entry (the test command builds first): its runtime names, each a word of the README
+      const names = Object.keys((await import(pathToFileURL(join(dir, 'dist', 'index.js')).href)) as object);
+      expect(names.length, pkg.name).toBeGreaterThan(0);
+      expect(names.filter((name) => !new RegExp(`\\b${name}\\b`).test(readme)), `${pkg.name}: exported but not in its README`).toEqual([]);
     }
   });
 

@@ -95,7 +95,7 @@ describe('transient errors', () => {
 
 describe('toReportUpload', () => {
   it('keeps exactly the fields the report schema allows', async () => {
-    const { REPORT_SCHEMA } = await import('@voicetrace/report');
+    const { REPORT_SCHEMA } = await import('@voicetrace/report/internal');
     const allowed = Object.keys((REPORT_SCHEMA as { $defs: { upload: { properties: object } } }).$defs.upload.properties).sort();
     const full: UploadResult = { what: 'recording', status: 'uploaded', url: 'http://x/b/k', attempts: 2, bucket: 'b', key: 'k', contentType: 'audio/ogg', bytes: 3, durationMs: 5 };
     expect(toReportUpload(full)).toEqual({ what: 'recording', status: 'uploaded', url: 'http://x/b/k', attempts: 2 });

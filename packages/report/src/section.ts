@@ -1,3 +1,4 @@
+import { LATENCY_STAGES } from '@voicetrace/conventions';
 import type { LatencyBreakdown, ReplyRecord, SessionSnapshot, TurnRecord, UserTurnRecord } from '@voicetrace/core';
 import type {
   LatencyFigures,
@@ -74,16 +75,10 @@ export function buildVoicetraceSection(snapshot: SessionSnapshot, options: Secti
 
 /** The latency figures of a breakdown, under the report's names. */
 export function latencyFigures(latency: LatencyBreakdown): LatencyFigures {
-  return {
-    transcription_delay: latency.transcriptionDelay,
-    eou_delay: latency.eouDelay,
-    on_user_turn_completed_delay: latency.onUserTurnCompletedDelay,
-    llm_ttft: latency.llmTtft,
-    tts_ttfb: latency.ttsTtfb,
-    total: latency.total,
-    e2e: latency.e2e,
-    anchor_shift: latency.anchorShift,
-  };
+  const figures: LatencyFigures = {};
+  for (const { key, field } of LATENCY_STAGES) figures[key] = latency[field];
+  figures.anchor_shift = latency.anchorShift;
+  return figures;
 }
 
 function reportTurn(turn: TurnRecord, options: SectionOptions, offset: (at: number | undefined) => number | undefined): ReportTurn {

@@ -1,4 +1,4 @@
-import { sortedQuantile } from '@voicetrace/core';
+import { sortedQuantile } from '@voicetrace/core/internal';
 import type { Percentiles } from './types.js';
 
 /**

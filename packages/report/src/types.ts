@@ -4,6 +4,7 @@
  * is in seconds, every timestamp in epoch seconds, every cost an estimate in USD.
  * `schema/report.schema.json` describes the same shape; keep them together.
  */
+import type { LatencyStage } from '@voicetrace/conventions';
 
 /** The fields `voice.sessionReportToJSON` writes, as it writes them. */
 export interface SdkReportFields {
@@ -34,17 +35,11 @@ export interface WaitSlice {
   seconds: number;
 }
 
-/** The latency figures of one reply (seconds): the LiveKit docs' breakdown plus e2e. */
-export interface LatencyFigures {
-  transcription_delay?: number;
-  eou_delay?: number;
-  on_user_turn_completed_delay?: number;
-  llm_ttft?: number;
-  tts_ttfb?: number;
-  /** eou_delay + llm_ttft + tts_ttfb (the docs' total latency). */
-  total?: number;
-  /** End of user speech to the agent's first audio (the SDK's e2e_latency, restated from the VAD's end of speech when `anchor_shift` is set). */
-  e2e?: number;
+/**
+ * The latency figures of one reply (seconds): the LiveKit docs' breakdown plus e2e, one per
+ * LATENCY_STAGES row of @voicetrace/conventions (which says what each measures).
+ */
+export interface LatencyFigures extends Partial<Record<LatencyStage, number>> {
   /** How far from its VAD the SDK placed the end of speech (seconds; absent when they agree). */
   anchor_shift?: number;
 }
@@ -286,4 +281,6 @@ export interface VoicetraceSection {
   usage_check?: Array<{ type: string; provider: string; model: string; figure: string; voicetrace: number; sdk: number; cause: 'sdk_counts_stream_adapter_report' | 'unexplained' }>;
   /** Events of the session kept by voicetrace when the SDK kept none, and how many were left out. */
   event_log: { kept: number; dropped: number };
+  /** A report rebuilt from traces: the figures those traces do not carry (an older voicetrace, a lost span), left out rather than re-derived. */
+  not_in_traces?: string[];
 }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { reportFromTraces, reportsFromTraces, TracesError } from '../src/traces/from-traces.js';
 import { validateReport } from '../src/validate.js';
-import { DEMO_TRACES_PATH, demoReport } from './helpers/sessions.js';
+import { DEMO_TRACES_PATH, FIXTURES, demoReport } from './helpers/sessions.js';
+import { join } from 'node:path';
 
 const expected = demoReport();
 const tracesText = readFileSync(DEMO_TRACES_PATH, 'utf8');
@@ -85,13 +86,36 @@ describe('reportFromTraces: the demo call rebuilt from its spans', () => {
     expect(problems.every((p) => p.file === 'mixed.jsonl')).toBe(true);
   });
 
+  it('an older trace: the figures it does not carry are named in not_in_traces, never re-derived', async () => {
+    // written before the span view carried the session statistics, the reply's own cost and request starts
+    const report = await reportFromTraces({ path: join(FIXTURES, 'older-demo-traces.jsonl') });
+    expect(validateReport(report)).toEqual([]);
+    const v = report.voicetrace;
+    expect(v.not_in_traces).toEqual(
+      expect.arrayContaining([
+        'latency and wait statistics (voicetrace.session.stats)',
+        "the reply's own cost (voicetrace.reply.cost)",
+        'request start times (voicetrace.request.started_at): the span start is shown',
+      ]),
+    );
+    expect(v.latency).toEqual({});
+    expect(v.wait).toEqual({});
+    // what it does carry is read as before: counts, cost, per-reply latency
+    expect([v.replies, v.interruptions]).toEqual([6, 1]);
+    expect(v.turns.flatMap((t) => t.replies).filter((r) => r.latency?.e2e !== undefined)).toHaveLength(6);
+    // the current demo trace carries every figure
+    expect((await reportFromTraces({ path: DEMO_TRACES_PATH })).voicetrace.not_in_traces).toBeUndefined();
+  });
+
   it('skips spans of the wrong types, lines over the size limit, and says when there is no session', async () => {
-    const request = JSON.parse(tracesText.split('\n')[0]!);
+    // the fixture's third request: seven SDK spans in its first scope
+    const request = JSON.parse(tracesText.split('\n')[2]!);
     const spans = request.resourceSpans[0].scopeSpans[0].spans;
     spans[0].traceId = 42;
     spans[1].startTimeUnixNano = { evil: true };
     spans[2].attributes = 'not a list';
-    const { reports, problems } = await reportsFromTraces([JSON.stringify(request), ...tracesText.split('\n').slice(1)].join('\n'), { maxLineBytes: 150_000 });
+    const lines = tracesText.split('\n');
+    const { reports, problems } = await reportsFromTraces([...lines.slice(0, 2), JSON.stringify(request), ...lines.slice(3)].join('\n'), { maxLineBytes: 150_000 });
     expect(reports).toHaveLength(1);
     expect(problems.some((p) => /2 span\(s\) skipped: traceId a number is not 32 hex digits/.test(p.reason))).toBe(true);
     await expect(reportFromTraces('{"resourceSpans":[]}')).rejects.toBeInstanceOf(TracesError);

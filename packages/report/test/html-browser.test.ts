@@ -92,7 +92,7 @@ describe.skipIf(!chromiumPath)('the HTML report in headless Chromium', () => {
       const shown = await page.locator(`.wf-row [data-vt="e2e"][data-speech="${reply.speech_id}"]`).textContent();
       expect(shown, reply.speech_id).toBe(`${Math.round(reply.latency!.e2e! * 1000)} ms`);
     }
-    expect(await page.locator('[data-vt="cost"]').textContent()).toBe('$0.0348'); // 0.0347916
+    expect(await page.locator('[data-vt="cost"]').textContent()).toBe('$0.0348'); // 0.0347892
     expect(await page.locator('[data-vt="usage-total"]').textContent()).toBe('$0.0348');
     const p95 = report.voicetrace.latency;
     for (const stage of ['e2e', 'llm_ttft', 'tts_ttfb', 'eou_delay']) {

@@ -69,11 +69,14 @@ describe('renderReportHtml', () => {
     expect(formatLatency(1.3840000629425049)).toBe('1384 ms');
     expect(formatUsd(0.0347916)).toBe('$0.0348');
     expect(formatUsd(0.002874966666666667)).toBe('$0.00287');
-    expect(html).toContain(`data-vt="cost" data-value="0.0347916">$0.0348</dd>`);
-    expect(html).toContain(`data-vt="latency.e2e.p95" data-value="1.8082498908042908">1808 ms</td>`);
-    expect(html).toContain(`data-vt="wait.llm_ttft.p50" data-value="0.5334999561309814">533 ms</td>`);
+    // the page shows the report's figures as they are (the fixture: the demo call at seed 42)
+    const v = report.voicetrace;
+    expect(html).toContain(`data-vt="cost" data-value="${v.cost}">${formatUsd(v.cost)}</dd>`);
+    expect(html).toContain(`data-vt="latency.e2e.p95" data-value="${v.latency.e2e!.p95}">${formatLatency(v.latency.e2e!.p95!)}</td>`);
+    expect(html).toContain(`data-vt="wait.llm_ttft.p50" data-value="${v.wait.llm_ttft!.p50}">${formatLatency(v.wait.llm_ttft!.p50!)}</td>`);
     expect(html).toContain('openai / gpt-4o-mini');
-    expect(html).toContain('4,350 input tokens (2,816 cached) · 288 output tokens');
+    const llm = v.usage.find((u) => u.type === 'llm_usage') as unknown as { input_tokens: number; input_cached_tokens: number; output_tokens: number };
+    expect(html).toContain(`${llm.input_tokens.toLocaleString('en-US')} input tokens (${llm.input_cached_tokens.toLocaleString('en-US')} cached) · ${llm.output_tokens.toLocaleString('en-US')} output tokens`);
     expect(html).not.toContain('Content was left out');
   });
 

@@ -4,7 +4,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DropCounters, PriceBook, SessionModel, UsageLedger, quantile } from '@voicetrace/core';
+import { DropCounters, PriceBook, SessionModel, UsageLedger } from '@voicetrace/core';
+import { quantile } from '@voicetrace/core/internal';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT, runCli } from '../src/cli/run.js';
 import type { SessionSetSummary } from '../src/cli/summary.js';

@@ -1,4 +1,4 @@
-import { DEFAULT_API_CONNECT_OPTIONS, llm, type APIConnectOptions } from '@livekit/agents';
+import { APIStatusError, DEFAULT_API_CONNECT_OPTIONS, llm, type APIConnectOptions } from '@livekit/agents';
 import { SeededRandom, drawLatency, sleep, type LatencyRange } from './random.js';
 import { withDefaults } from './options.js';
 
@@ -28,6 +28,11 @@ export interface ScriptedLLMOptions {
   interTokenMs?: LatencyRange | undefined;
   /** A stall after the first token of each spoken reply, in ms (a provider hiccup mid-stream). Default 0. */
   stallAfterFirstTokenMs?: number | undefined;
+  /**
+   * Requests (1-based, in the order `chat()` was called) whose first attempt fails with a retryable
+   * 503 before any token, as a provider outage does: the SDK reports the error and retries. Default none.
+   */
+  failRequests?: number[] | undefined;
   seed?: number | undefined;
 }
 
@@ -47,6 +52,8 @@ export class ScriptedLLM extends llm.LLM {
   readonly random: SeededRandom;
   /** Prompt tokens of the previous request: a provider's prompt cache would hold them. */
   previousPromptTokens = 0;
+  /** `chat()` calls so far. */
+  requests = 0;
 
   constructor(options: ScriptedLLMOptions) {
     super();
@@ -59,6 +66,7 @@ export class ScriptedLLM extends llm.LLM {
         ttft: { minMs: 250, maxMs: 650 },
         interTokenMs: { minMs: 8, maxMs: 20 },
         stallAfterFirstTokenMs: 0,
+        failRequests: [],
         seed: 11,
       },
       options,
@@ -87,7 +95,8 @@ export class ScriptedLLM extends llm.LLM {
     toolCtx?: llm.ToolContextLike;
     connOptions?: APIConnectOptions;
   }): llm.LLMStream {
-    return new ScriptedLLMStream(this, { chatCtx, toolCtx, connOptions });
+    const failFirstAttempt = this.options.failRequests.includes(++this.requests);
+    return new ScriptedLLMStream(this, { chatCtx, toolCtx, connOptions }, failFirstAttempt);
   }
 
   /** @internal Picks the reply for the newest user message or tool output. */
@@ -117,10 +126,13 @@ function newestInput(chatCtx: llm.ChatContext): string {
 
 class ScriptedLLMStream extends llm.LLMStream {
   private readonly owner: ScriptedLLM;
+  /** The next attempt fails with a retryable 503 (the SDK calls `run()` again on retry). */
+  private failNextAttempt: boolean;
 
   constructor(
     owner: ScriptedLLM,
     params: { chatCtx: llm.ChatContext; toolCtx?: llm.ToolContextLike; connOptions?: APIConnectOptions },
+    failFirstAttempt = false,
   ) {
     super(owner, {
       chatCtx: params.chatCtx,
@@ -128,9 +140,15 @@ class ScriptedLLMStream extends llm.LLMStream {
       connOptions: params.connOptions ?? DEFAULT_API_CONNECT_OPTIONS,
     });
     this.owner = owner;
+    this.failNextAttempt = failFirstAttempt;
   }
 
   protected async run(): Promise<void> {
+    if (this.failNextAttempt) {
+      this.failNextAttempt = false;
+      await sleep(50);
+      throw new APIStatusError({ message: 'upstream unavailable (scripted 503)', options: { statusCode: 503, retryable: true } });
+    }
     const reply = this.owner.pick(this.chatCtx);
     const id = `chatcmpl_${Math.floor(this.owner.random.next() * 1e9).toString(36)}`;
     const promptTokens = countTokens(JSON.stringify(this.chatCtx.toJSON()));

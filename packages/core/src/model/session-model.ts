@@ -1,4 +1,4 @@
-import { WAIT_CONTRIBUTIONS, type WaitKey } from '@voicetrace/conventions';
+import { LATENCY_STAGES, WAIT_CONTRIBUTIONS, type WaitKey } from '@voicetrace/conventions';
 import type { DropCounters } from '../counters.js';
 import type { EouMetric, InterruptionMetric, RealtimeMetric, StageMetric, SttMetric, VadMetric } from '../events.js';
 import { computeLatency, type LatencyBreakdown } from '../latency.js';
@@ -60,16 +60,6 @@ const RECENT_REPLY_TURNS = 4;
 
 /** Replies still open at once before the oldest is closed as incomplete (a reply the SDK never finished). */
 const MAX_OPEN_REPLIES = 16;
-
-const LATENCY_PICK: Record<LatencyStage, (l: LatencyBreakdown) => number | undefined> = {
-  e2e: (l) => l.e2e,
-  eou_delay: (l) => l.eouDelay,
-  transcription_delay: (l) => l.transcriptionDelay,
-  on_user_turn_completed_delay: (l) => l.onUserTurnCompletedDelay,
-  llm_ttft: (l) => l.llmTtft,
-  tts_ttfb: (l) => l.ttsTtfb,
-  total: (l) => l.total,
-};
 
 /**
  * One voice session as data: turns (the user's speech and the agent's
@@ -435,6 +425,11 @@ export class SessionModel {
     return undefined;
   }
 
+  /** The reply of `speechId`, open or closed moments ago (a request or usage that ends after its reply). */
+  private openOrRecentReply(speechId: string | undefined): ReplyRecord | undefined {
+    return this.openReply(speechId) ?? (speechId ? this.recentReply(speechId) : undefined);
+  }
+
   /** The open reply of `speechId` (or of a provisional id it replaced), if any. */
   openReply(speechId: string | undefined): ReplyRecord | undefined {
     if (!speechId) return undefined;
@@ -477,7 +472,8 @@ export class SessionModel {
       firstTokenAt: metric.ttft !== undefined ? requestStart + metric.ttft : undefined,
       cost: this.options.ledger.costOfMetric(metric),
     };
-    this.openReply(speechId)?.llm.push(full);
+    // a request that ends after its reply (cancelled before its audio) is still the reply's, as its usage is (addUsage)
+    this.openOrRecentReply(speechId)?.llm.push(full);
     return full;
   }
 
@@ -490,7 +486,7 @@ export class SessionModel {
       firstAudioAt: metric.ttfb !== undefined ? textSentAt + metric.ttfb : undefined,
       cost: step.duplicate ? undefined : this.options.ledger.costOfMetric(metric),
     };
-    this.openReply(speechId)?.tts.push(full);
+    this.openOrRecentReply(speechId)?.tts.push(full);
     return full;
   }
 
@@ -603,9 +599,9 @@ export class SessionModel {
     if (userSpeechEnd !== undefined) reply.firstAudioAt = userSpeechEnd + e2e;
     if (!reply.latency.wait.length && eou === undefined && !realtime && reply.turnIndex > 0) reply.dataIncomplete = true;
     this.replyCount += 1;
-    for (const [stage, pick] of Object.entries(LATENCY_PICK) as Array<[LatencyStage, (l: LatencyBreakdown) => number | undefined]>) {
-      const value = pick(reply.latency);
-      if (value !== undefined) this.sketch(this.latencyStats, stage).add(value);
+    for (const { key, field } of LATENCY_STAGES) {
+      const value = reply.latency[field];
+      if (value !== undefined) this.sketch(this.latencyStats, key).add(value);
     }
     for (const slice of reply.latency.wait) this.sketch(this.waitStats, slice.key).add(slice.seconds);
     this.closeReply(reply, at);
@@ -716,7 +712,7 @@ export class SessionModel {
     // each turn's cost is derived here, once, for every reader of the snapshot
     for (const turn of this.turns) turn.cost = this.turnCost(turn);
     const latency = {} as SessionSnapshot['latency'];
-    for (const stage of Object.keys(LATENCY_PICK) as LatencyStage[]) latency[stage] = this.latencyStats.get(stage)?.summary() ?? { count: 0 };
+    for (const { key } of LATENCY_STAGES) latency[key] = this.latencyStats.get(key)?.summary() ?? { count: 0 };
     const wait: SessionSnapshot['wait'] = {};
     for (const { key } of WAIT_CONTRIBUTIONS) {
       const stats = this.waitStats.get(key);

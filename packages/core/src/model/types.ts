@@ -1,4 +1,4 @@
-import type { WaitKey } from '@voicetrace/conventions';
+import type { LatencyStage, WaitKey } from '@voicetrace/conventions';
 import type { DropReason } from '../counters.js';
 import type { EouMetric, InterruptionMetric, LlmMetric, RealtimeMetric, SttMetric, TtsMetric, VadMetric } from '../events.js';
 import type { LatencyBreakdown } from '../latency.js';
@@ -225,8 +225,8 @@ export interface PercentileSummary {
   mean?: number;
 }
 
-/** Latency figures summarized per session. */
-export type LatencyStage = 'e2e' | 'eou_delay' | 'transcription_delay' | 'on_user_turn_completed_delay' | 'llm_ttft' | 'tts_ttfb' | 'total';
+/** Latency figures summarized per session: the keys of LATENCY_STAGES in @voicetrace/conventions. */
+export type { LatencyStage };
 
 /** A read-only copy of the session model at one moment. */
 export interface SessionSnapshot {

@@ -2,7 +2,9 @@ import { ValueType, type Attributes, type Counter, type Histogram, type Meter, t
 import {
   DROP_REASONS,
   EXPORTER_DROP_REASONS,
+  LATENCY_STAGES,
   METRIC,
+  METRIC_SPECS,
   METRIC_ATTR as A,
   WAIT_CONTRIBUTIONS,
   metricOptions,
@@ -11,6 +13,7 @@ import {
   type MetricSpec,
   type Stage,
   type WaitKey,
+  type WaitOwner,
 } from '@voicetrace/conventions';
 import type { DropCounters } from '../counters.js';
 import type { EouMetric, InputQuality, InterruptionMetric, LlmMetric, ModelRef, RealtimeMetric, SttMetric, TtsMetric, VadMetric } from '../events.js';
@@ -63,17 +66,17 @@ function options(s: MetricSpec): ReturnType<typeof metricOptions> & { valueType:
   return { ...metricOptions(s), valueType: s.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE };
 }
 
-/** The six per-turn latency histograms, by the latency figure they record. */
-const TURN_HISTOGRAMS = [
-  { name: METRIC.TURN_E2E_LATENCY, field: 'e2e_latency', pick: (l: LatencyBreakdown) => l.e2e, owner: 'llm' },
-  { name: METRIC.TURN_LLM_TTFT, field: 'llm_ttft', pick: (l: LatencyBreakdown) => l.llmTtft, owner: 'llm' },
-  { name: METRIC.TURN_TTS_TTFB, field: 'tts_ttfb', pick: (l: LatencyBreakdown) => l.ttsTtfb, owner: 'tts' },
-  { name: METRIC.TURN_TRANSCRIPTION_DELAY, field: 'transcription_delay', pick: (l: LatencyBreakdown) => l.transcriptionDelay, owner: 'stt' },
-  { name: METRIC.TURN_END_OF_TURN_DELAY, field: 'end_of_turn_delay', pick: (l: LatencyBreakdown) => l.eouDelay, owner: 'stt' },
-  { name: METRIC.TURN_ON_USER_TURN_COMPLETED_DELAY, field: 'on_user_turn_completed_delay', pick: (l: LatencyBreakdown) => l.onUserTurnCompletedDelay, owner: 'stt' },
-] as const;
+/**
+ * The per-turn latency histograms (METRIC_SPECS with `latency`, in their order), with the figure
+ * each records, its field name in the implausible-value counter (the instrument's last name part,
+ * as LiveKit names the field: `e2e_latency`, `end_of_turn_delay`) and whose model it is attributed to.
+ */
+const TURN_HISTOGRAMS = METRIC_SPECS.flatMap(({ name, latency }) => {
+  const figure = LATENCY_STAGES.find((stage) => stage.key === latency?.stage);
+  return latency && figure ? [{ name, field: name.slice(name.lastIndexOf('.') + 1), pick: (l: LatencyBreakdown) => l[figure.field], owner: latency.attributedTo }] : [];
+});
 
-type Owner = 'llm' | 'tts' | 'stt';
+type Owner = NonNullable<MetricSpec['latency']>['attributedTo'];
 
 /** Attribute sets one session keeps for reuse (far above what a call makes: agents x models x stages). */
 const MAX_ATTRIBUTE_SETS = 256;
@@ -437,7 +440,7 @@ function replyTts(reply: ReplyRecord): Ref {
 }
 
 /** Who a provider-owned wait belongs to (the same provider whether or not the slice occurred). */
-function waitOwner(owner: string, key: WaitKey, reply: ReplyRecord, turn: TurnRecord): Ref {
+function waitOwner(owner: WaitOwner, key: WaitKey, reply: ReplyRecord, turn: TurnRecord): Ref {
   if (owner === 'provider:stt') return turn.user?.stt[0]?.metric;
   if (owner === 'provider:tts') return replyTts(reply);
   if (owner === 'provider:llm') return key === 'llm_tool_step' ? (reply.llm.find((s) => !s.speakable)?.metric ?? replyLlm(reply)) : replyLlm(reply);

@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import { ATTR, SESSION_LATENCY_METRICS, sessionLatencyKey } from '@voicetrace/conventions';
+import { ATTR, LATENCY_STAGES, SESSION_LATENCY_METRICS, sessionLatencyKey } from '@voicetrace/conventions';
 import type { EouMetric, InputQuality } from '../events.js';
 import type { LlmStep, ReplyRecord, SessionSnapshot, TtsStep, UserTurnRecord } from '../model/types.js';
 
@@ -13,6 +13,7 @@ import type { LlmStep, ReplyRecord, SessionSnapshot, TtsStep, UserTurnRecord } f
 export function llmSpanAttributes(step: LlmStep): Attributes {
   const m = step.metric;
   return defined({
+    [ATTR.REQUEST_STARTED_AT]: step.requestStart,
     [ATTR.DURATION]: m.duration,
     [ATTR.CANCELLED]: m.cancelled,
     [ATTR.LLM_TOKENS_PER_SECOND]: m.tokensPerSecond,
@@ -30,6 +31,7 @@ export function ttsSpanAttributes(step: TtsStep): Attributes {
     [ATTR.PROVIDER_NAME]: m.provider,
     [ATTR.REQUEST_MODEL]: m.model,
     [ATTR.TIME_TO_FIRST_CHUNK]: m.ttfb,
+    [ATTR.REQUEST_STARTED_AT]: step.textSentAt,
     [ATTR.TTS_CHARACTERS]: m.characters,
     [ATTR.TTS_AUDIO_DURATION]: m.audioDuration,
     [ATTR.DURATION]: m.duration,
@@ -48,16 +50,18 @@ export function userTurnSpanAttributes(user: UserTurnRecord): Attributes {
     [ATTR.LATENCY_TRANSCRIPTION_DELAY]: user.transcriptionDelay,
     [ATTR.VAD_SPEECH_START]: user.speechStart,
     [ATTR.VAD_SPEECH_END]: user.speechEnd,
+    [ATTR.USER_SPEECH_STOPPED_AT]: user.speechStoppedAt,
     [ATTR.LATENCY_ANCHOR_SHIFT]: user.anchorShift,
   });
 }
 
 /**
- * The agent turn span that completed a reply: latency, wait breakdown, interruption, and the
- * cost of its turn (`turnCost`: the turn's STT and its replies' requests).
+ * The agent turn span that completed a reply (played, or cancelled before its audio): the reply's
+ * own cost and, once it played, latency, wait breakdown, interruption, and the cost of its turn
+ * (`turnCost`: the turn's STT and its replies' requests).
  */
 export function agentTurnSpanAttributes(reply: ReplyRecord, turnCost: number, user?: UserTurnRecord): Attributes {
-  const attributes: Attributes = {};
+  const attributes: Attributes = { [ATTR.REPLY_COST]: reply.cost };
   const latency = reply.latency;
   if (!latency) return attributes;
   // a user turn without a span of its own (a realtime model's): its speech bounds go on the reply that answered it
@@ -66,13 +70,7 @@ export function agentTurnSpanAttributes(reply: ReplyRecord, turnCost: number, us
   Object.assign(
     attributes,
     defined({
-      [ATTR.LATENCY_EOU_DELAY]: latency.eouDelay,
-      [ATTR.LATENCY_TRANSCRIPTION_DELAY]: latency.transcriptionDelay,
-      [ATTR.LATENCY_ON_USER_TURN_COMPLETED]: latency.onUserTurnCompletedDelay,
-      [ATTR.LATENCY_LLM_TTFT]: latency.llmTtft,
-      [ATTR.LATENCY_TTS_TTFB]: latency.ttsTtfb,
-      [ATTR.LATENCY_TOTAL]: latency.total,
-      [ATTR.LATENCY_E2E]: latency.e2e,
+      ...Object.fromEntries(LATENCY_STAGES.map((stage) => [stage.attribute, latency[stage.field]])),
       [ATTR.REPLY_FIRST_AUDIO_AT]: reply.firstAudioAt ?? reply.playoutStartedAt,
       [ATTR.TURN_COST]: turnCost,
       [ATTR.TURN_OVERLAP]: bargeIn?.overlap,
@@ -103,6 +101,8 @@ export function sessionSpanAttributes(snapshot: SessionSnapshot): Attributes {
     [ATTR.SESSION_TTS_CHARACTERS]: sum(usage, (u) => (u.type === 'tts_usage' ? u.charactersCount : 0)),
     [ATTR.SESSION_STT_AUDIO_DURATION]: sum(usage, (u) => (u.type === 'stt_usage' ? u.audioDuration : 0)),
     [ATTR.SESSION_DROPS]: sum(Object.values(snapshot.drops), (n) => n ?? 0),
+    // every percentile summary as the model computed it: the report rebuilt from traces reads these
+    [ATTR.SESSION_STATS]: JSON.stringify({ latency: snapshot.latency, wait: snapshot.wait }),
   };
   for (const metric of SESSION_LATENCY_METRICS) {
     const stats = snapshot.latency[metric];

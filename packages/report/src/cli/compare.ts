@@ -1,3 +1,4 @@
+import { LATENCY_STAGES, WAIT_CONTRIBUTIONS } from '@voicetrace/conventions';
 import { formatLatency, formatLatencyChange, formatPercent, formatUsd } from '../html/format.js';
 import type { SessionSetSummary, StageStats } from './summary.js';
 import { textTable } from './table.js';
@@ -21,8 +22,8 @@ export interface Threshold {
 export class ThresholdError extends Error {}
 
 /** The latency stages a general threshold (`p95=15%`) applies to, and the other known stage names. */
-export const LATENCY_STAGE_NAMES = ['transcription_delay', 'eou_delay', 'on_user_turn_completed_delay', 'llm_ttft', 'tts_ttfb', 'total', 'e2e'];
-export const WAIT_STAGE_NAMES = ['stt_final_transcript', 'endpointing_delay', 'on_user_turn_completed', 'llm_tool_step', 'tool_execution', 'llm_ttft', 'tts_text_aggregation', 'tts_ttfb', 'playout_start', 'unattributed'].map((k) => `wait.${k}`);
+export const LATENCY_STAGE_NAMES: string[] = LATENCY_STAGES.map((s) => s.key);
+export const WAIT_STAGE_NAMES: string[] = WAIT_CONTRIBUTIONS.map((c) => `wait.${c.key}`);
 
 /**
  * Parses `--max-regression` values: `p95=15%` (every latency stage), `llm_ttft.p95=20%`,

@@ -1,20 +1,10 @@
+import { WAIT_CONTRIBUTIONS, WAIT_OWNER_LABELS } from '@voicetrace/conventions';
 import { formatCount, formatLatency, formatPercent, formatUsd } from '../html/format.js';
-import { OWNER_LABELS } from '../html/render.js';
 import type { SessionSetSummary } from './summary.js';
 import { textTable } from './table.js';
 
-const WAIT_OWNER: Record<string, string> = {
-  stt_final_transcript: 'provider:stt',
-  endpointing_delay: 'setting:endpointing',
-  on_user_turn_completed: 'agent_code',
-  llm_tool_step: 'provider:llm',
-  tool_execution: 'agent_code',
-  llm_ttft: 'provider:llm',
-  tts_text_aggregation: 'pipeline',
-  tts_ttfb: 'provider:tts',
-  playout_start: 'pipeline',
-  unattributed: 'pipeline:unmeasured',
-};
+/** Each wait contribution's owner, in words. */
+const WAIT_OWNER: Readonly<Record<string, string>> = Object.fromEntries(WAIT_CONTRIBUTIONS.map((c) => [c.key, WAIT_OWNER_LABELS[c.owner]]));
 
 /** `voicetrace summarize`'s table output. */
 export function renderSummary(s: SessionSetSummary, problemLimit = 20): string {
@@ -37,7 +27,7 @@ export function renderSummary(s: SessionSetSummary, problemLimit = 20): string {
     lines.push('', 'Where the wait went (contributions to e2e; share of all e2e wait):');
     lines.push(
       textTable(
-        [['contribution', 'owner', 'share', 'n', 'p50', 'p95', 'p99', 'max', 'mean'], ...Object.entries(s.wait).map(([k, p]) => [k, OWNER_LABELS[WAIT_OWNER[k] ?? ''] ?? '', formatPercent(p.share), ...stats(p)])],
+        [['contribution', 'owner', 'share', 'n', 'p50', 'p95', 'p99', 'max', 'mean'], ...Object.entries(s.wait).map(([k, p]) => [k, WAIT_OWNER[k] ?? '', formatPercent(p.share), ...stats(p)])],
         ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
       ),
     );

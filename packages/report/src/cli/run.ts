@@ -5,7 +5,7 @@ import { renderReportHtml } from '../html/render.js';
 import { REPORT_GENERATOR } from '../section.js';
 import type { SessionReportJson } from '../types.js';
 import { writeFileAtomic } from '../write.js';
-import { compareSummaries, parseThresholds, renderComparison, ThresholdError } from './compare.js';
+import { compareSummaries, LATENCY_STAGE_NAMES, parseThresholds, QUANTILES, renderComparison, ThresholdError } from './compare.js';
 import { isReportName, isTracesName, loadFile, sniffKind, type InputProblem, type ReadLimits } from './inputs.js';
 import { ProgressBar, type CliStream } from './progress.js';
 import { problemText, renderSummary } from './render-summary.js';
@@ -36,6 +36,17 @@ export interface CliIo {
   /** Base of relative paths. */
   cwd?: string | undefined;
   env?: Readonly<Record<string, string | undefined>> | undefined;
+}
+
+/** `text` on lines of at most `width` characters, broken at spaces. */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  for (const word of text.split(' ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last]!.length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join('\n');
 }
 
 const GLOBAL_HELP = `voicetrace: HTML reports and latency statistics from voicetrace session reports and traces
@@ -137,8 +148,7 @@ Thresholds (--max-regression, repeatable or comma-separated): how much a figure 
   e2e.p50=+100ms           an absolute limit (ms, s, or a bare number of seconds)
   wait.playout_start.p95=+50ms    a wait contribution
   cost.mean=10%, cost.p95=+$0.01  the cost of a session
-Quantiles: p50, p95, p99, max, mean. Stages: transcription_delay, eou_delay,
-on_user_turn_completed_delay, llm_ttft, tts_ttfb, total, e2e, wait.<contribution>, cost.
+${wrap(`Quantiles: ${QUANTILES.join(', ')}. Stages: ${[...LATENCY_STAGE_NAMES, 'wait.<contribution>', 'cost'].join(', ')}.`, 90)}
 A stage that has data in the baseline but none in the candidate fails its check.
 A percentage limit on a latency figure fails only when the figure also grew by more than
 --min-change (default 5ms): a 1 ms stage moving by 1 ms is noise, not a regression.

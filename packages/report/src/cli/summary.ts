@@ -1,4 +1,4 @@
-import { WAIT_CONTRIBUTIONS } from '@voicetrace/conventions';
+import { LATENCY_STAGES, WAIT_CONTRIBUTIONS } from '@voicetrace/conventions';
 import { percentiles } from '../stats.js';
 import type { Percentiles, SessionReportJson } from '../types.js';
 import { findInputs, loadFile, type InputFile, type InputProblem, type ReadLimits } from './inputs.js';
@@ -246,7 +246,8 @@ export async function summarizePaths(paths: readonly string[], options: Summariz
   );
 }
 
-const LATENCY_ORDER = ['transcription_delay', 'eou_delay', 'on_user_turn_completed_delay', 'llm_ttft', 'tts_ttfb', 'total', 'e2e'];
+/** The latency figures in pipeline order, as the conventions define them. */
+const LATENCY_ORDER: string[] = LATENCY_STAGES.map((s) => s.key);
 /** The wait slices in the order they happen, as the conventions define them. */
 const WAIT_ORDER: string[] = WAIT_CONTRIBUTIONS.map((c) => c.key);
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { LATENCY_STAGES, WAIT_CONTRIBUTIONS, WAIT_OWNER_LABELS } from '@voicetrace/conventions';
 import type { Percentiles, ReportReply, ReportTurn, SessionReportJson, WaitSlice } from '../types.js';
 import { SCRIPT, STYLE } from './assets.js';
 import { classToken, esc, safeHttpUrl } from './escape.js';
@@ -20,42 +21,11 @@ export interface RenderOptions {
   title?: string | undefined;
 }
 
-/** The stage names of `voicetrace.latency`, in pipeline order, with what they measure. */
-export const LATENCY_STAGES: ReadonlyArray<{ key: string; label: string }> = [
-  { key: 'transcription_delay', label: 'STT: end of speech to final transcript' },
-  { key: 'eou_delay', label: 'End of utterance: end of speech to end-of-turn decision' },
-  { key: 'on_user_turn_completed_delay', label: 'on_user_turn_completed callback' },
-  { key: 'llm_ttft', label: 'LLM time to first token' },
-  { key: 'tts_ttfb', label: 'TTS time to first byte' },
-  { key: 'total', label: 'Total (EOU + TTFT + TTFB, the LiveKit docs)' },
-  { key: 'e2e', label: 'End to end: end of speech to first agent audio' },
-];
+/** The wait contributions' labels, by key (WAIT_CONTRIBUTIONS, in the order they happen). */
+const WAIT_LABELS: Readonly<Record<string, string>> = Object.fromEntries(WAIT_CONTRIBUTIONS.map((c) => [c.key, c.label]));
 
-/** The wait contributions, in the order they happen, with their meaning. */
-export const WAIT_LABELS: Readonly<Record<string, string>> = {
-  stt_final_transcript: 'STT final transcript',
-  endpointing_delay: 'Endpointing delay (setting)',
-  on_user_turn_completed: 'on_user_turn_completed (your code)',
-  llm_tool_step: 'LLM tool-call steps',
-  tool_execution: 'Tool execution (your code)',
-  llm_ttft: 'LLM time to first token',
-  tts_text_aggregation: 'Sentence aggregation before TTS',
-  tts_ttfb: 'TTS time to first byte',
-  playout_start: 'Audio playout start',
-  unattributed: 'Unmeasured gaps',
-};
-
-/** Who owns a wait slice, in words. */
-export const OWNER_LABELS: Readonly<Record<string, string>> = {
-  'provider:stt': 'STT provider',
-  'setting:endpointing': 'endpointing setting',
-  agent_code: 'your agent code',
-  'provider:llm': 'LLM provider',
-  'provider:realtime': 'realtime model',
-  pipeline: 'pipeline',
-  'provider:tts': 'TTS provider',
-  'pipeline:unmeasured': 'unmeasured',
-};
+/** Who owns a wait slice, in words (WAIT_OWNER_LABELS, in the order the owners first appear). */
+const OWNER_LABELS: Readonly<Record<string, string>> = WAIT_OWNER_LABELS;
 const KNOWN_OWNERS = new Set(Object.keys(OWNER_LABELS));
 
 /**
