@@ -195,7 +195,7 @@ interface Line {
  * longer calls: billing hands the caller back to the front desk, which greets again, and the
  * cycle (tool, barge-in, handoff) repeats. The last line is always the goodbye.
  */
-export function callerLines(turns = 6): Line[] {
+export function callerLines(turns = 6, inject: Injections = {}): Line[] {
   const cycle: Line[] = [
     { text: 'Hi, what is the weather like in Paris today?' },
     { text: 'Great, and what are your opening hours?' },
@@ -207,18 +207,76 @@ export function callerLines(turns = 6): Line[] {
   const lines: Line[] = [];
   for (let i = 0; i < Math.max(1, turns); i++) lines.push({ ...cycle[i % cycle.length]! });
   lines[lines.length - 1] = { text: 'Okay thanks, that is all.' };
+  // the caller asks the previous turn's question again
+  if (inject.repeat !== undefined && inject.repeat >= 2 && inject.repeat <= lines.length) lines[inject.repeat - 1] = { text: lines[inject.repeat - 2]!.text };
   return lines;
+}
+
+/**
+ * Causes of quality signals on chosen turns (1-based user turns), for `--inject`: dead air (the LLM
+ * answers that turn `seconds` later), a cut-off (the caller goes on speaking 150 ms into the agent's
+ * thinking, before its audio), a repeated request (the turn asks the previous turn's question again),
+ * a hang-up (the call ends 300 ms into the agent's answer to that turn).
+ */
+export interface Injections {
+  deadAir?: { turn: number; seconds: number } | undefined;
+  cutOff?: number | undefined;
+  repeat?: number | undefined;
+  hangup?: number | undefined;
+}
+
+/** `dead-air=3:2.5`, `cut-off=2`, `repeat=4`, `hangup=5` into {@link Injections} (merged into `into`); a message when malformed. */
+export function parseInjection(spec: string, into: Injections = {}): Injections | string {
+  const [name, value = ''] = spec.split('=');
+  const turn = (raw: string | undefined) => (raw !== undefined && /^\d+$/.test(raw) && Number(raw) >= 1 ? Number(raw) : undefined);
+  switch (name) {
+    case 'dead-air': {
+      const [t, seconds] = value.split(':');
+      if (turn(t) === undefined || !(Number(seconds) > 0)) return `dead-air takes TURN:SECONDS, e.g. dead-air=3:2.5, not ${spec}`;
+      return { ...into, deadAir: { turn: turn(t)!, seconds: Number(seconds) } };
+    }
+    case 'cut-off':
+    case 'repeat':
+    case 'hangup': {
+      if (turn(value) === undefined) return `${name} takes a turn number, e.g. ${name}=2, not ${spec}`;
+      return { ...into, [name === 'cut-off' ? 'cutOff' : name]: turn(value) };
+    }
+    default:
+      return `--inject takes dead-air=TURN:SECONDS, cut-off=TURN, repeat=TURN or hangup=TURN, not ${spec}`;
+  }
 }
 
 /**
  * The call: a greeting via `say()`, then the caller's lines (see {@link callerLines}); a line marked
  * `bargeIn` is said 600 ms into the agent's previous answer.
  */
-export async function runConversation(session: voice.AgentSession, user: ScriptedUser, options: { turns?: number | undefined; greeting?: boolean | undefined } = {}): Promise<void> {
+export async function runConversation(
+  session: voice.AgentSession,
+  user: ScriptedUser,
+  options: { turns?: number | undefined; greeting?: boolean | undefined; inject?: Injections | undefined } = {},
+): Promise<void> {
   if (options.greeting !== false) await session.say('Hello, thanks for calling Acme. How can I help you today?').waitForPlayout();
-  const lines = callerLines(options.turns);
+  const inject = options.inject ?? {};
+  const lines = callerLines(options.turns, inject);
   for (const [i, line] of lines.entries()) {
     const next = lines[i + 1];
+    if (inject.cutOff === i + 1 && next) {
+      // the caller was not done: they go on 150 ms into the agent's thinking, before its audio
+      const thinking = nextAgentState(session, 'thinking');
+      await user.say(line.text);
+      await thinking;
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      continue;
+    }
+    if (inject.hangup === i + 1) {
+      // the caller hangs up 300 ms into the agent's answer: the SDK closes as on a participant disconnect (no drain)
+      const speaking = nextAgentState(session, 'speaking');
+      await user.say(line.text);
+      await speaking;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      session.shutdown({ drain: false, reason: voice.CloseReason.PARTICIPANT_DISCONNECTED });
+      return;
+    }
     if (next?.bargeIn) {
       // this answer is long: the caller cuts in while the agent speaks
       const speaking = nextAgentState(session, 'speaking');

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { parseInjection, type Injections } from './conversation.js';
 import { exportLine, runDemo, runDemos } from './run-demo.js';
 import { latencyTable, realtimeLatencyTable, usageTable, waitTable } from './table.js';
 
@@ -16,6 +17,9 @@ const HELP = `voicetrace demo: a real LiveKit AgentSession, offline, traced end 
                        then compare sets with: voicetrace summarize DIR / voicetrace compare A B
   --realtime           the same call through a realtime (speech-to-speech) model instead of STT, LLM, TTS
   --trace-per-turn     one trace per user turn (linked to the session)
+  --inject CAUSE       cause a quality signal on a chosen user turn (repeatable): dead-air=TURN:SECONDS
+                       (the LLM answers SECONDS later), cut-off=TURN (the caller goes on before the
+                       agent's audio), repeat=TURN (asks the previous question again), hangup=TURN
   -h, --help           this text`;
 
 const { values } = parseArgs({
@@ -24,6 +28,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     turns: { type: 'string' },
     slow: { type: 'string', multiple: true },
+    inject: { type: 'string', multiple: true },
     'tts-send': { type: 'string' },
     sessions: { type: 'string' },
     concurrency: { type: 'string' },
@@ -52,6 +57,12 @@ for (const entry of values.slow ?? []) {
   if (!provider || !['llm', 'stt', 'tts'].includes(provider) || !(Number(factor) > 0)) fail(`--slow takes llm=F, stt=F or tts=F with F > 0, not ${entry}`);
   slow[provider!] = Number(factor);
 }
+let inject: Injections = {};
+for (const spec of values.inject ?? []) {
+  const parsed = parseInjection(spec, inject);
+  if (typeof parsed === 'string') fail(parsed);
+  inject = parsed as Injections;
+}
 const ttsSend = values['tts-send'];
 if (ttsSend !== undefined && ttsSend !== 'sentence' && ttsSend !== 'flush') fail(`--tts-send is sentence or flush, not ${ttsSend}`);
 
@@ -60,6 +71,7 @@ const common = {
   seed: Number(values.seed),
   turns: positive('turns', values.turns),
   realtime: values.realtime,
+  inject,
   plugins: { slow, tts: ttsSend ? { sendOn: ttsSend as 'sentence' | 'flush' } : undefined },
   voicetrace: values['trace-per-turn'] ? { traceMode: 'turn' as const } : {},
 };

@@ -4,7 +4,7 @@ import type { SessionSnapshot } from '@voicetrace/core';
 import type { ScriptedUser } from '@voicetrace/scripted-plugins';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { createAgents, createPipelineSession, createPlugins, runConversation, type AgentDelays, type PluginOptions } from './conversation.js';
+import { callerLines, createAgents, createPipelineSession, createPlugins, runConversation, type AgentDelays, type Injections, type PluginOptions } from './conversation.js';
 import { createRealtimePlugins, createRealtimeSession, REALTIME_SERVER_SILENCE_S, runRealtimeConversation } from './realtime-conversation.js';
 
 /** Options of {@link runDemo}. */
@@ -29,6 +29,8 @@ export interface DemoOptions {
   voicetrace?: VoiceTraceOptions | undefined;
   /** Called with the session before it starts (tests observe it here). */
   onSession?: ((session: voice.AgentSession) => void) | undefined;
+  /** Causes of quality signals on chosen turns (`--inject`; pipeline calls). */
+  inject?: Injections | undefined;
   /** What the caller says, instead of the demo's script (pipeline calls; the greeting is up to it). */
   conversation?: ((session: voice.AgentSession, user: ScriptedUser) => Promise<void>) | undefined;
 }
@@ -76,7 +78,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 /** One demo call on a voicetrace setup that may trace other calls too (the SDK has one tracer provider per process). */
 export async function runSession(vt: VoiceTrace, options: Omit<DemoOptions, 'voicetrace'> & { sessionId: string }): Promise<{ summary: SessionSnapshot; report: WrittenReport }> {
   if (options.realtime) return runRealtimeSession(vt, options);
-  const plugins = createPlugins({ seed: options.seed ?? 42, ...options.plugins });
+  const deadAir = options.inject?.deadAir;
+  const slowTurnText = deadAir ? callerLines(options.turns, options.inject)[deadAir.turn - 1]?.text : undefined;
+  const plugins = createPlugins({
+    seed: options.seed ?? 42,
+    ...options.plugins,
+    // dead air: the model answers the chosen turn's words later
+    llm: { ...options.plugins?.llm, ...(deadAir && slowTurnText ? { extraTtftMs: (text: string) => (text === slowTurnText ? deadAir.seconds * 1000 : 0) } : {}) },
+  });
   const { frontDesk } = createAgents(options.agent);
   const session = createPipelineSession(plugins, options.endpointing);
   const traced = vt.instrument(session, { sessionId: options.sessionId, userId: 'caller-42', attributes: { 'lk.job_id': 'demo-job', 'lk.pii.room_name': 'demo-room' } });
@@ -85,7 +94,7 @@ export async function runSession(vt: VoiceTrace, options: Omit<DemoOptions, 'voi
   try {
     await session.start({ agent: frontDesk });
     if (options.conversation) await options.conversation(session, plugins.user);
-    else await runConversation(session, plugins.user, { turns: options.turns, greeting: options.greeting });
+    else await runConversation(session, plugins.user, { turns: options.turns, greeting: options.greeting, inject: options.inject });
   } finally {
     await session.close();
     await plugins.user.stop();

@@ -4,7 +4,7 @@
 // compared figure by figure (0.5 ms, $0.000001). A figure an output derives on its own shows here.
 import { llm, voice } from '@livekit/agents';
 import type { SessionSnapshot } from '@voicetrace/core';
-import { ATTR, METRIC, SESSION_LATENCY_METRICS, WAIT_CONTRIBUTIONS, sessionLatencyKey } from '@voicetrace/conventions';
+import { ATTR, METRIC, METRIC_ATTR, SESSION_LATENCY_METRICS, SIGNALS, WAIT_CONTRIBUTIONS, sessionLatencyKey } from '@voicetrace/conventions';
 import { startLangfuseContractServer, type LangfuseContractServer } from '@voicetrace/langfuse-contract';
 import { LANGFUSE_SCORE_NAMES } from '@voicetrace/langfuse';
 import { setupVoiceTrace, type MetricsOptions } from '@voicetrace/livekit';
@@ -28,9 +28,18 @@ const CLI = fileURLToPath(new URL('../../../packages/report/dist/cli.js', import
 type ResourceMetrics = Parameters<NonNullable<MetricsOptions['exporter']>['export']>[0];
 
 /** Keeps the last cumulative collection the SDK exports (at shutdown at the latest). */
-function lastMetrics(): { exporter: NonNullable<MetricsOptions['exporter']>; sum(name: string): number; histogram(name: string): { count: number; sum: number } } {
+function lastMetrics(): {
+  exporter: NonNullable<MetricsOptions['exporter']>;
+  sum(name: string, where?: Record<string, string>): number;
+  histogram(name: string): { count: number; sum: number };
+} {
   let last: ResourceMetrics | undefined;
-  const points = (name: string) => (last?.scopeMetrics ?? []).flatMap((s) => s.metrics).filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints as Array<{ value: unknown }>);
+  const points = (name: string, where: Record<string, string> = {}) =>
+    (last?.scopeMetrics ?? [])
+      .flatMap((s) => s.metrics)
+      .filter((m) => m.descriptor.name === name)
+      .flatMap((m) => m.dataPoints as Array<{ value: unknown; attributes: Record<string, unknown> }>)
+      .filter((p) => Object.entries(where).every(([k, v]) => p.attributes[k] === v));
   return {
     exporter: {
       export: (metrics, done) => {
@@ -40,7 +49,7 @@ function lastMetrics(): { exporter: NonNullable<MetricsOptions['exporter']>; sum
       forceFlush: async () => {},
       shutdown: async () => {},
     },
-    sum: (name) => points(name).reduce((n, p) => n + (p.value as number), 0),
+    sum: (name, where) => points(name, where).reduce((n, p) => n + (p.value as number), 0),
     histogram: (name) =>
       points(name).reduce((acc, p) => ({ count: acc.count + (p.value as { count: number }).count, sum: acc.sum + ((p.value as { sum?: number }).sum ?? 0) }), { count: 0, sum: 0 }),
   };
@@ -53,6 +62,7 @@ interface Summary {
   wait: Record<string, { count: number; p50?: number; p95?: number; p99?: number; max?: number; mean?: number }>;
   cost: { total: number };
   interruptions: { count: number };
+  signals: Record<string, { count: number; seconds?: number }>;
 }
 
 function summarize(path: string): Summary {
@@ -206,6 +216,18 @@ describe.each([0, 1, 2, 3])('parity across every output', (index) => {
     same(c, 'errors', { model: s.errors, report: c.live.errors, rebuilt: c.rebuilt.errors, span: c.span[ATTR.SESSION_ERRORS] as number, metric: c.metrics.sum(METRIC.ERRORS) });
   });
 
+  it(`call ${index}: the quality signals, per signal and per turn`, () => {
+    const c = call();
+    const span = JSON.parse(c.span[ATTR.SESSION_SIGNALS] as string) as { totals: Record<string, { count: number; seconds?: number }> };
+    for (const { name } of SIGNALS) {
+      const model = c.snapshot.signals[name];
+      same(c, `${name} count`, { model: model?.count ?? 0, metric: c.metrics.sum(METRIC.SIGNALS, { [METRIC_ATTR.SIGNAL]: name }), report: c.live.signals?.[name]?.count ?? 0, rebuilt: c.rebuilt.signals?.[name]?.count ?? 0, span: span.totals[name]?.count ?? 0, summarizeReport: c.fromReport.signals[name]?.count ?? 0, summarizeTraces: c.fromTraces.signals[name]?.count ?? 0 });
+      same(c, `${name} seconds`, { model: model?.seconds, metric: model?.seconds === undefined ? undefined : c.metrics.sum(METRIC.SIGNAL_SECONDS, { [METRIC_ATTR.SIGNAL]: name }), report: c.live.signals?.[name]?.seconds, rebuilt: c.rebuilt.signals?.[name]?.seconds, span: span.totals[name]?.seconds, summarizeReport: c.fromReport.signals[name]?.seconds, summarizeTraces: c.fromTraces.signals[name]?.seconds }, SECONDS);
+    }
+    const perTurn = (v: SessionReportJson['voicetrace']) => v.turns.flatMap((t) => (t.signals ?? []).map((x) => `${t.index}:${x.name}`));
+    expect(perTurn(c.rebuilt), c.name).toEqual(perTurn(c.live));
+  });
+
   it(`call ${index}: the cost, in USD`, () => {
     const c = call();
     same(
@@ -302,7 +324,10 @@ describe('the calls cover what the parity is about', () => {
     expect(faults!.snapshot.turns.some((t) => t.errors.some((e) => /503/.test(e.message)))).toBe(true);
     expect(long!.snapshot.replyCount).toBeGreaterThan(1_024);
     expect(long!.live.turns_dropped).toBeGreaterThan(0);
-    const table = calls.map((c) => `${c.name}: ${c.snapshot.userTurns} user turns, ${c.snapshot.replyCount} replies, ${c.snapshot.interruptions} interruptions, ${c.snapshot.cancelledReplies} cancelled, ${c.snapshot.errors} errors, $${c.snapshot.totalCost.toFixed(6)}, e2e p95 ${c.snapshot.latency.e2e.p95?.toFixed(4)} s`);
+    const table = calls.map(
+      (c) =>
+        `${c.name}: ${c.snapshot.userTurns} user turns, ${c.snapshot.replyCount} replies, ${c.snapshot.interruptions} interruptions, ${c.snapshot.cancelledReplies} cancelled, ${c.snapshot.errors} errors, $${c.snapshot.totalCost.toFixed(6)}, e2e p95 ${c.snapshot.latency.e2e.p95?.toFixed(4)} s; signals ${JSON.stringify(c.snapshot.signals)}`,
+    );
     console.info(`[parity]\n${table.join('\n')}`);
   });
 });

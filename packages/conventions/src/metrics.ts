@@ -1,3 +1,4 @@
+import { SIGNAL_NAMES } from './signals.js';
 import { ATTRIBUTE_SPECS, WAIT_CONTRIBUTIONS, type LatencyStage, type WaitKey } from './attributes.js';
 import { STAGES } from './spec.js';
 
@@ -183,6 +184,7 @@ const METRIC_ATTRIBUTE_SPECS = {
   DROP_REASON: { key: 'voicetrace.drop.reason', origin: 'voicetrace', brief: 'Why the input or span was dropped or corrected (values per metric).' },
   FIELD: { key: 'voicetrace.field', origin: 'voicetrace', brief: 'Field whose value was implausible, as named in `voicetrace.implausible` (`ttft`, `e2e_latency`, `end_of_turn_delay`, ...).' },
   EXPORTER: { key: 'voicetrace.exporter', origin: 'voicetrace', brief: 'The agent-side span exporter: `otlp`, `file`, `langfuse`, or `exporter.<n>` for exporters passed in code.' },
+  SIGNAL: { key: 'voicetrace.signal', origin: 'voicetrace', brief: 'Conversation quality signal (`SIGNALS`: dead_air, slow_turn, talk_over_user, cut_off, ...; see ATTRIBUTES.md, Signals).', values: SIGNAL_NAMES },
 } as const satisfies Record<string, MetricAttributeSpec>;
 
 /** Metric attribute keys, by constant: `METRIC_ATTR.MODEL_PROVIDER === 'model_provider'`. */
@@ -236,6 +238,8 @@ const SPECS = {
   INTERRUPTIONS: { name: 'voicetrace.interruptions', kind: 'counter', unit: '{interruption}', valueType: 'int', description: 'Agent turns interrupted by the user', brief: 'Agent turns the user interrupted (`voicetrace.turn.interrupted`), counted when the turn ends; never more than `voicetrace.turns`.', attributes: COMMON, origin: 'voicetrace' },
   REQUESTS: { name: 'voicetrace.requests', kind: 'counter', unit: '{request}', valueType: 'int', description: 'Provider requests', brief: 'Requests to a provider, one per `llm`, `realtime`, `stt`, `tts` or `interruption` stage span (duplicate TTS spans of the stream adapter not counted), by stage, provider and model.', attributes: PER_MODEL, origin: 'voicetrace' },
   COST: { name: 'voicetrace.cost', kind: 'counter', unit: 'USD', valueType: 'double', description: 'Estimated cost', brief: 'Estimated cost in USD at the price table\'s prices (an estimate, not a bill), added per request by stage, provider and model; the same amounts as `voicetrace.cost` on spans.', attributes: PER_MODEL, origin: 'voicetrace' },
+  SIGNALS: { name: 'voicetrace.signals', kind: 'counter', unit: '{signal}', valueType: 'int', description: 'Conversation quality signals', brief: 'Conversation quality signals by signal and agent, one per turn it fired on (the turn records of the session model; see ATTRIBUTES.md, Signals). A rate per 100 replies: divide by `voicetrace.turns`.', attributes: [A.SIGNAL, ...COMMON], origin: 'voicetrace' },
+  SIGNAL_SECONDS: { name: 'voicetrace.signal.duration', kind: 'counter', unit: 's', valueType: 'double', description: 'Seconds of dead air and talk-over', brief: 'The size of the signals measured in seconds (dead_air, talk_over_user, talk_over_agent), summed by signal and agent: dead-air seconds per call is this over the calls.', attributes: [A.SIGNAL, ...COMMON], origin: 'voicetrace' },
   ERRORS: { name: 'voicetrace.errors', kind: 'counter', unit: '{error}', valueType: 'int', description: 'Errors', brief: 'Errors reported by the SDK (LLM, STT, TTS, realtime errors, failed tool calls), by stage, provider, model and error class, counted once per error event.', attributes: [...PER_MODEL, A.ERROR_TYPE], origin: 'voicetrace' },
 
   // ---- voicetrace: data quality and its own losses --------------------------------------------

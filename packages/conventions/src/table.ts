@@ -1,5 +1,6 @@
 import { ATTRIBUTE_SPECS, LATENCY_STAGES, WAIT_CONTRIBUTIONS, WAIT_OWNER_LABELS, sessionLatencyKey } from './attributes.js';
 import { COUNT_DEFINITIONS } from './counts.js';
+import { SIGNALS, type SignalSpec } from './signals.js';
 import { LEFT_OUT, SENT_TWICE } from './duplicates.js';
 import {
   FORBIDDEN_METRIC_ATTRIBUTES,
@@ -75,6 +76,19 @@ export function renderAttributeTable(specs: readonly AttributeSpec[] = ATTRIBUTE
   for (const c of WAIT_CONTRIBUTIONS) lines.push(`| ${c.key} | ${code(c.owner)} (${WAIT_OWNER_LABELS[c.owner]}) | ${code(c.attribute)} | ${cell(c.label)} |`);
   lines.push('', '## Counts', '', 'Each count of a call is defined once (`COUNT_DEFINITIONS`); every output reads the session model\'s count.', '', '| count | session attribute | meaning |', '|---|---|---|');
   for (const [name, count] of Object.entries(COUNT_DEFINITIONS)) lines.push(`| ${name} | \`${count.attribute}\` | ${count.meaning.replace(/\|/g, '\\|')} |`);
+  lines.push(
+    '',
+    '## Signals',
+    '',
+    'Conversation quality signals (`SIGNALS`), computed once in the session model from its timestamps and transcripts (no LLM, in the agent\'s process; texts never leave it for this) and read by every view: `voicetrace.turn.signals` and `voicetrace.turn.dead_air` on the agent turn, `voicetrace.session.signals` on the session, `signals` in report.json, `voicetrace summarize`. Thresholds are options of the session model (`signalThresholds`).',
+    '',
+    '| signal | unit | definition | threshold (default): why | comes with |',
+    '|---|---|---|---|---|',
+  );
+  for (const signal of SIGNALS as readonly SignalSpec[]) {
+    const threshold = signal.threshold ? `\`${signal.threshold.option}\` (${signal.threshold.default}${signal.threshold.unit === 's' ? ' s' : ''}): ${signal.threshold.reason}` : '–';
+    lines.push(`| ${signal.name} | ${signal.unit} | ${cell(signal.definition)} | ${cell(threshold)} | ${signal.comesWith?.join(', ') ?? ''} |`);
+  }
   lines.push(
     '',
     '## Sent once',

@@ -611,7 +611,7 @@ export class SessionEngine {
     const ended = reply?.complete === true && reply.span?.spanId === info.span.spanContext().spanId;
     const played = ended && reply?.latency !== undefined;
     const turn = reply ? this.model.turn(reply.turnIndex) : undefined;
-    if (ended) Object.assign(attributes, agentTurnSpanAttributes(reply!, turn ? this.model.turnCost(turn) : reply!.cost, turn?.user));
+    if (ended) Object.assign(attributes, agentTurnSpanAttributes(reply!, turn ? this.model.turnCost(turn) : reply!.cost, turn?.user, turn?.signals));
     if (reply) this.holdForLateFacts(info.span.spanContext().spanId, reply, { transcript: !attributes[ATTR.PII_USER_TRANSCRIPT], text: false, stt: played === true && this.awaitsStt(turn) });
     // every agent turn reads whole: the user's words in, the reply (or, for a tool step, its calls) out
     if (this.options.allowPii && reply) Object.assign(attributes, this.turnContent(reply, facts.e2e === undefined && !reply.complete, facts));

@@ -205,6 +205,19 @@ export interface ReportTurn {
   errors: Array<{ at: number; source: string; message: string; recoverable: boolean }>;
   /** The agent's warnings and errors logged during the turn. */
   logs: ReportLogRecord[];
+  /** The turn's conversation quality signals (SIGNALS in @voicetrace/conventions), in the order they became known. */
+  signals?: ReportSignal[];
+}
+
+/** One conversation quality signal on a turn. */
+export interface ReportSignal {
+  name: string;
+  at: number;
+  speech_id?: string;
+  /** Its size in seconds (dead air, talk-over). */
+  seconds?: number;
+  /** For a repetition: the turn it repeats. */
+  repeats_turn?: number;
 }
 
 export interface Percentiles {
@@ -281,6 +294,8 @@ export interface VoicetraceSection {
   usage_check?: Array<{ type: string; provider: string; model: string; figure: string; voicetrace: number; sdk: number; cause: 'sdk_counts_stream_adapter_report' | 'unexplained' }>;
   /** Events of the session kept by voicetrace when the SDK kept none, and how many were left out. */
   event_log: { kept: number; dropped: number };
+  /** The call's conversation quality signals: per signal, how many times it fired and, for dead air and talk-over, the seconds summed. */
+  signals?: Record<string, { count: number; seconds?: number }>;
   /** A report rebuilt from traces: the figures those traces do not carry (an older voicetrace, a lost span), left out rather than re-derived. */
   not_in_traces?: string[];
 }

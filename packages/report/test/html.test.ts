@@ -80,6 +80,23 @@ describe('renderReportHtml', () => {
     expect(html).not.toContain('Content was left out');
   });
 
+  it('opens with what went wrong: every flagged turn, linked to its waterfall row, with the report\'s totals', () => {
+    const report = demoReport();
+    const html = renderReportHtml(report);
+    const flagged = report.voicetrace.turns.filter((t) => t.signals?.length);
+    expect(flagged.length).toBeGreaterThan(0);
+    expect(html.indexOf('id="went-wrong"')).toBeLessThan(html.indexOf('id="waterfall"'));
+    for (const t of flagged) {
+      expect(html).toContain(`<a href="#turn-${t.index}">Turn ${t.index}</a>`);
+      expect(html).toContain(`<li id="turn-${t.index}">`);
+      for (const signal of t.signals!) expect(html).toContain(`data-vt="signal" data-signal="${signal.name}"`);
+    }
+    for (const [name, x] of Object.entries(report.voicetrace.signals ?? {})) expect(html).toContain(`data-vt="signal-total" data-signal="${name}" data-value="${x.count}"`);
+    report.voicetrace.signals = {};
+    for (const t of report.voicetrace.turns) delete t.signals;
+    expect(renderReportHtml(report)).toContain('data-vt="signals-none"');
+  });
+
   it('says content was left out when PII was not allowed', () => {
     const report = demoReport();
     report.voicetrace.pii_included = false;

@@ -33,6 +33,11 @@ export interface ScriptedLLMOptions {
    * 503 before any token, as a provider outage does: the SDK reports the error and retries. Default none.
    */
   failRequests?: number[] | undefined;
+  /**
+   * Extra time to first token (ms) for a request answering the user's words (not a tool's output):
+   * e.g. a slow provider on one chosen turn. Default none.
+   */
+  extraTtftMs?: ((userText: string) => number) | undefined;
   seed?: number | undefined;
 }
 
@@ -67,6 +72,7 @@ export class ScriptedLLM extends llm.LLM {
         interTokenMs: { minMs: 8, maxMs: 20 },
         stallAfterFirstTokenMs: 0,
         failRequests: [],
+        extraTtftMs: () => 0,
         seed: 11,
       },
       options,
@@ -155,7 +161,9 @@ class ScriptedLLMStream extends llm.LLMStream {
     const cached = Math.floor(Math.min(this.owner.previousPromptTokens, promptTokens) / 64) * 64;
     this.owner.previousPromptTokens = promptTokens;
 
-    await sleep(drawLatency(this.owner.random, this.owner.options.ttft));
+    const input = newestInput(this.chatCtx);
+    const extraMs = input.startsWith('tool:') ? 0 : Math.max(0, this.owner.options.extraTtftMs(input) || 0);
+    await sleep(drawLatency(this.owner.random, this.owner.options.ttft) + extraMs);
     let completionTokens = 0;
     const words = (reply.text ?? '').split(/(?<= )/);
     for (const [i, word] of words.entries()) {

@@ -1,9 +1,10 @@
-import { LATENCY_STAGES, WAIT_CONTRIBUTIONS, type WaitKey } from '@voicetrace/conventions';
+import { LATENCY_STAGES, WAIT_CONTRIBUTIONS, type SignalThresholds, type WaitKey } from '@voicetrace/conventions';
 import type { DropCounters } from '../counters.js';
 import type { EouMetric, InterruptionMetric, RealtimeMetric, StageMetric, SttMetric, VadMetric } from '../events.js';
 import { computeLatency, type LatencyBreakdown } from '../latency.js';
 import type { UsageDisagreement, UsageLedger } from '../usage.js';
 import { QuantileSketch } from './stats.js';
+import { SignalDetector } from './signals.js';
 import { SttApportioner } from './stt-usage.js';
 import type {
   ErrorRecord,
@@ -16,6 +17,7 @@ import type {
   ReplyRecord,
   SessionModelObserver,
   SessionSnapshot,
+  SignalRecord,
   SpanRef,
   ToolStep,
   TtsStep,
@@ -30,6 +32,8 @@ export interface SessionModelOptions {
   counters: DropCounters;
   /** Turns kept in full; older ones are folded into the statistics (default 500). */
   maxTurns?: number | undefined;
+  /** Thresholds of the quality signals (DEFAULT_SIGNAL_THRESHOLDS of @voicetrace/conventions where unset). */
+  signalThresholds?: Partial<SignalThresholds> | undefined;
 }
 
 /**
@@ -38,6 +42,9 @@ export interface SessionModelOptions {
  * two reads of one instant drift apart by several milliseconds (7.6 ms seen on a loaded 2-core CI run).
  */
 const SAME_INSTANT_S = 0.02;
+
+/** A reply stopped this close to the end of the call, with nobody speaking over it, was stopped by the end (seconds). */
+const CALL_END_WINDOW_S = 2;
 
 /** Beyond this, the SDK's end of speech and the VAD's are not the same speech: no restating (seconds). */
 const MAX_ANCHOR_SHIFT_S = 10;
@@ -86,6 +93,9 @@ export class SessionModel {
   private startedAt: number | undefined;
   private endedAt: number | undefined;
   private agentSpeaking = false;
+  private userSpeaking = false;
+  /** When the agent started speaking while the user still spoke (talk_over_agent), until the user stops. */
+  private agentOverUserStart: number | undefined;
   private overlapStart: number | undefined;
   private lastReply: ReplyRecord | undefined;
   private pendingInterruptionMetric: InterruptionMetric | undefined;
@@ -113,7 +123,11 @@ export class SessionModel {
     this.sessionId = options.sessionId;
     this.maxTurns = Math.max(4, options.maxTurns ?? 500);
     this.stt = new SttApportioner((metric) => options.ledger.costOfMetric(metric));
+    this.signals = new SignalDetector(options.signalThresholds, (what) => options.counters.count('implausible_value', what));
   }
+
+  /** The quality signals of the call (SIGNALS in @voicetrace/conventions): detected here, read by every view. */
+  readonly signals: SignalDetector;
 
   /** Adds a view that follows the model as it fills. */
   subscribe(observer: SessionModelObserver): void {
@@ -130,6 +144,7 @@ export class SessionModel {
   endSession(at: number): SessionSnapshot {
     if (this.endedAt === undefined) {
       this.endedAt = at;
+      this.detectAbandonment(at);
       for (const reply of [...this.openReplies.values()]) this.closeReply(reply, at);
       const snapshot = this.totals();
       this.notify((o) => o.onSessionEnd?.(snapshot));
@@ -216,6 +231,7 @@ export class SessionModel {
       return undefined;
     }
     this.settleDelays(user, delays);
+    this.emitSignals(this.signals.userTurnEnded(turn, this.earlierUserTurns(turn)), turn);
     this.notify((o) => o.onUserTurnComplete?.(turn));
     return turn;
   }
@@ -229,6 +245,13 @@ export class SessionModel {
       const open = this.latestUserTurn();
       if (!open?.user || open.user.endedAt !== undefined) this.beginUserTurn(at);
     }
+    if (speaking && !this.userSpeaking) this.detectCutOff(at);
+    if (!speaking && this.userSpeaking && this.agentOverUserStart !== undefined) {
+      const turn = this.latestUserTurn();
+      if (turn) this.emitSignals(this.signals.agentOverUser(turn, this.agentOverUserStart, at), turn);
+      this.agentOverUserStart = undefined;
+    }
+    this.userSpeaking = speaking;
     const user = this.latestUserTurn()?.user;
     if (speaking) {
       if (user && user.endedAt === undefined && user.speechStart === undefined) user.speechStart = at;
@@ -244,6 +267,7 @@ export class SessionModel {
   }
 
   noteAgentSpeaking(speaking: boolean, at: number): void {
+    if (speaking && !this.agentSpeaking && this.userSpeaking) this.agentOverUserStart = at;
     if (speaking && !this.agentSpeaking) {
       // the reply may not be known yet (its speech id comes late): remember when playout began
       this.playoutStarts.push(at);
@@ -513,7 +537,11 @@ export class SessionModel {
   noteAssistantText(text: string): ReplyRecord | undefined {
     const open = this.newestOpenReply();
     const reply = open && open.text === undefined ? open : this.lastReply && this.lastReply.text === undefined ? this.lastReply : undefined;
-    if (reply && text) reply.text = text;
+    if (reply && text) {
+      reply.text = text;
+      const turn = this.turn(reply.turnIndex) ?? (reply.turnIndex === 0 ? this.currentTurn() : undefined);
+      if (turn) this.emitSignals(this.signals.replyText(reply, turn, this.earlierReplies(reply)), turn);
+    }
     return reply;
   }
 
@@ -680,9 +708,10 @@ export class SessionModel {
   addError(at: number, source: string, message: string, recoverable: boolean, type?: string): void {
     const error: ErrorRecord = { at, turnIndex: this.userTurnCount, source, message, recoverable, type };
     this.errorCount += 1;
-    const errors = this.currentTurn().errors;
-    if (errors.length < 50) errors.push(error);
+    const turn = this.currentTurn();
+    if (turn.errors.length < 50) turn.errors.push(error);
     this.notify((o) => o.onError?.(error));
+    this.emitSignals(this.signals.error(turn, at), turn);
   }
 
   /** A warning or error the agent logged, placed on its turn (the newest when unknown). */
@@ -736,6 +765,8 @@ export class SessionModel {
       wait,
       drops: this.options.counters.snapshot(),
       usageCheck: [...this.usageCheck],
+      signals: this.signals.snapshot(),
+      signalLog: this.signals.recent(),
     };
     if (lazyTurns) {
       let turns: TurnRecord[] | undefined;
@@ -794,7 +825,68 @@ export class SessionModel {
     turn?.replies.push(reply);
     this.lastReply = reply;
     for (const overlap of reply.interruptions) this.notify((o) => o.onInterruption?.(overlap, reply));
+    // signals before the reply's views: its span carries the signals known when it ended
+    if (turn) this.emitSignals(this.signals.replyEnded(reply, turn), turn);
     if (turn && reply.latency) this.notify((o) => o.onReplyComplete?.(reply, turn));
+  }
+
+  private emitSignals(signals: readonly SignalRecord[], turn: TurnRecord): void {
+    for (const signal of signals) this.notify((o) => o.onSignal?.(signal, turn));
+  }
+
+  /** The user spoke again soon after the end-of-turn decision of their last turn, before its reply's audio: cut off. */
+  private detectCutOff(at: number): void {
+    const turn = this.lastEndedUserTurn();
+    const decidedAt = turn?.user?.endedAt;
+    if (!turn || decidedAt === undefined || turn.signals?.some((s) => s.name === 'cut_off')) return;
+    // the agent had not begun its answer: the turn was judged over too early (once it speaks, the user's speech is a barge-in)
+    const unanswered = !this.agentSpeaking && this.hasOpenReplyIn(turn.index) && !turn.replies.some((r) => r.latency !== undefined);
+    if (unanswered) this.emitSignals(this.signals.cutOff(turn, at, at - decidedAt), turn);
+  }
+
+  /**
+   * The call ended with the user waiting for a reply, or the agent speaking: abandonment. The SDK
+   * stops the reply it was playing when the call ends (a participant disconnect closes without
+   * draining): a reply stopped moments before the end with nobody speaking over it was cut by the end.
+   */
+  private detectAbandonment(at: number): void {
+    const turn = this.latestUserTurn();
+    if (!turn) return;
+    const user = turn.user;
+    const waiting = user?.endedAt !== undefined && (user.transcript?.trim() ?? '') !== '' && !turn.replies.some((r) => r.latency !== undefined || r.playoutStartedAt !== undefined);
+    const last = this.lastReply;
+    const cutByTheEnd = last?.interrupted === true && last.endedAt !== undefined && at - last.endedAt <= CALL_END_WINDOW_S && !last.interruptions.some((i) => (i.overlap ?? 0) > 0);
+    const where = cutByTheEnd ? (this.turn(last!.turnIndex) ?? turn) : turn;
+    if (this.agentSpeaking || waiting || cutByTheEnd) this.emitSignals(this.signals.abandoned(where, at), where);
+  }
+
+  /** The newest user turn whose end-of-turn decision was made. */
+  private lastEndedUserTurn(): TurnRecord | undefined {
+    for (let i = this.turns.length - 1; i >= 0; i--) if (this.turns[i]!.user?.endedAt !== undefined) return this.turns[i];
+    return undefined;
+  }
+
+  /** The retained user turns before `turn` (the detector keeps the last few it compares with). */
+  private earlierUserTurns(turn: TurnRecord): TurnRecord[] {
+    const out: TurnRecord[] = [];
+    for (let i = this.turns.length - 1; i >= 0 && out.length < this.signals.thresholds.repeatLookback; i--) {
+      const t = this.turns[i]!;
+      if (t !== turn && t.index < turn.index && t.user?.transcript?.trim()) out.unshift(t);
+    }
+    return out;
+  }
+
+  /** The agent's retained replies with words before `reply`, oldest first, at most the lookback. */
+  private earlierReplies(reply: ReplyRecord): ReplyRecord[] {
+    const out: ReplyRecord[] = [];
+    for (let i = this.turns.length - 1; i >= 0 && out.length < this.signals.thresholds.repeatLookback; i--) {
+      const replies = this.turns[i]!.replies;
+      for (let j = replies.length - 1; j >= 0 && out.length < this.signals.thresholds.repeatLookback; j--) {
+        const r = replies[j]!;
+        if (r !== reply && r.text?.trim() && r.startedAt < reply.startedAt) out.unshift(r);
+      }
+    }
+    return out;
   }
 
   private hasOpenReplyIn(turnIndex: number): boolean {
@@ -823,6 +915,8 @@ export class SessionModel {
       this.turns.shift();
       this.turnsDropped += 1;
     }
+    // the signal records follow the retained turns (their totals keep counting every turn)
+    if (this.turnsDropped) this.signals.forgetBefore(this.turns[0]!.index);
   }
 
   private sketch<K>(map: Map<K, QuantileSketch>, key: K): QuantileSketch {

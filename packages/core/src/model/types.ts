@@ -1,4 +1,4 @@
-import type { LatencyStage, WaitKey } from '@voicetrace/conventions';
+import type { LatencyStage, SignalName, WaitKey } from '@voicetrace/conventions';
 import type { DropReason } from '../counters.js';
 import type { EouMetric, InterruptionMetric, LlmMetric, RealtimeMetric, SttMetric, TtsMetric, VadMetric } from '../events.js';
 import type { LatencyBreakdown } from '../latency.js';
@@ -200,6 +200,27 @@ export interface LogRecord {
   spanId?: string;
 }
 
+/** A conversation quality signal (SIGNALS in @voicetrace/conventions) on one turn. */
+export interface SignalRecord {
+  name: SignalName;
+  turnIndex: number;
+  /** When it happened (epoch seconds). */
+  at: number;
+  /** The reply it concerns, if one. */
+  speechId?: string;
+  /** Its size, for signals measured in seconds (dead air, talk-over). */
+  seconds?: number;
+  /** For a repetition: the turn it repeats. */
+  repeatsTurn?: number;
+}
+
+/** One signal over a whole call. */
+export interface SignalTotals {
+  count: number;
+  /** Summed size, for signals measured in seconds. */
+  seconds?: number;
+}
+
 /** One conversation turn: what the user said and the agent's replies to it. Turn 0 is before the first user turn. */
 export interface TurnRecord {
   index: number;
@@ -213,6 +234,8 @@ export interface TurnRecord {
   errors: ErrorRecord[];
   /** The agent's warnings and errors logged during the turn (at most 50). */
   logs: LogRecord[];
+  /** The quality signals of the turn, in the order they became known. */
+  signals?: SignalRecord[];
 }
 
 /** A percentile summary of one latency figure over a session's turns (seconds). */
@@ -254,6 +277,10 @@ export interface SessionSnapshot {
   drops: Partial<Record<DropReason, number>>;
   /** Where the SDK's own usage disagrees with voicetrace's, once the session ended (empty when they agree). */
   usageCheck: UsageDisagreement[];
+  /** The quality signals over the whole call (turns no longer retained included). */
+  signals: Partial<Record<SignalName, SignalTotals>>;
+  /** The signal records of the retained turns (at most 2,000), oldest first: which turn each fired on. */
+  signalLog: SignalRecord[];
 }
 
 /** Views that follow the model as it fills (metrics, logs). Every method is optional and must not throw. */
@@ -267,6 +294,8 @@ export interface SessionModelObserver {
   onInterruption?(interruption: InterruptionRecord, reply: ReplyRecord | undefined): void;
   onError?(error: ErrorRecord): void;
   onHandoff?(handoff: HandoffRecord): void;
+  /** A quality signal fired on a turn. */
+  onSignal?(signal: SignalRecord, turn: TurnRecord): void;
   /** The session ended. */
   onSessionEnd?(snapshot: SessionSnapshot): void;
 }

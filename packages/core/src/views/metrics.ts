@@ -18,7 +18,7 @@ import {
 import type { DropCounters } from '../counters.js';
 import type { EouMetric, InputQuality, InterruptionMetric, LlmMetric, ModelRef, RealtimeMetric, SttMetric, TtsMetric, VadMetric } from '../events.js';
 import type { LatencyBreakdown } from '../latency.js';
-import type { ErrorRecord, HandoffRecord, InterruptionRecord, ReplyRecord, SessionModelObserver, SessionSnapshot, TurnRecord } from '../model/types.js';
+import type { ErrorRecord, HandoffRecord, InterruptionRecord, ReplyRecord, SessionModelObserver, SessionSnapshot, SignalRecord, TurnRecord } from '../model/types.js';
 import { DEFAULT_LIMITS } from '../validate.js';
 
 /**
@@ -50,6 +50,11 @@ import { DEFAULT_LIMITS } from '../validate.js';
  *   counted there too instead;
  * - the session started (construction) and ended: `voicetrace.sessions.*`.
  *
+ * The counters recorded per request or reply (usage, requests, cost, turns,
+ * interruptions, errors) are summed here and reported as observable counters
+ * (see {@link SummedCounter}); the histograms and the rare counters are the
+ * SDK's sync instruments.
+ *
  * The drop counters of a setup and its exporters' losses are process-wide:
  * {@link observeVoiceTraceCounters} reports them (observable counters, every
  * reason from 0, so dashboards read 0 rather than "no data").
@@ -78,24 +83,128 @@ const TURN_HISTOGRAMS = METRIC_SPECS.flatMap(({ name, latency }) => {
 
 type Owner = NonNullable<MetricSpec['latency']>['attributedTo'];
 
-/** Attribute sets one session keeps for reuse (far above what a call makes: agents x models x stages). */
-const MAX_ATTRIBUTE_SETS = 256;
+/** Attribute sets kept for reuse on one meter (far above what a process makes: agents x models x stages x environments). */
+const MAX_ATTRIBUTE_SETS = 1024;
+
+/**
+ * Series a {@link SummedCounter} keeps apart, its overflow series aside: sdk-metrics' default
+ * cardinality limit per instrument is 2000 series, the last its overflow series, and past it the
+ * SDK folds an observable counter's new series into that one. Folded here first, the sums stay
+ * bounded in memory whatever the model names, and the SDK gets at most its limit.
+ */
+const MAX_SERIES = 1999;
+const OVERFLOW_ATTRIBUTES: Attributes = { 'otel.metric.overflow': true };
+
+/** One series of a {@link SummedCounter}: its attributes and its cumulative sum. */
+interface Series {
+  readonly attributes: Attributes;
+  value: number;
+  /** Added to since the last collection. */
+  dirty: boolean;
+}
+
+/**
+ * A counter whose sums voicetrace keeps, reported through an observable counter read at each
+ * collection. A sync `Counter.add` makes sdk-metrics hash its attributes (a sort and a
+ * `JSON.stringify`) on every record, about a dozen per turn; here a record is an addition to a
+ * series the session's attribute set already points to, and the SDK hashes each changed series
+ * once per collection.
+ *
+ * What readers get is the sync counter's: the same name, unit, attributes and cumulative value at
+ * every collection (the SDK makes deltas from them for a delta reader). Only the series added to
+ * since the last collection are observed (an add of 0 included, as a sync add(0) makes a point):
+ * a delta reader gets the points a sync counter's interval would have, a cumulative reader keeps
+ * every series, and the callbacks run once per collection whichever reader collects. Values the
+ * sync counter refuses are refused alike. Shared by the sessions on a meter, so its series outlive
+ * them (the SDK keeps a cumulative series as long): keyed by the attribute values, bounded by
+ * {@link MAX_SERIES}.
+ */
+class SummedCounter {
+  private readonly series = new Map<string, Series>();
+  private dirty: Series[] = [];
+  /** What is added past {@link MAX_SERIES}. */
+  private overflow: Series | undefined;
+  private readonly int: boolean;
+
+  constructor(
+    meter: Meter,
+    name: string,
+    /** This counter's slot in an {@link AttributeSet}'s `series`. */
+    readonly slot: number,
+  ) {
+    const s = spec(name);
+    this.int = s.valueType === 'int';
+    meter.createObservableCounter(name, options(s)).addCallback((result) => this.observe(result));
+  }
+
+  /** The series of these attribute values (`key`: the values, as {@link SessionMetrics} keys its attribute sets). */
+  seriesOf(key: string, attributes: Attributes): Series {
+    let found = this.series.get(key);
+    if (!found) {
+      if (this.series.size >= MAX_SERIES) return (this.overflow ??= { attributes: OVERFLOW_ATTRIBUTES, value: 0, dirty: false });
+      found = { attributes, value: 0, dirty: false };
+      this.series.set(key, found);
+    }
+    return found;
+  }
+
+  add(series: Series, value: number): void {
+    // as sdk-metrics' sync Counter: a negative value is refused, an INT counter drops a fraction
+    if (value < 0) return;
+    if (this.int && !Number.isInteger(value)) {
+      value = Math.trunc(value);
+      if (!Number.isInteger(value)) return;
+    }
+    series.value += value;
+    if (!series.dirty) {
+      series.dirty = true;
+      this.dirty.push(series);
+    }
+  }
+
+  private observe(result: ObservableResult): void {
+    for (const series of this.dirty) {
+      series.dirty = false;
+      result.observe(series.value, series.attributes);
+    }
+    this.dirty = [];
+  }
+}
+
+/** An attribute set: the attributes, their values as a key, and the summed series they name. */
+interface AttributeSet {
+  readonly attributes: Attributes;
+  readonly key: string;
+  /** By {@link SummedCounter.slot}, filled on first use. */
+  readonly series: Array<Series | undefined>;
+}
 
 /** The instruments of METRICS.md on one meter. */
 interface Instruments {
   turn: Map<string, Histogram>;
   wait: Map<WaitKey, Histogram>;
-  usage: Record<UsageKey, Counter>;
+  usage: Record<UsageKey, SummedCounter>;
   sessionsStarted: Counter;
   sessionsActive: UpDownCounter;
-  turns: Counter;
-  interruptions: Counter;
-  requests: Counter;
-  cost: Counter;
-  errors: Counter;
+  turns: SummedCounter;
+  interruptions: SummedCounter;
+  requests: SummedCounter;
+  cost: SummedCounter;
+  errors: SummedCounter;
+  /** Quality signals by signal and agent, and the seconds of those with a size. */
+  signals: SummedCounter;
+  signalSeconds: SummedCounter;
   implausible: Counter;
   droppedInputs: ObservableCounter;
   exporterDroppedSpans: ObservableCounter;
+  /**
+   * Attribute sets made so far, by their values, shared by the sessions on the meter (a session
+   * then holds none): a turn records about thirty data points over a handful of sets, and each
+   * new object would be garbage right after the SDK hashes it. Bounded: the values are bounded by
+   * design (agent, provider, model, stage, environment), and the cache is cleared past
+   * {@link MAX_ATTRIBUTE_SETS} all the same. The sets are shared, never mutated.
+   */
+  attributeSets: Map<string, AttributeSet>;
 }
 
 const USAGE = {
@@ -123,20 +232,25 @@ function instrumentsOf(meter: Meter): Instruments {
   if (found) return found;
   const histogram = (name: string): Histogram => meter.createHistogram(name, options(spec(name)));
   const counter = (name: string): Counter => meter.createCounter(name, options(spec(name)));
+  let slots = 0;
+  const summed = (name: string): SummedCounter => new SummedCounter(meter, name, slots++);
   found = {
     turn: new Map(TURN_HISTOGRAMS.map((h) => [h.name, histogram(h.name)])),
     wait: new Map(WAIT_CONTRIBUTIONS.map((c) => [c.key, histogram(waitMetricName(c.key))])),
-    usage: Object.fromEntries(Object.entries(USAGE).map(([key, name]) => [key, counter(name)])) as Record<UsageKey, Counter>,
+    usage: Object.fromEntries(Object.entries(USAGE).map(([key, name]) => [key, summed(name)])) as Record<UsageKey, SummedCounter>,
     sessionsStarted: counter(METRIC.SESSIONS_STARTED),
     sessionsActive: meter.createUpDownCounter(METRIC.SESSIONS_ACTIVE, options(spec(METRIC.SESSIONS_ACTIVE))),
-    turns: counter(METRIC.TURNS),
-    interruptions: counter(METRIC.INTERRUPTIONS),
-    requests: counter(METRIC.REQUESTS),
-    cost: counter(METRIC.COST),
-    errors: counter(METRIC.ERRORS),
+    turns: summed(METRIC.TURNS),
+    interruptions: summed(METRIC.INTERRUPTIONS),
+    requests: summed(METRIC.REQUESTS),
+    cost: summed(METRIC.COST),
+    errors: summed(METRIC.ERRORS),
+    signals: summed(METRIC.SIGNALS),
+    signalSeconds: summed(METRIC.SIGNAL_SECONDS),
     implausible: counter(METRIC.IMPLAUSIBLE_VALUES),
     droppedInputs: meter.createObservableCounter(METRIC.DROPPED_INPUTS, options(spec(METRIC.DROPPED_INPUTS))),
     exporterDroppedSpans: meter.createObservableCounter(METRIC.EXPORTER_DROPPED_SPANS, options(spec(METRIC.EXPORTER_DROPPED_SPANS))),
+    attributeSets: new Map(),
   };
   byMeter.set(meter, found);
   return found;
@@ -190,15 +304,8 @@ export class SessionMetrics implements SessionModelObserver {
   private readonly realtimeSeconds = new Map<string, number>();
   private lastAgent: string | undefined;
   private active = true;
-  /** Counter series this session already added its 0 to, by their (shared) attribute sets. */
-  private readonly zeroed = new Map<Counter, WeakSet<Attributes>>();
-  /**
-   * Attribute sets made so far, by their values: a turn records about thirty data points over a
-   * handful of sets, and each new object would be garbage right after the SDK hashes it. Bounded:
-   * the values are bounded by design (agent, provider, model, stage), and the cache is cleared past
-   * {@link MAX_ATTRIBUTE_SETS} all the same. The sets are shared, never mutated.
-   */
-  private readonly attributeSets = new Map<string, Attributes>();
+  /** Counter series this session already added its 0 to. */
+  private readonly zeroed = new WeakSet<Series>();
 
   constructor(private readonly options: SessionMetricsOptions) {
     this.instruments = instrumentsOf(options.meter);
@@ -224,22 +331,28 @@ export class SessionMetrics implements SessionModelObserver {
     this.countTurnQuality(turn);
     if (!latency) return;
     const agent = reply.agent ?? this.agent();
-    const owners: Record<Owner, Ref> = { llm: replyLlm(reply), tts: replyTts(reply), stt: turn.user?.stt[0]?.metric };
+    // each owner's set looked up once for the six histograms
+    const owners: Record<Owner, Attributes> = {
+      llm: this.lkAttributes(replyLlm(reply), agent).attributes,
+      tts: this.lkAttributes(replyTts(reply), agent).attributes,
+      stt: this.lkAttributes(turn.user?.stt[0]?.metric, agent).attributes,
+    };
     for (const h of TURN_HISTOGRAMS) {
       const value = h.pick(latency);
       if (value === undefined) continue;
-      this.recordLatency(this.instruments.turn.get(h.name)!, value, h.field, this.lkAttributes(owners[h.owner], agent));
+      this.recordLatency(this.instruments.turn.get(h.name)!, value, h.field, owners[h.owner]);
     }
     if (!latency.wait.length) return;
     const waited = new Map<WaitKey, number>();
     for (const w of latency.wait) waited.set(w.key, (waited.get(w.key) ?? 0) + w.seconds);
+    const agentOnly = this.agentAttributes(agent).attributes;
     // every key on every turn that has a breakdown, 0 when absent: the per-key means stack up to the mean wait
     for (const c of WAIT_CONTRIBUTIONS) {
-      let attributes: Attributes;
+      let attributes = agentOnly;
       if (c.owner.startsWith('provider:')) {
         const owner = waitOwner(c.owner, c.key, reply, turn);
-        attributes = this.attributeSet('w', { [A.PROVIDER]: owner?.provider, [A.MODEL]: owner?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
-      } else attributes = this.agentAttributes(agent);
+        attributes = this.attributeSet('w', { [A.PROVIDER]: owner?.provider, [A.MODEL]: owner?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment }).attributes;
+      }
       this.recordLatency(this.instruments.wait.get(c.key)!, waited.get(c.key) ?? 0, `wait.${c.key}`, attributes);
     }
   }
@@ -259,44 +372,44 @@ export class SessionMetrics implements SessionModelObserver {
     const u = this.instruments.usage;
     switch (metric.kind) {
       case 'llm':
-        u.llmInput.add(metric.inputTokens, lk);
-        u.llmInputCached.add(metric.cachedInputTokens, lk);
-        u.llmOutput.add(metric.outputTokens, lk);
+        this.add(u.llmInput, lk, metric.inputTokens);
+        this.add(u.llmInputCached, lk, metric.cachedInputTokens);
+        this.add(u.llmOutput, lk, metric.outputTokens);
         break;
       case 'realtime': {
-        u.llmInput.add(metric.inputTokens, lk);
-        u.llmInputCached.add(metric.inputCachedTokens, lk);
-        u.llmOutput.add(metric.outputTokens, lk);
-        u.llmInputAudio.add(metric.inputAudioTokens, lk);
-        u.llmInputText.add(metric.inputTextTokens, lk);
-        u.llmOutputAudio.add(metric.outputAudioTokens, lk);
-        u.llmOutputText.add(metric.outputTextTokens, lk);
+        this.add(u.llmInput, lk, metric.inputTokens);
+        this.add(u.llmInputCached, lk, metric.inputCachedTokens);
+        this.add(u.llmOutput, lk, metric.outputTokens);
+        this.add(u.llmInputAudio, lk, metric.inputAudioTokens);
+        this.add(u.llmInputText, lk, metric.inputTextTokens);
+        this.add(u.llmOutputAudio, lk, metric.outputAudioTokens);
+        this.add(u.llmOutputText, lk, metric.outputTextTokens);
         // the SDK reports the connection's seconds so far: add what is new
         const key = `${metric.provider}|${metric.model}`;
         const seen = this.realtimeSeconds.get(key) ?? 0;
         if (metric.sessionDuration !== undefined && metric.sessionDuration > seen) {
-          u.llmSessionDuration.add(metric.sessionDuration - seen, lk);
+          this.add(u.llmSessionDuration, lk, metric.sessionDuration - seen);
           this.realtimeSeconds.set(key, metric.sessionDuration);
         }
         break;
       }
       case 'tts':
-        u.ttsCharacters.add(metric.characters, lk);
-        u.ttsAudioDuration.add(metric.audioDuration, lk);
+        this.add(u.ttsCharacters, lk, metric.characters);
+        this.add(u.ttsAudioDuration, lk, metric.audioDuration);
         break;
       case 'stt':
-        u.sttAudioDuration.add(metric.audioDuration, lk);
+        this.add(u.sttAudioDuration, lk, metric.audioDuration);
         break;
       case 'interruption':
-        u.interruptionRequests.add(metric.requests, lk);
+        this.add(u.interruptionRequests, lk, metric.requests);
         break;
     }
     const perModel = this.perModelAttributes(stage, ref, agent);
-    this.instruments.requests.add(1, perModel);
+    this.add(this.instruments.requests, perModel, 1);
     // a request's errors are 0 until one happens: the error ratio reads 0, not "no data" (adding 0
     // creates the series; once per series is enough)
-    this.zeroOnce(this.instruments.errors, perModel);
-    if (cost !== undefined && Number.isFinite(cost) && cost >= 0) this.instruments.cost.add(cost, perModel);
+    this.zeroOnce(this.instruments.errors, this.errorAttributes(stage, ref, agent, undefined));
+    if (cost !== undefined && Number.isFinite(cost) && cost >= 0) this.add(this.instruments.cost, perModel, cost);
   }
 
   onInterruption(interruption: InterruptionRecord, reply: ReplyRecord | undefined): void {
@@ -310,14 +423,18 @@ export class SessionMetrics implements SessionModelObserver {
     const ref = stage ? this.lastModel.get(stage) : undefined;
     // the error's kind, never its message
     const type = error.type;
-    this.instruments.errors.add(1, {
-      ...this.perModelAttributes(stage, ref, this.agent()),
-      ...attrs({ [A.ERROR_TYPE]: typeof type === 'string' ? type : undefined }),
-    });
+    this.add(this.instruments.errors, this.errorAttributes(stage, ref, this.agent(), typeof type === 'string' ? type : undefined), 1);
   }
 
   onHandoff(handoff: HandoffRecord): void {
     this.lastAgent = handoff.toAgent;
+  }
+
+  onSignal(signal: SignalRecord): void {
+    // bounded dimensions: the signal's name and the agent, never the turn or its ids
+    const set = this.attributeSet('sig', { [A.SIGNAL]: signal.name, [A.AGENT]: this.agent(), [A.ENVIRONMENT]: this.environment });
+    this.add(this.instruments.signals, set, 1);
+    if (signal.seconds !== undefined && Number.isFinite(signal.seconds) && signal.seconds >= 0) this.add(this.instruments.signalSeconds, set, signal.seconds);
   }
 
   onSessionEnd(_snapshot: SessionSnapshot): void {
@@ -335,43 +452,59 @@ export class SessionMetrics implements SessionModelObserver {
   }
 
   /** The agent's keys alone (turns, interruptions, waits that no provider owns). */
-  private agentAttributes(agent: string | undefined): Attributes {
+  private agentAttributes(agent: string | undefined): AttributeSet {
     return this.attributeSet('a', { [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
   }
 
   /** LiveKit's keys on `lk.agents.*`. */
-  private lkAttributes(ref: Ref, agent: string | undefined): Attributes {
+  private lkAttributes(ref: Ref, agent: string | undefined): AttributeSet {
     return this.attributeSet('lk', { [A.MODEL_PROVIDER]: ref?.provider, [A.MODEL_NAME]: ref?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
   }
 
-  private perModelAttributes(stage: Stage | undefined, ref: Ref, agent: string | undefined): Attributes {
+  private perModelAttributes(stage: Stage | undefined, ref: Ref, agent: string | undefined): AttributeSet {
     return this.attributeSet('pm', { [A.STAGE]: stage, [A.PROVIDER]: ref?.provider, [A.MODEL]: ref?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
   }
 
-  /** {@link attrs} of `values`, the same object each time for the same values (`kind` names the key layout). */
-  private attributeSet(kind: string, values: Record<string, string | undefined>): Attributes {
+  /**
+   * The per-model keys and the error's type: one layout for every `voicetrace.errors` series (its
+   * 0 has no type), so equal attributes are one key of the summed counter.
+   */
+  private errorAttributes(stage: Stage | undefined, ref: Ref, agent: string | undefined, type: string | undefined): AttributeSet {
+    return this.attributeSet('err', { [A.STAGE]: stage, [A.PROVIDER]: ref?.provider, [A.MODEL]: ref?.model, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment, [A.ERROR_TYPE]: type });
+  }
+
+  /**
+   * {@link attrs} of `values`, the same object each time for the same values (`kind` names the key
+   * layout; a summed counter records under one layout, so its key stands for the attribute values).
+   */
+  private attributeSet(kind: string, values: Record<string, string | undefined>): AttributeSet {
     let key = kind;
     for (const name in values) key += `\u0000${values[name] ?? ''}`;
-    let found = this.attributeSets.get(key);
+    const sets = this.instruments.attributeSets;
+    let found = sets.get(key);
     if (!found) {
-      if (this.attributeSets.size >= MAX_ATTRIBUTE_SETS) this.attributeSets.clear();
-      found = attrs(values);
-      this.attributeSets.set(key, found);
+      if (sets.size >= MAX_ATTRIBUTE_SETS) sets.clear();
+      found = { attributes: attrs(values), key, series: [] };
+      sets.set(key, found);
     }
     return found;
   }
 
-  /**
-   * Adds 0 to a counter's series the first time this session sees it (so it reads 0, not "no data").
-   * `attributes` is an {@link attributeSet}: the same object for the same series (a set made again
-   * after the cache is cleared adds another 0, which changes nothing).
-   */
-  private zeroOnce(counter: Counter, attributes: Attributes): void {
-    let seen = this.zeroed.get(counter);
-    if (!seen) this.zeroed.set(counter, (seen = new WeakSet()));
-    if (seen.has(attributes)) return;
-    seen.add(attributes);
-    counter.add(0, attributes);
+  /** A summed counter's series of `set` (looked up once per attribute set, then kept on it). */
+  private series(counter: SummedCounter, set: AttributeSet): Series {
+    return (set.series[counter.slot] ??= counter.seriesOf(set.key, set.attributes));
+  }
+
+  private add(counter: SummedCounter, set: AttributeSet, value: number): void {
+    counter.add(this.series(counter, set), value);
+  }
+
+  /** Adds 0 to a counter's series the first time this session sees it (so it reads 0, not "no data"). */
+  private zeroOnce(counter: SummedCounter, set: AttributeSet): void {
+    const series = this.series(counter, set);
+    if (this.zeroed.has(series)) return;
+    this.zeroed.add(series);
+    counter.add(series, 0);
   }
 
   /** A reply counts once as a turn; if the user stopped it, once as an interruption. */
@@ -380,8 +513,8 @@ export class SessionMetrics implements SessionModelObserver {
     this.countedReplies.add(reply);
     const agent = reply.agent ?? this.agent();
     const common = this.agentAttributes(agent);
-    this.instruments.turns.add(1, common);
-    if (reply.interruptions.some((i) => i.stoppedAgent)) this.instruments.interruptions.add(1, common);
+    this.add(this.instruments.turns, common, 1);
+    if (reply.interruptions.some((i) => i.stoppedAgent)) this.add(this.instruments.interruptions, common, 1);
     else this.zeroOnce(this.instruments.interruptions, common);
   }
 
@@ -408,7 +541,7 @@ export class SessionMetrics implements SessionModelObserver {
     for (const field of quality.implausible) {
       this.instruments.implausible.add(1, {
         ...attrs({ [A.FIELD]: field, [A.DROP_REASON]: quality.reasons?.[field] ?? 'implausible_value' }),
-        ...this.perModelAttributes(stage, ref, agent),
+        ...this.perModelAttributes(stage, ref, agent).attributes,
       });
     }
   }

@@ -1,7 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR, LATENCY_STAGES, SESSION_LATENCY_METRICS, sessionLatencyKey } from '@voicetrace/conventions';
 import type { EouMetric, InputQuality } from '../events.js';
-import type { LlmStep, ReplyRecord, SessionSnapshot, TtsStep, UserTurnRecord } from '../model/types.js';
+import type { LlmStep, ReplyRecord, SessionSnapshot, SignalRecord, TtsStep, UserTurnRecord } from '../model/types.js';
 
 /**
  * The span view of the session model: which attributes each stage's span
@@ -60,8 +60,12 @@ export function userTurnSpanAttributes(user: UserTurnRecord): Attributes {
  * own cost and, once it played, latency, wait breakdown, interruption, and the cost of its turn
  * (`turnCost`: the turn's STT and its replies' requests).
  */
-export function agentTurnSpanAttributes(reply: ReplyRecord, turnCost: number, user?: UserTurnRecord): Attributes {
+export function agentTurnSpanAttributes(reply: ReplyRecord, turnCost: number, user?: UserTurnRecord, signals: readonly SignalRecord[] = []): Attributes {
   const attributes: Attributes = { [ATTR.REPLY_COST]: reply.cost };
+  // the turn's quality signals known now (a later one, e.g. a cut-off, is on the session span)
+  if (signals.length) attributes[ATTR.TURN_SIGNALS] = [...new Set(signals.map((signal) => signal.name))];
+  const deadAir = signals.find((signal) => signal.name === 'dead_air' && signal.speechId === reply.speechId)?.seconds;
+  if (deadAir !== undefined) attributes[ATTR.TURN_DEAD_AIR] = deadAir;
   const latency = reply.latency;
   if (!latency) return attributes;
   // a user turn without a span of its own (a realtime model's): its speech bounds go on the reply that answered it
@@ -103,6 +107,7 @@ export function sessionSpanAttributes(snapshot: SessionSnapshot): Attributes {
     [ATTR.SESSION_DROPS]: sum(Object.values(snapshot.drops), (n) => n ?? 0),
     // every percentile summary as the model computed it: the report rebuilt from traces reads these
     [ATTR.SESSION_STATS]: JSON.stringify({ latency: snapshot.latency, wait: snapshot.wait }),
+    [ATTR.SESSION_SIGNALS]: JSON.stringify({ totals: snapshot.signals, records: snapshot.signalLog }),
   };
   for (const metric of SESSION_LATENCY_METRICS) {
     const stats = snapshot.latency[metric];

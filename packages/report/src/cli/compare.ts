@@ -1,14 +1,15 @@
-import { LATENCY_STAGES, WAIT_CONTRIBUTIONS } from '@voicetrace/conventions';
+import { LATENCY_STAGES, SIGNAL_NAMES, WAIT_CONTRIBUTIONS } from '@voicetrace/conventions';
 import { formatLatency, formatLatencyChange, formatPercent, formatUsd } from '../html/format.js';
 import type { SessionSetSummary, StageStats } from './summary.js';
 import { textTable } from './table.js';
 
-export const QUANTILES = ['p50', 'p95', 'p99', 'max', 'mean'] as const;
+/** `rate`: a quality signal's occurrences per 100 user turns (`signal.<name>.rate`). */
+export const QUANTILES = ['p50', 'p95', 'p99', 'max', 'mean', 'rate'] as const;
 export type Quantile = (typeof QUANTILES)[number];
 
 /** One limit on how much a figure may grow from the baseline to the candidate. */
 export interface Threshold {
-  /** A stage (`e2e`, `llm_ttft`, `wait.playout_start`, `cost`); absent: every latency stage. */
+  /** A stage (`e2e`, `llm_ttft`, `wait.playout_start`, `cost`, `signal.dead_air`); absent: every latency stage. */
   stage?: string;
   quantile: Quantile;
   /** `relative`: a fraction of the baseline (0.15 for 15%); `absolute`: seconds (USD for `cost`). */
@@ -24,11 +25,15 @@ export class ThresholdError extends Error {}
 /** The latency stages a general threshold (`p95=15%`) applies to, and the other known stage names. */
 export const LATENCY_STAGE_NAMES: string[] = LATENCY_STAGES.map((s) => s.key);
 export const WAIT_STAGE_NAMES: string[] = WAIT_CONTRIBUTIONS.map((c) => `wait.${c.key}`);
+/** The quality signals, compared by their rate per 100 user turns. */
+export const SIGNAL_STAGE_NAMES: string[] = SIGNAL_NAMES.map((name) => `signal.${name}`);
 
 /**
  * Parses `--max-regression` values: `p95=15%` (every latency stage), `llm_ttft.p95=20%`,
- * `e2e.p50=+100ms`, `wait.playout_start.p95=+50ms`, `cost.mean=10%`, `cost.p95=+$0.01`; several
- * may be given comma-separated. Absolute values: `ms`, `s`, or a bare number of seconds (USD for cost).
+ * `e2e.p50=+100ms`, `wait.playout_start.p95=+50ms`, `cost.mean=10%`, `cost.p95=+$0.01`,
+ * `signal.dead_air.rate=+1` (a quality signal: at most 1 more per 100 user turns) or `signal.talk_over_user.rate=20%`;
+ * several may be given comma-separated. Absolute values: `ms`, `s`, or a bare number of seconds (USD for cost,
+ * occurrences per 100 user turns for a signal's rate).
  */
 export function parseThresholds(specs: readonly string[]): Threshold[] {
   const out: Threshold[] = [];
@@ -42,7 +47,9 @@ export function parseThresholds(specs: readonly string[]): Threshold[] {
     const stage = dot === -1 ? undefined : key.slice(0, dot);
     if (!QUANTILES.includes(quantile)) throw new ThresholdError(`"${spec}": "${quantile}" is not a quantile (one of ${QUANTILES.join(', ')})`);
     if (stage !== undefined && !/^[a-z0-9_.]+$/.test(stage)) throw new ThresholdError(`"${spec}": "${stage}" is not a stage name`);
-    const limit = parseLimit(value, stage === 'cost');
+    const signal = stage?.startsWith('signal.') === true;
+    if (signal !== (quantile === 'rate')) throw new ThresholdError(`"${spec}": a quality signal is compared by its rate (signal.<name>.rate=...), a latency stage by a quantile`);
+    const limit = signal && /ms|s$/.test(value) ? undefined : parseLimit(value, stage === 'cost' || signal);
     if (!limit) throw new ThresholdError(`"${spec}": "${value}" is not a limit (15%, +100ms, +0.1s, 0.1${stage === 'cost' ? ', +$0.01' : ''})`);
     out.push({ ...(stage !== undefined ? { stage } : {}), quantile, ...limit, text: spec });
   }
@@ -63,7 +70,7 @@ function parseLimit(value: string, usd: boolean): { kind: Threshold['kind']; lim
 /** One figure of one stage in both sets. */
 export interface StageDelta {
   stage: string;
-  group: 'latency' | 'wait' | 'cost';
+  group: 'latency' | 'wait' | 'cost' | 'signal';
   quantile: Quantile;
   baseline?: number;
   candidate?: number;
@@ -112,19 +119,24 @@ export function compareSummaries(baseline: SessionSetSummary, candidate: Session
     for (const [k, v] of Object.entries(s.latency)) m.set(k, { group: 'latency', stats: v });
     for (const [k, v] of Object.entries(s.wait)) m.set(`wait.${k}`, { group: 'wait', stats: v });
     if (s.sessions) m.set('cost', { group: 'cost', stats: s.cost.per_session });
+    // a signal that never fired over some user turns has a rate of 0, not no data
+    if (s.user_turns) for (const name of SIGNAL_NAMES) {
+      const x = s.signals?.[name];
+      m.set(`signal.${name}`, { group: 'signal', stats: { count: x?.count ?? 0, rate: x?.per_100_turns ?? 0 } as StageStats });
+    }
     return m;
   };
   const b = groups(baseline);
   const c = groups(candidate);
   const names = [...new Set([...b.keys(), ...c.keys()])];
-  const order = [...LATENCY_STAGE_NAMES, ...WAIT_STAGE_NAMES, 'cost'];
+  const order = [...LATENCY_STAGE_NAMES, ...WAIT_STAGE_NAMES, 'cost', ...SIGNAL_STAGE_NAMES];
   names.sort((x, y) => (order.indexOf(x) + 1 || 999) - (order.indexOf(y) + 1 || 999) || x.localeCompare(y));
   const delta = (stage: string, quantile: Quantile): StageDelta => {
     const bs = b.get(stage);
     const cs = c.get(stage);
-    const group = (bs ?? cs)?.group ?? (stage === 'cost' ? 'cost' : stage.startsWith('wait.') ? 'wait' : 'latency');
-    const bv = bs?.stats[quantile];
-    const cv = cs?.stats[quantile];
+    const group = (bs ?? cs)?.group ?? (stage === 'cost' ? 'cost' : stage.startsWith('wait.') ? 'wait' : stage.startsWith('signal.') ? 'signal' : 'latency');
+    const bv = (bs?.stats as Record<string, number | undefined> | undefined)?.[quantile];
+    const cv = (cs?.stats as Record<string, number | undefined> | undefined)?.[quantile];
     const out: StageDelta = { stage, group, quantile, baselineCount: bs?.stats.count ?? 0, candidateCount: cs?.stats.count ?? 0 };
     if (bv !== undefined) out.baseline = bv;
     if (cv !== undefined) out.candidate = cv;
@@ -134,13 +146,13 @@ export function compareSummaries(baseline: SessionSetSummary, candidate: Session
     }
     return out;
   };
-  const stages = names.flatMap((stage) => (['p50', 'p95', 'p99'] as const).map((q) => delta(stage, q)));
+  const stages = names.flatMap((stage) => (stage.startsWith('signal.') ? (['rate'] as const) : (['p50', 'p95', 'p99'] as const)).map((q) => delta(stage, q)));
 
   const known = new Set([...order, ...names]);
   const chosen = new Map<string, Threshold>(); // `${stage}|${quantile}` -> threshold; specific beats general
   for (const t of thresholds) {
     if (t.stage !== undefined && !known.has(t.stage)) {
-      throw new ThresholdError(`"${t.text}": unknown stage "${t.stage}" (stages: ${[...LATENCY_STAGE_NAMES, 'wait.<contribution>', 'cost'].join(', ')})`);
+      throw new ThresholdError(`"${t.text}": unknown stage "${t.stage}" (stages: ${[...LATENCY_STAGE_NAMES, 'wait.<contribution>', 'cost', 'signal.<signal>'].join(', ')})`);
     }
   }
   for (const t of thresholds.filter((t) => t.stage === undefined)) {
@@ -155,7 +167,7 @@ export function compareSummaries(baseline: SessionSetSummary, candidate: Session
     else if (d.candidate === undefined) status = 'fail'; // the stage vanished from the candidate
     else if (d.baseline === undefined) status = 'no-data';
     else if (t.kind === 'absolute') status = d.delta! > t.limit + 1e-12 ? 'fail' : 'ok';
-    else if (d.group !== 'cost' && d.delta! <= minChange + 1e-12) status = 'ok'; // within the noise floor
+    else if (d.group !== 'cost' && d.group !== 'signal' && d.delta! <= minChange + 1e-12) status = 'ok'; // within the noise floor
     else status = d.baseline > 0 ? (d.delta! / d.baseline > t.limit + 1e-12 ? 'fail' : 'ok') : d.delta! > 1e-12 ? 'fail' : 'ok';
     checks.push({ ...d, threshold: t, status });
   }
@@ -171,19 +183,21 @@ export function compareSummaries(baseline: SessionSetSummary, candidate: Session
 
 /** The comparison as text: every stage side by side, then the checks and the verdict. */
 export function renderComparison(cmp: Comparison, names: { baseline: string; candidate: string }): string {
-  const value = (d: StageDelta, v: number | undefined) => (d.group === 'cost' ? formatUsd(v) : formatLatency(v));
+  const value = (d: StageDelta, v: number | undefined) => (d.group === 'cost' ? formatUsd(v) : d.group === 'signal' ? formatRate(v) : formatLatency(v));
   const change = (d: StageDelta) => {
     if (d.delta === undefined) return d.baseline === undefined ? 'new' : 'missing';
-    const abs = d.group === 'cost' ? `${d.delta > 0 ? '+' : d.delta < 0 ? '-' : ''}${formatUsd(Math.abs(d.delta))}` : formatLatencyChange(d.delta);
+    const sign = d.delta > 0 ? '+' : d.delta < 0 ? '-' : '';
+    const abs = d.group === 'cost' ? `${sign}${formatUsd(Math.abs(d.delta))}` : d.group === 'signal' ? `${sign}${formatRate(Math.abs(d.delta))}` : formatLatencyChange(d.delta);
     return d.relative !== undefined ? `${abs} (${d.relative > 0 ? '+' : ''}${formatPercent(d.relative)})` : abs;
   };
   const lines: string[] = [];
   lines.push(`voicetrace compare: baseline ${names.baseline} (${cmp.baseline.sessions} sessions, ${cmp.baseline.replies} replies) vs candidate ${names.candidate} (${cmp.candidate.sessions} sessions, ${cmp.candidate.replies} replies)`);
   const checkOf = new Map(cmp.checks.map((c) => [`${c.stage}|${c.quantile}`, c]));
-  for (const group of ['latency', 'wait', 'cost'] as const) {
+  const headings = { latency: 'Latency per stage (every reply):', wait: 'Wait contributions (replies that had them):', cost: 'Cost per session:', signal: 'Quality signals (per 100 user turns):' } as const;
+  for (const group of ['latency', 'wait', 'cost', 'signal'] as const) {
     const rows = cmp.stages.filter((s) => s.group === group);
     if (!rows.length) continue;
-    lines.push('', group === 'latency' ? 'Latency per stage (every reply):' : group === 'wait' ? 'Wait contributions (replies that had them):' : 'Cost per session:');
+    lines.push('', headings[group]);
     const table: string[][] = [['stage', 'q', 'n base/cand', 'baseline', 'candidate', 'change', 'limit', 'result']];
     let last = '';
     for (const d of rows) {
@@ -203,7 +217,7 @@ export function renderComparison(cmp: Comparison, names: { baseline: string; can
     lines.push(textTable(table, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'l']));
   }
   // checks on quantiles not shown above (max, mean)
-  const extra = cmp.checks.filter((c) => !['p50', 'p95', 'p99'].includes(c.quantile));
+  const extra = cmp.checks.filter((c) => !['p50', 'p95', 'p99', 'rate'].includes(c.quantile));
   if (extra.length) {
     lines.push('', 'Other checks:');
     lines.push(
@@ -227,5 +241,10 @@ export function renderComparison(cmp: Comparison, names: { baseline: string; can
 
 function limitText(t: Threshold, group: StageDelta['group']): string {
   if (t.kind === 'relative') return `+${formatPercent(t.limit).replace(/\.0%$/, '%')}`;
-  return group === 'cost' ? `+${formatUsd(t.limit)}` : `+${formatLatency(t.limit)}`;
+  return group === 'cost' ? `+${formatUsd(t.limit)}` : group === 'signal' ? `+${formatRate(t.limit)}` : `+${formatLatency(t.limit)}`;
+}
+
+/** Occurrences per 100 user turns. */
+function formatRate(v: number | undefined): string {
+  return v === undefined ? '–' : `${v.toFixed(2)}/100`;
 }

@@ -155,7 +155,9 @@ async function loadTraces(file: InputFile, limits: ReadLimits): Promise<LoadedFi
 /** A JSON.parse failure as a reason and a line number (V8 reports a position, or a line and column). */
 function jsonError(text: string, error: Error): { reason: string; line?: number } {
   const message = error.message;
-  if (/Unexpected end of JSON input|Unterminated string|end of data/i.test(message)) {
+  // V8 names the end of input, or reports the error at the text's last position (a file cut after a comma)
+  const at = /position (\d+)/.exec(message);
+  if (/Unexpected end of JSON input|Unterminated string|end of data/i.test(message) || (at && Number(at[1]) >= text.trimEnd().length)) {
     return { reason: `truncated: the JSON ends before the report does (file cut short?)`, line: text.split('\n').length };
   }
   const lineColumn = /line (\d+) column (\d+)/.exec(message);

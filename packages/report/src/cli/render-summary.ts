@@ -45,6 +45,19 @@ export function renderSummary(s: SessionSetSummary, problemLimit = 20): string {
   }
   const n = s.interruptions;
   lines.push('', `Interruptions: ${formatCount(n.count)} of ${formatCount(n.replies)} replies (${formatPercent(n.rate ?? undefined)}); ${formatCount(n.sessions_with)} of ${formatCount(s.sessions)} sessions had at least one`);
+  const signals = Object.entries(s.signals);
+  lines.push('', signals.length ? 'Conversation quality signals:' : 'Conversation quality signals: none fired');
+  if (signals.length) {
+    lines.push(
+      textTable(
+        [
+          ['signal', 'count', 'per 100 turns', 'sessions', 'seconds'],
+          ...signals.map(([name, x]) => [name, formatCount(x.count), x.per_100_turns === null ? '–' : x.per_100_turns.toFixed(1), formatCount(x.sessions_with), x.seconds !== undefined ? x.seconds.toFixed(2) : '']),
+        ],
+        ['l', 'r', 'r', 'r', 'r'],
+      ),
+    );
+  }
   if (s.slowest.length) {
     lines.push('', `Slowest replies (e2e):`);
     lines.push(

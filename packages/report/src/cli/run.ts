@@ -140,7 +140,8 @@ Usage:
 
 Each side is a directory or a file (or several, with repeated --baseline / --candidate);
 sessions are found as by summarize. Every latency stage, wait contribution and the cost per
-session is shown at p50, p95 and p99 in both sets, with the change.
+session is shown at p50, p95 and p99 in both sets, with the change; each quality signal by its
+rate per 100 user turns.
 
 Thresholds (--max-regression, repeatable or comma-separated): how much a figure may grow.
   p95=15%                  every latency stage's p95 may grow by at most 15%
@@ -148,7 +149,8 @@ Thresholds (--max-regression, repeatable or comma-separated): how much a figure 
   e2e.p50=+100ms           an absolute limit (ms, s, or a bare number of seconds)
   wait.playout_start.p95=+50ms    a wait contribution
   cost.mean=10%, cost.p95=+$0.01  the cost of a session
-${wrap(`Quantiles: ${QUANTILES.join(', ')}. Stages: ${[...LATENCY_STAGE_NAMES, 'wait.<contribution>', 'cost'].join(', ')}.`, 90)}
+  signal.dead_air.rate=+1  a quality signal: at most 1 more per 100 user turns (or a %)
+${wrap(`Quantiles: ${QUANTILES.join(', ')} (rate: signals only). Stages: ${[...LATENCY_STAGE_NAMES, 'wait.<contribution>', 'cost', 'signal.<signal>'].join(', ')}.`, 90)}
 A stage that has data in the baseline but none in the candidate fails its check.
 A percentage limit on a latency figure fails only when the figure also grew by more than
 --min-change (default 5ms): a 1 ms stage moving by 1 ms is noise, not a regression.

@@ -1,4 +1,4 @@
-import { LATENCY_STAGES, WAIT_CONTRIBUTIONS } from '@voicetrace/conventions';
+import { LATENCY_STAGES, SIGNAL_NAMES, WAIT_CONTRIBUTIONS } from '@voicetrace/conventions';
 import { percentiles } from '../stats.js';
 import type { Percentiles, SessionReportJson } from '../types.js';
 import { findInputs, loadFile, type InputFile, type InputProblem, type ReadLimits } from './inputs.js';
@@ -26,6 +26,16 @@ export interface SlowTurn {
   /** Trace links of the session, with the turn's trace id when traces are per turn. */
   links?: Record<string, string>;
   file: string;
+}
+
+/** One quality signal over a set of sessions. */
+export interface SignalStats {
+  count: number;
+  /** count per 100 user turns (null without user turns). */
+  per_100_turns: number | null;
+  sessions_with: number;
+  /** Seconds summed, for signals with a size. */
+  seconds?: number;
 }
 
 /** Cost and requests per provider/model over the set. */
@@ -74,6 +84,11 @@ export interface SessionSetSummary {
     rate: number | null;
     sessions_with: number;
   };
+  /**
+   * Conversation quality signals over the set (SIGNALS in @voicetrace/conventions): how many times
+   * each fired, per 100 user turns, in how many sessions, and its seconds (dead air, talk-over).
+   */
+  signals: Record<string, SignalStats>;
   /** The slowest replies by e2e, slowest first. */
   slowest: SlowTurn[];
   problems: InputProblem[];
@@ -94,6 +109,7 @@ export class SessionAggregator {
   private turnsDropped = 0;
   private interrupted = 0;
   private sessionsWithInterruptions = 0;
+  private readonly signals = new Map<string, { count: number; sessions: number; seconds?: number }>();
   /** The first session: a set of one reads its statistics from the model (all its turns, not only the retained ones). */
   private first: SessionReportJson['voicetrace'] | undefined;
   duplicates = 0;
@@ -115,6 +131,15 @@ export class SessionAggregator {
     this.turnsDropped += v.turns_dropped;
     this.interrupted += v.interruptions;
     if (v.interruptions > 0) this.sessionsWithInterruptions++;
+    // the session's totals as the model counted them (every turn, retained or not)
+    for (const [name, totals] of Object.entries(v.signals ?? {})) {
+      if (!totals || !(totals.count > 0)) continue;
+      const entry = this.signals.get(name) ?? { count: 0, sessions: 0 };
+      entry.count += totals.count;
+      entry.sessions += 1;
+      if (typeof totals.seconds === 'number') entry.seconds = (entry.seconds ?? 0) + totals.seconds;
+      this.signals.set(name, entry);
+    }
     this.sessionCost.push(v.cost);
     for (const u of v.usage) {
       const key = `${u.type}\u0000${u.provider}\u0000${u.model}`;
@@ -189,6 +214,12 @@ export class SessionAggregator {
         rate: this.replies ? this.interrupted / this.replies : null,
         sessions_with: this.sessionsWithInterruptions,
       },
+      signals: Object.fromEntries(
+        SIGNAL_NAMES.filter((name) => this.signals.has(name)).map((name) => {
+          const e = this.signals.get(name)!;
+          return [name, { count: e.count, per_100_turns: this.userTurns ? (100 * e.count) / this.userTurns : null, sessions_with: e.sessions, ...(e.seconds !== undefined ? { seconds: e.seconds } : {}) }];
+        }),
+      ),
       slowest: [...this.slow],
       problems,
     };

@@ -74,6 +74,7 @@ export function renderReportHtml(report: SessionReportJson, options: RenderOptio
 <svg class="defs" width="0" height="0" aria-hidden="true" focusable="false"><defs><pattern id="vt-hatch" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><line class="hatch-line" x1="0" y1="0" x2="0" y2="5"></line></pattern></defs></svg>
 ${header(ctx)}
 <main>
+${wentWrong(ctx)}
 ${recording ? recordingSection(recording, approximateOffsets) : ''}
 ${waterfall(ctx, recording !== undefined)}
 ${latencySection(v.latency ?? {}, v.wait ?? {})}
@@ -268,6 +269,40 @@ function rowModel(turn: ReportTurn): RowModel {
   return { turn, origin, originLabel, bars, marks, waits };
 }
 
+/** A signal in words: `dead air 1.85 s`, `repeated user request (turn 2)`. */
+function signalWords(signal: NonNullable<ReportTurn['signals']>[number]): string {
+  const name = signal.name.replace(/_/g, ' ');
+  if (finite(signal.seconds) !== undefined) return `${name} ${formatLatency(signal.seconds)}`;
+  return finite(signal.repeats_turn) !== undefined ? `${name} (turn ${signal.repeats_turn})` : name;
+}
+
+/** A turn's signals that can be shown (a broken report may hold anything there). */
+function signalsOf(t: ReportTurn): NonNullable<ReportTurn['signals']> {
+  return Array.isArray(t?.signals) ? t.signals.filter((s) => s !== null && typeof s === 'object' && typeof s.name === 'string') : [];
+}
+
+/** What went wrong: the turns with a quality signal, each linked to its row in the waterfall (and so to its audio). */
+function wentWrong(ctx: Ctx): string {
+  const flagged = ctx.turns.filter((t) => signalsOf(t).length);
+  const raw = ctx.report.voicetrace.signals;
+  const totals = Object.entries(raw !== null && typeof raw === 'object' ? raw : {}).filter(([, x]) => x !== null && typeof x === 'object' && finite(x.count) !== undefined && x.count > 0);
+  if (!flagged.length && !totals.length) {
+    return `<section id="went-wrong" aria-labelledby="went-wrong-h"><h2 id="went-wrong-h">What went wrong</h2><p class="muted" data-vt="signals-none">No quality signal fired on this call (see ATTRIBUTES.md, Signals, for what each one means).</p></section>`;
+  }
+  const summary = totals.map(([name, x]) => `<span class="chip" data-vt="signal-total" data-signal="${esc(name)}" data-value="${x.count}">${esc(name.replace(/_/g, ' '))} × ${formatCount(x.count)}${finite(x.seconds) !== undefined ? ` (${esc(formatLatency(x.seconds))})` : ''}</span>`).join(' ');
+  const items = flagged
+    .map((t) => `<li><a href="#turn-${esc(t.index)}">Turn ${esc(t.index)}</a>: ${signalsOf(t).map((signal) => esc(signalWords(signal))).join(', ')}</li>`)
+    .join('\n');
+  return `<section id="went-wrong" aria-labelledby="went-wrong-h">
+<h2 id="went-wrong-h">What went wrong</h2>
+<p>${summary}</p>
+<ul data-vt="flagged-turns">
+${items}
+</ul>
+${ctx.report.voicetrace.turns_dropped ? '<p class="muted">Turns left out of this long call\'s detail are in the totals above, not in the list.</p>' : ''}
+</section>`;
+}
+
 function waterfall(ctx: Ctx, seekable: boolean): string {
   const rows = ctx.turns.map(rowModel);
   const used = new Set<Lane>(rows.flatMap((r) => [...r.bars.map((b) => b.lane), ...(r.waits.length ? (['wait'] as Lane[]) : [])]));
@@ -338,12 +373,13 @@ function waterfall(ctx: Ctx, seekable: boolean): string {
         ...t.handoffs.map((h) => `<span class="chip">handoff ${esc(h.from_agent ?? '')} → ${esc(h.to_agent)}</span>`),
         t.errors.length ? `<span class="badge err">${t.errors.length} error${t.errors.length > 1 ? 's' : ''}</span>` : '',
         t.logs.length ? `<span class="badge warn">${t.logs.length} log${t.logs.length > 1 ? 's' : ''}</span>` : '',
+        ...signalsOf(t).map((signal) => `<span class="badge warn" data-vt="signal" data-signal="${esc(signal.name)}">${esc(signalWords(signal))}</span>`),
       ].join(' ');
       const label = `Turn ${t.index}${t.index === 0 ? ' (before the first user turn)' : ''}`;
       const e2eWords = t.replies.map((r) => `e2e ${formatLatency(r.latency?.e2e)}`).join(', ');
       const action = seekable && offset !== undefined ? `Play the recording from ${formatOffset(offset)}` : 'Show it in the transcript';
       const seekAttrs = `data-seek data-turn="${esc(t.index)}"${seekable && offset !== undefined ? ` data-offset="${offset.toFixed(3)}"` : ''}`;
-      return `<li><div class="wf-row" tabindex="0" role="button" ${seekAttrs} aria-label="${esc(`${label}${e2eWords ? `: ${e2eWords}` : ''}. ${action}.`)}">
+      return `<li id="turn-${esc(t.index)}"><div class="wf-row" tabindex="0" role="button" ${seekAttrs} aria-label="${esc(`${label}${e2eWords ? `: ${e2eWords}` : ''}. ${action}.`)}">
 <div class="wf-head"><b>${esc(label)}</b>${seekable && offset !== undefined ? `<span class="chip muted">▶ ${formatOffset(offset)}</span>` : ''}${chips}${events}<span class="chip muted">0 = ${row.originLabel}</span></div>
 <div class="wf-body">${laneLabels}<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" aria-hidden="true">${gridLines}${bars}${waitBars}${marks}</svg></div>
 </div></li>`;

@@ -10,6 +10,8 @@ import type {
   RealtimeStep,
   ReplyRecord,
   SessionSnapshot,
+  SignalRecord,
+  SignalTotals,
   SttStep,
   ToolStep,
   TtsStep,
@@ -78,6 +80,13 @@ export function decodeSession(sessionId: string, all: readonly FlatSpan[]): Deco
   if (!session) missing.add('the session span (counts, usage, cost, latency statistics)');
   const stats = jsonValue(sa[ATTR.SESSION_STATS]);
   if (session && !isObject(stats)) missing.add('latency and wait statistics (voicetrace.session.stats)');
+  const signals = jsonValue(sa[ATTR.SESSION_SIGNALS]);
+  const signalLog = isObject(signals) && Array.isArray(signals.records) ? (signals.records.filter((r) => isObject(r) && typeof r.name === 'string' && count(r.turnIndex as AttributeValue) !== undefined) as unknown as SignalRecord[]) : [];
+  if (session && !isObject(signals)) missing.add('conversation quality signals (voicetrace.session.signals)');
+  for (const record of signalLog) {
+    const turn = decodedTurns.find((t) => t.index === record.turnIndex);
+    if (turn) (turn.signals ??= []).push(record);
+  }
   const traceIds = new Set(spans.map((s) => s.traceId));
   const dropped = count(sa[ATTR.SESSION_DROPS]);
   const snapshot: SessionSnapshot = {
@@ -98,6 +107,8 @@ export function decodeSession(sessionId: string, all: readonly FlatSpan[]): Deco
     wait: summaries(isObject(stats) ? stats.wait : undefined),
     drops: (dropped ? { dropped_inputs: dropped } : {}) as SessionSnapshot['drops'],
     usageCheck: arrayOf<UsageDisagreement>(sa[ATTR.SESSION_USAGE_CHECK]),
+    signals: (isObject(signals) && isObject(signals.totals) ? signals.totals : {}) as Partial<Record<SignalRecord['name'], SignalTotals>>,
+    signalLog,
   };
   if (session && sa[ATTR.SESSION_CANCELLED_REPLIES] === undefined) missing.add('cancelled replies');
   return {

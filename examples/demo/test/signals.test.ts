@@ -1,0 +1,85 @@
+// Quality signals on the real AgentSession of the demo: `--inject` causes one signal on a chosen turn;
+// it fires on exactly that turn, at the injected size, and nothing fires that the script itself or
+// the injection does not cause (the demo README lists the script's own signals).
+import type { SessionReportJson } from '@voicetrace/report';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Injections } from '../src/conversation.js';
+import { runDemo } from '../src/run-demo.js';
+
+type Section = SessionReportJson['voicetrace'];
+
+async function call(inject: Injections): Promise<Section> {
+  const result = await runDemo({ out: mkdtempSync(join(tmpdir(), 'voicetrace-signals-')), inject, voicetrace: { otlp: false, metrics: false, logs: false } });
+  return (JSON.parse(readFileSync(result.report.json!, 'utf8')) as SessionReportJson).voicetrace;
+}
+
+/** `turn:signal` of every signal of the call. */
+const fired = (v: Section) => v.turns.flatMap((t) => (t.signals ?? []).map((s) => `${t.index}:${s.name}`));
+const e2e = (v: Section, turn: number) => v.turns.find((t) => t.index === turn)!.replies.find((r) => r.latency?.e2e !== undefined)!.latency!.e2e!;
+
+/** The script's own signals (examples/demo/README.md): its barge-in, its repeated long answer, any slow turn. */
+const SCRIPT = (signal: string) => ['3:talk_over_user', '3:agent_repetition'].includes(signal) || signal.endsWith(':slow_turn');
+
+let baseline: Section;
+const runs = new Map<string, Section>();
+
+beforeAll(async () => {
+  baseline = await call({});
+  runs.set('dead-air', await call({ deadAir: { turn: 3, seconds: 2.5 } }));
+  runs.set('cut-off', await call({ cutOff: 2 }));
+  runs.set('repeat', await call({ repeat: 3 }));
+  runs.set('hangup', await call({ hangup: 5 }));
+}, 300_000);
+
+describe('quality signals in the demo call, one injected cause at a time', () => {
+  it('the default call raises only the script\'s own signals', () => {
+    expect(fired(baseline).filter((s) => !SCRIPT(s))).toEqual([]);
+    expect(fired(baseline)).toEqual(expect.arrayContaining(['3:talk_over_user', '3:agent_repetition']));
+  });
+
+  it('dead-air=3:2.5: dead air on turn 3 only, the wait 2.5 s longer than without it, the excess over 2 s its size', () => {
+    const v = runs.get('dead-air')!;
+    const deadAir = v.turns.flatMap((t) => (t.signals ?? []).filter((s) => s.name === 'dead_air').map((s) => [t.index, s.seconds!] as const));
+    expect(deadAir.map(([turn]) => turn)).toEqual([3]);
+    expect(Math.abs(e2e(v, 3) - e2e(baseline, 3) - 2.5)).toBeLessThan(0.05);
+    expect(deadAir[0]![1]).toBeCloseTo(e2e(v, 3) - 2, 6);
+    expect(v.signals?.dead_air?.seconds).toBeCloseTo(deadAir[0]![1], 9);
+    // dead air comes with a slow turn (documented); nothing else
+    expect(fired(v).filter((s) => !SCRIPT(s) && s !== '3:dead_air')).toEqual([]);
+  });
+
+  it('cut-off=2: the caller going on before the answer is a cut-off on turn 2 and a cancelled reply', () => {
+    const v = runs.get('cut-off')!;
+    expect(fired(v).filter((s) => s.endsWith(':cut_off'))).toEqual(['2:cut_off']);
+    expect(v.cancelled_replies).toBe(1);
+    // a reply that started while the caller spoke is agent-over-user talk-over (documented as coming with it)
+    expect(fired(v).filter((s) => !SCRIPT(s) && s !== '2:cut_off' && s !== '2:talk_over_agent')).toEqual([]);
+  });
+
+  it('repeat=3: turn 3 asks turn 2\'s question again: a repeated request that names turn 2', () => {
+    const v = runs.get('repeat')!;
+    const repeats = v.turns.flatMap((t) => (t.signals ?? []).filter((s) => s.name === 'repeated_user_request').map((s) => [t.index, s.repeats_turn]));
+    expect(repeats).toEqual([[3, 2]]);
+    // the scripted model answers the same question the same way: agent repetition on turn 3 (the script's already)
+    expect(fired(v).filter((s) => !SCRIPT(s) && s !== '3:repeated_user_request')).toEqual([]);
+  });
+
+  it('hangup=5: the call ends 300 ms into the answer to turn 5: abandonment on turn 5', () => {
+    const v = runs.get('hangup')!;
+    expect(fired(v).filter((s) => s.endsWith(':abandonment'))).toEqual(['5:abandonment']);
+    expect(fired(v).filter((s) => !SCRIPT(s) && s !== '5:abandonment')).toEqual([]);
+  });
+
+  it('the report\'s totals are its turns\' records', () => {
+    for (const v of [baseline, ...runs.values()]) {
+      const counts: Record<string, number> = {};
+      for (const t of v.turns) for (const s of t.signals ?? []) counts[s.name] = (counts[s.name] ?? 0) + 1;
+      expect(Object.fromEntries(Object.entries(v.signals ?? {}).map(([k, x]) => [k, x.count]))).toEqual(counts);
+    }
+    const table = [['baseline', baseline] as const, ...runs.entries()].map(([name, v]) => `${name}: ${fired(v).join(', ')}`);
+    console.info(`[signals]\n${table.join('\n')}`);
+  });
+});
