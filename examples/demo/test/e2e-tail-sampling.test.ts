@@ -62,7 +62,12 @@ interface TurnTrace {
   slow: boolean;
   interrupted: boolean;
   error: boolean;
+  /** An agent turn carries a quality signal (voicetrace.turn.signals). */
+  signal: boolean;
 }
+
+/** What the overlay's policies keep at 0 %: slow, interrupted, failed, or flagged by a quality signal. */
+const keptByPolicy = (t: TurnTrace): boolean => t.slow || t.interrupted || t.error || t.signal;
 
 describe.skipIf(!bins)('tail sampling of the demo in trace-per-turn mode (real binaries)', () => {
   let jaegerNone: JaegerHandle;
@@ -107,6 +112,7 @@ describe.skipIf(!bins)('tail sampling of the demo in trace-per-turn mode (real b
         slow: values.some((v) => v > threshold),
         interrupted: spans.some((s) => attr(s, ATTR.TURN_INTERRUPTED) === true),
         error: spans.some((s) => s.status === 2),
+        signal: spans.some((s) => attr(s, ATTR.TURN_SIGNALS) !== undefined),
       };
     });
 
@@ -137,7 +143,7 @@ describe.skipIf(!bins)('tail sampling of the demo in trace-per-turn mode (real b
     await pollUntil(
       'kept traces complete in Jaeger',
       async () => {
-        const want = traces.filter((t) => t.slow || t.interrupted || t.error);
+        const want = traces.filter(keptByPolicy);
         const [a, b] = await Promise.all([kept(jaegerNone), kept(jaegerAll)]);
         const whole = (m: Map<string, JaegerTrace>, ts: TurnTrace[]) => ts.every((t) => (m.get(t.traceId)?.spans.length ?? 0) >= t.spans.length);
         return whole(a, want) && whole(b, traces) ? true : undefined;
@@ -163,7 +169,7 @@ describe.skipIf(!bins)('tail sampling of the demo in trace-per-turn mode (real b
       for (const r of replies) expect(r.parentSpanId).toBe(t.root.spanId);
     }
     const table = traces
-      .map((t) => `${t.root.name}${t.e2e.length ? ` e2e=${t.e2e.map((v) => v.toFixed(3)).join('/')}` : ''}${t.slow ? ' SLOW' : ''}${t.interrupted ? ' INTERRUPTED' : ''}${t.error ? ' ERROR' : ''}`)
+      .map((t) => `${t.root.name}${t.e2e.length ? ` e2e=${t.e2e.map((v) => v.toFixed(3)).join('/')}` : ''}${t.slow ? ' SLOW' : ''}${t.interrupted ? ' INTERRUPTED' : ''}${t.error ? ' ERROR' : ''}${t.signal ? ' SIGNAL' : ''}`)
       .join('; ');
     console.log(
       `[e2e] tail sampling: threshold ${threshold.toFixed(3)} s (middle of the largest gap, ${gap.toFixed(3)} s); replay of ${report.exports} exports / ${report.spans} spans took ${(report.tookMs / 1000).toFixed(1)} s ` +
@@ -171,15 +177,15 @@ describe.skipIf(!bins)('tail sampling of the demo in trace-per-turn mode (real b
     );
     expect(report.failed).toBe(0);
     expect(traces.some((t) => t.slow)).toBe(true);
-    expect(traces.some((t) => !t.slow && !t.interrupted && !t.error)).toBe(true);
+    expect(traces.some((t) => !keptByPolicy(t))).toBe(true);
     expect(traces.filter((t) => t.interrupted)).toHaveLength(1);
     expect(traces.filter((t) => t.error)).toHaveLength(1);
     if (traces.find((t) => t.error)!.slow) console.log(`[e2e] note: the failed turn (${ERROR_TURN}) was also slow in this run`);
   });
 
-  it('at 0 %: keeps exactly the slow, interrupted and failed turns, each whole', async () => {
+  it('at 0 %: keeps exactly the slow, interrupted and failed turns and those with a quality signal, each whole', async () => {
     const got = await kept(jaegerNone);
-    const want = traces.filter((t) => t.slow || t.interrupted || t.error);
+    const want = traces.filter(keptByPolicy);
     const name = (id: string) => { const t = traces.find((x) => x.traceId === id)!; return `${t.root.name}:${id}`; };
     expect([...got.keys()].map(name).sort()).toEqual(want.map((t) => name(t.traceId)).sort());
     for (const t of want) {

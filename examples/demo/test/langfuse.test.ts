@@ -76,8 +76,25 @@ describe('scores: LangFuse users can filter and alert on calls by latency', () =
       [
         ['voice.session.cost_usd', result.sessionId, result.summary.totalCost],
         ['voice.session.p95_wait_s', result.sessionId, result.summary.latency.e2e.p95],
+        // each quality signal that fired, with its count
+        ...Object.entries(result.summary.signals).map(([name, totals]) => [`voice.session.signal.${name}`, result.sessionId, totals!.count]),
       ].sort(),
     );
+  });
+
+  it('each quality signal is scored on its turn\'s agent_turn observation: its seconds, or 1', () => {
+    const records = result.summary.signalLog;
+    expect(records.length).toBeGreaterThan(0);
+    const signalScores = direct.scores.filter((s) => s.name?.startsWith('voice.signal.'));
+    expect(signalScores).toHaveLength(records.length);
+    for (const record of records) {
+      const turn = result.summary.turns.find((t) => t.index === record.turnIndex)!;
+      const spans = new Set(turn.replies.map((r) => r.span?.spanId));
+      const score = signalScores.find((s) => s.name === `voice.signal.${record.name}` && spans.has(s.observationId));
+      expect(score, `${record.turnIndex}:${record.name}`).toBeDefined();
+      expect(score!.value).toBe(record.seconds ?? 1);
+      expect(direct.spans.find((s) => s.spanId === score!.observationId)?.name).toBe('agent_turn');
+    }
   });
 });
 

@@ -221,8 +221,30 @@ describe.each([0, 1, 2, 3])('parity across every output', (index) => {
     const span = JSON.parse(c.span[ATTR.SESSION_SIGNALS] as string) as { totals: Record<string, { count: number; seconds?: number }> };
     for (const { name } of SIGNALS) {
       const model = c.snapshot.signals[name];
-      same(c, `${name} count`, { model: model?.count ?? 0, metric: c.metrics.sum(METRIC.SIGNALS, { [METRIC_ATTR.SIGNAL]: name }), report: c.live.signals?.[name]?.count ?? 0, rebuilt: c.rebuilt.signals?.[name]?.count ?? 0, span: span.totals[name]?.count ?? 0, summarizeReport: c.fromReport.signals[name]?.count ?? 0, summarizeTraces: c.fromTraces.signals[name]?.count ?? 0 });
-      same(c, `${name} seconds`, { model: model?.seconds, metric: model?.seconds === undefined ? undefined : c.metrics.sum(METRIC.SIGNAL_SECONDS, { [METRIC_ATTR.SIGNAL]: name }), report: c.live.signals?.[name]?.seconds, rebuilt: c.rebuilt.signals?.[name]?.seconds, span: span.totals[name]?.seconds, summarizeReport: c.fromReport.signals[name]?.seconds, summarizeTraces: c.fromTraces.signals[name]?.seconds }, SECONDS);
+      same(c, `${name} count`, {
+        model: model?.count ?? 0,
+        metric: c.metrics.sum(METRIC.SIGNALS, { [METRIC_ATTR.SIGNAL]: name }),
+        langfuse: (c.scores.find((x) => x.name === `${LANGFUSE_SCORE_NAMES.sessionSignalPrefix}${name}`)?.value as number | undefined) ?? 0,
+        report: c.live.signals?.[name]?.count ?? 0,
+        rebuilt: c.rebuilt.signals?.[name]?.count ?? 0,
+        span: span.totals[name]?.count ?? 0,
+        summarizeReport: c.fromReport.signals[name]?.count ?? 0,
+        summarizeTraces: c.fromTraces.signals[name]?.count ?? 0,
+      });
+      same(
+        c,
+        `${name} seconds`,
+        {
+          model: model?.seconds,
+          metric: model?.seconds === undefined ? undefined : c.metrics.sum(METRIC.SIGNAL_SECONDS, { [METRIC_ATTR.SIGNAL]: name }),
+          report: c.live.signals?.[name]?.seconds,
+          rebuilt: c.rebuilt.signals?.[name]?.seconds,
+          span: span.totals[name]?.seconds,
+          summarizeReport: c.fromReport.signals[name]?.seconds,
+          summarizeTraces: c.fromTraces.signals[name]?.seconds,
+        },
+        SECONDS,
+      );
     }
     const perTurn = (v: SessionReportJson['voicetrace']) => v.turns.flatMap((t) => (t.signals ?? []).map((x) => `${t.index}:${x.name}`));
     expect(perTurn(c.rebuilt), c.name).toEqual(perTurn(c.live));

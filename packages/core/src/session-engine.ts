@@ -1,5 +1,5 @@
 import type { Attributes, Span, SpanContext, Tracer } from '@opentelemetry/api';
-import { ATTR, ATTRIBUTE_SPECS, VOICETRACE_SCOPE, type Stage } from '@voicetrace/conventions';
+import { ATTR, ATTRIBUTE_SPECS, VOICETRACE_SCOPE, type Stage, type SignalThresholds } from '@voicetrace/conventions';
 import { DropCounters } from './counters.js';
 import type { ModelRef, RealtimeMetric, SttMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
 import { SessionModel } from './model/session-model.js';
@@ -36,6 +36,8 @@ export interface SessionEngineOptions {
   sessionAttributes?: Attributes | undefined;
   /** Turns kept in full in the session model (default 500); older ones are folded into statistics. */
   maxTurns?: number | undefined;
+  /** Thresholds of the quality signals (DEFAULT_SIGNAL_THRESHOLDS of @voicetrace/conventions where unset). */
+  signalThresholds?: Partial<SignalThresholds> | undefined;
   /**
    * A realtime (speech-to-speech) session from the start (the binding knows the session's model):
    * user turns come from the user's speech. Detected anyway at the first realtime response.
@@ -160,7 +162,7 @@ export class SessionEngine {
   constructor(private readonly options: SessionEngineOptions) {
     this.counters = options.counters ?? new DropCounters();
     this.ledger = new UsageLedger(options.prices ?? new PriceBook(), this.counters);
-    this.model = new SessionModel({ sessionId: options.sessionId, ledger: this.ledger, counters: this.counters, maxTurns: options.maxTurns });
+    this.model = new SessionModel({ sessionId: options.sessionId, ledger: this.ledger, counters: this.counters, maxTurns: options.maxTurns, signalThresholds: options.signalThresholds });
     this.spans = new StageSpans({
       tracer: options.tracer,
       counters: this.counters,

@@ -7,4 +7,4 @@ export { langfuseAttributesFor, langfuseEnvironment, chatMessages, ChatMessagesC
 export { LangfuseMappingProcessor } from './mapping-processor.js';
 export { LangfuseTurnRootsProcessor } from './turn-roots.js';
 export { langfuseTraceAttributes } from './mapping.js';
-export { LangfuseScores, LANGFUSE_SCORE_NAMES, type LangfuseScoresOptions, type LangfuseScoresStats, type SessionScoreRecord, type TurnScoreRecord } from './scores.js';
+export { LangfuseScores, LANGFUSE_SCORE_NAMES, type LangfuseScoresOptions, type LangfuseScoresStats, type SessionScoreRecord, type SignalScoreRecord, type TurnScoreRecord } from './scores.js';

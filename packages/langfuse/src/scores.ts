@@ -25,10 +25,29 @@ export interface SessionScoreRecord {
   p95WaitSeconds: number;
   /** Estimated cost of the call, in USD. */
   costUsd: number;
+  /** How many times each quality signal fired in the call (only those that did). */
+  signals?: Readonly<Record<string, number>> | undefined;
+}
+
+/** A conversation quality signal on one turn (SIGNALS in @voicetrace/conventions). */
+export interface SignalScoreRecord {
+  traceId: string;
+  /** The turn's agent turn observation. */
+  observationId: string;
+  /** The signal's name (`dead_air`, `cut_off`, ...). */
+  signal: string;
+  /** Its size, for signals measured in seconds. */
+  seconds?: number | undefined;
+  /** For a repetition: the turn it repeats (never the words). */
+  repeatsTurn?: number | undefined;
 }
 
 /** Score names {@link LangfuseScores} posts, one place to read them from. */
 export const LANGFUSE_SCORE_NAMES = {
+  /** `voice.signal.<signal>` on the turn: seconds (dead air, talk-over) or 1. */
+  signalPrefix: 'voice.signal.',
+  /** `voice.session.signal.<signal>` on the session: how many times it fired. */
+  sessionSignalPrefix: 'voice.session.signal.',
   turnE2e: 'voice.turn.e2e_latency_s',
   turnTargetMet: 'voice.turn.latency_target_met',
   turnInterrupted: 'voice.turn.interrupted',
@@ -111,6 +130,19 @@ export class LangfuseScores {
     });
   }
 
+  /** Scores one quality signal on its turn's observation: its seconds, or 1 for a flag. */
+  signal(record: SignalScoreRecord): void {
+    this.guard(() => {
+      if (!isId(record.traceId) || !isId(record.observationId) || !/^[a-z_]{1,40}$/.test(record.signal) || (record.seconds !== undefined && !isSeconds(record.seconds))) {
+        this.counts.invalid += 1;
+        return;
+      }
+      const target = { traceId: record.traceId, observationId: record.observationId, name: `${LANGFUSE_SCORE_NAMES.signalPrefix}${record.signal}` };
+      if (record.seconds !== undefined) this.post({ ...target, dataType: 'NUMERIC', value: record.seconds, comment: 'seconds' });
+      else this.post({ ...target, dataType: 'BOOLEAN', value: 1, ...(record.repeatsTurn !== undefined ? { comment: `repeats turn ${record.repeatsTurn}` } : {}) });
+    });
+  }
+
   /** Scores one call: on its session when `sessionId` is given, else on its trace. */
   session(record: SessionScoreRecord): void {
     this.guard(() => {
@@ -122,6 +154,9 @@ export class LangfuseScores {
       }
       this.post({ ...target, name: LANGFUSE_SCORE_NAMES.sessionP95Wait, dataType: 'NUMERIC', value: record.p95WaitSeconds, comment: '95th percentile of the e2e latency over the turns, seconds' });
       this.post({ ...target, name: LANGFUSE_SCORE_NAMES.sessionCost, dataType: 'NUMERIC', value: record.costUsd, comment: 'estimated cost at table prices, USD' });
+      for (const [signal, count] of Object.entries(record.signals ?? {})) {
+        if (/^[a-z_]{1,40}$/.test(signal) && Number.isInteger(count) && count > 0) this.post({ ...target, name: `${LANGFUSE_SCORE_NAMES.sessionSignalPrefix}${signal}`, dataType: 'NUMERIC', value: count });
+      }
     });
   }
 

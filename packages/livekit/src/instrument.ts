@@ -1,3 +1,4 @@
+import type { SignalThresholds } from '@voicetrace/conventions';
 import type { JobContext, voice } from '@livekit/agents';
 import type { Attributes, Tracer } from '@opentelemetry/api';
 import { SessionEngine, type PriceBook, type SessionSnapshot, type VoiceTraceSpanProcessor } from '@voicetrace/core';
@@ -113,6 +114,8 @@ export interface InstrumentContext {
   egress?: ((roomName: string) => Promise<EgressResult>) | undefined;
   /** LangFuse scores per turn and session, when LangFuse is configured. */
   scores?: { scores: LangfuseScores; latencyTargetSeconds: number } | undefined;
+  /** Thresholds of the quality signals (the latency target is the scores' one). */
+  signalThresholds?: Partial<SignalThresholds> | undefined;
 }
 
 /**
@@ -142,6 +145,7 @@ export function instrumentSession(
     counters: context.processor.counters,
     sessionAttributes: options.attributes,
     recording: () => recordingOf(session),
+    signalThresholds: context.signalThresholds,
   });
   // in a LiveKit job: the dispatch's traceparent (job metadata) unless one is given
   const job = currentJob();

@@ -4,7 +4,7 @@ import { resourceFromAttributes, defaultResource, detectResources, envDetector, 
 import type { SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { VOICETRACE_SCOPE } from '@voicetrace/conventions';
+import { VOICETRACE_SCOPE, type SignalThresholds } from '@voicetrace/conventions';
 import { PriceBook, SessionMetrics, VoiceTraceSpanProcessor, observeVoiceTraceCounters, type DropCounters, type PriceTable, type TraceMode, type VoiceTraceSpanProcessorOptions } from '@voicetrace/core';
 import { RemoteParentIds, SpanJournal, recoverJournals } from '@voicetrace/core/internal';
 import type { BoundedBatchOptions, QueuedExportStats } from '@voicetrace/exporters';
@@ -122,6 +122,13 @@ export interface VoiceTraceOptions {
    * configured. Target default: `VOICETRACE_LATENCY_TARGET_SECONDS`, else 1.5 s. `false` turns them off.
    */
   langfuseScores?: { latencyTargetSeconds?: number | undefined } | false | undefined;
+  /**
+   * Thresholds of the conversation quality signals (ATTRIBUTES.md, Signals): `deadAirSeconds`
+   * (default 2), `cutOffWindowSeconds` (1.5), `repeatSimilarity` (0.8), `repeatLookback` (3). The
+   * slow-turn target is the LangFuse scores' latency target (`langfuseScores.latencyTargetSeconds`,
+   * else `VOICETRACE_LATENCY_TARGET_SECONDS`, else 1.5 s): one target, every view.
+   */
+  signals?: Partial<Omit<SignalThresholds, 'latencyTargetSeconds'>> | undefined;
   /**
    * The post-call session report. `dir`: where `vt.shutdown()` writes `<dir>/<session id>/report.json`
    * (and `report.html`) for sessions whose report was not written yet (default: `VOICETRACE_REPORT_DIR`;
@@ -439,6 +446,8 @@ function instrumentContext(base: SetupBasics, config: DestinationConfig, pipelin
   const { options, env, warn, allowPii, traceMode, environment } = base;
   const reportOptions = options.report === false ? undefined : options.report;
   const { langfuse } = config;
+  // one latency target for the LangFuse scores and the slow-turn signal
+  const latencyTarget = (options.langfuseScores ? options.langfuseScores.latencyTargetSeconds : undefined) ?? (Number(env.VOICETRACE_LATENCY_TARGET_SECONDS) || 1.5);
   return {
     processor: pipeline.processor,
     tracer: tracing.provider.getTracer(VOICETRACE_SCOPE),
@@ -467,9 +476,10 @@ function instrumentContext(base: SetupBasics, config: DestinationConfig, pipelin
       langfuse && options.langfuseScores !== false
         ? {
             scores: new LangfuseScores(langfuse, { environment }),
-            latencyTargetSeconds: options.langfuseScores?.latencyTargetSeconds ?? (Number(env.VOICETRACE_LATENCY_TARGET_SECONDS) || 1.5),
+            latencyTargetSeconds: latencyTarget,
           }
         : undefined,
+    signalThresholds: { ...options.signals, latencyTargetSeconds: latencyTarget },
     egress: options.egress ? (roomName) => startAudioEgress({ ...(options.egress as Omit<AudioEgressOptions, 'roomName'>), roomName }) : undefined,
   };
 }

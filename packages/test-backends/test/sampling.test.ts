@@ -1,5 +1,6 @@
 // Tail sampling overlay (collector-config/overlays/tail-sampling.yaml) against real binaries:
-// slow, interrupted and failed turns are kept, the rest sampled at VOICETRACE_SAMPLE_PERCENT.
+// slow, interrupted and failed turns and turns with a quality signal are kept, the rest sampled at
+// VOICETRACE_SAMPLE_PERCENT.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendsOrSkip, otlpTracesJson, postOtlpJson, randomTraceId, startCollector, startJaeger, type CollectorHandle, type JaegerHandle } from '../src/index.js';
 
@@ -26,9 +27,9 @@ describe.skipIf(!bins)('tail sampling overlay', () => {
     await Promise.all([collector?.stop(), jaeger?.stop()]);
   });
 
-  it('keeps slow, interrupted and failed turns and drops the rest', async () => {
-    const ids = { slow: randomTraceId(), interrupted: randomTraceId(), failed: randomTraceId(), fast: randomTraceId() };
-    const turn = (traceId: string, attributes: Record<string, number | boolean | { double: number }>, status?: 'error') => ({
+  it('keeps slow, interrupted and failed turns and those with a quality signal, and drops the rest', async () => {
+    const ids = { slow: randomTraceId(), interrupted: randomTraceId(), failed: randomTraceId(), flagged: randomTraceId(), fast: randomTraceId() };
+    const turn = (traceId: string, attributes: Record<string, number | boolean | string[] | { double: number }>, status?: 'error') => ({
       traceId,
       name: 'agent_turn',
       attributes: { 'voicetrace.stage': 'agent_turn', ...attributes },
@@ -42,11 +43,12 @@ describe.skipIf(!bins)('tail sampling overlay', () => {
           turn(ids.slow, { 'voicetrace.latency.e2e': { double: 3.5 } }),
           turn(ids.interrupted, { 'voicetrace.latency.e2e': { double: 0.5 }, 'voicetrace.turn.interrupted': true }),
           turn(ids.failed, { 'voicetrace.latency.e2e': { double: 0.7 } }, 'error'),
+          turn(ids.flagged, { 'voicetrace.latency.e2e': { double: 0.9 }, 'voicetrace.turn.signals': ['repeated_user_request'] }),
           turn(ids.fast, { 'voicetrace.latency.e2e': { double: 0.8 }, 'voicetrace.turn.interrupted': false }),
         ],
       }),
     );
-    for (const id of [ids.slow, ids.interrupted, ids.failed]) {
+    for (const id of [ids.slow, ids.interrupted, ids.failed, ids.flagged]) {
       await jaeger.waitForTrace(id, { timeoutMs: 20_000 });
     }
     // The fast turn was decided in the same round; give it time to (wrongly) arrive.
