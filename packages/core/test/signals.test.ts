@@ -160,6 +160,27 @@ describe('quality signals: one cause, exactly its signal, on its turn, at its si
   });
 });
 
+describe('quality signals: a realtime model\'s turns', () => {
+  it('the user\'s words, transcribed after their turn ended, are no missed speech; a turn that never got words is', () => {
+    const { model } = call();
+    model.useEventTurns(0.4);
+    const t = T0 + 10;
+    // turn 1: speech, the reply begins, then the model's transcription of the user arrives
+    model.noteUserSpeech(true, t);
+    model.noteUserSpeech(false, t + 1.5);
+    model.reply('r1', t + 2, 'front_desk');
+    model.noteTranscript(true, 'what is the weather in paris', t + 2.5);
+    model.noteAgentSpeaking(true, t + 2.2);
+    model.noteAgentSpeaking(false, t + 4);
+    model.endAgentTurn('r1', t + 4, {});
+    // turn 2: speech that never got a transcript
+    model.noteUserSpeech(true, t + 10);
+    model.noteUserSpeech(false, t + 11);
+    model.endSession(t + 20);
+    expect(model.snapshot().turns.flatMap((x) => (x.signals ?? []).map((s) => [x.index, s.name]))).toEqual([[2, 'missed_speech']]);
+  });
+});
+
 describe('quality signals: one set of records, read by the views', () => {
   it('the snapshot totals and the session span carry the same counts and seconds as the turns', () => {
     const { model } = call();

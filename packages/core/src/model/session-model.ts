@@ -94,6 +94,8 @@ export class SessionModel {
   private endedAt: number | undefined;
   private agentSpeaking = false;
   private userSpeaking = false;
+  /** User turns whose user-side signals were checked. */
+  private readonly userChecked = new WeakSet<TurnRecord>();
   /** When the agent started speaking while the user still spoke (talk_over_agent), until the user stops. */
   private agentOverUserStart: number | undefined;
   private overlapStart: number | undefined;
@@ -144,6 +146,8 @@ export class SessionModel {
   endSession(at: number): SessionSnapshot {
     if (this.endedAt === undefined) {
       this.endedAt = at;
+      const last = this.latestUserTurn();
+      if (this.eventTurns && last?.user) this.checkUserTurn(last);
       this.detectAbandonment(at);
       for (const reply of [...this.openReplies.values()]) this.closeReply(reply, at);
       const snapshot = this.totals();
@@ -202,6 +206,8 @@ export class SessionModel {
       last.user.span = span;
       return last;
     }
+    // a realtime model transcribes the user after their turn ended: their words are known once the next turn begins
+    if (this.eventTurns && last?.user) this.checkUserTurn(last);
     this.userTurnCount += 1;
     const turn: TurnRecord = {
       index: this.userTurnCount,
@@ -231,7 +237,7 @@ export class SessionModel {
       return undefined;
     }
     this.settleDelays(user, delays);
-    this.emitSignals(this.signals.userTurnEnded(turn, this.earlierUserTurns(turn)), turn);
+    if (!this.eventTurns) this.checkUserTurn(turn);
     this.notify((o) => o.onUserTurnComplete?.(turn));
     return turn;
   }
@@ -828,6 +834,13 @@ export class SessionModel {
     // signals before the reply's views: its span carries the signals known when it ended
     if (turn) this.emitSignals(this.signals.replyEnded(reply, turn), turn);
     if (turn && reply.latency) this.notify((o) => o.onReplyComplete?.(reply, turn));
+  }
+
+  /** The user-side signals of a turn (missed speech, a repeated request), once its words are known; once per turn. */
+  private checkUserTurn(turn: TurnRecord): void {
+    if (this.userChecked.has(turn)) return;
+    this.userChecked.add(turn);
+    this.emitSignals(this.signals.userTurnEnded(turn, this.earlierUserTurns(turn)), turn);
   }
 
   private emitSignals(signals: readonly SignalRecord[], turn: TurnRecord): void {
