@@ -28,6 +28,8 @@ const turns = prom(METRIC.TURNS);
 const interruptions = prom(METRIC.INTERRUPTIONS);
 const requests = prom(METRIC.REQUESTS);
 const errors = prom(METRIC.ERRORS);
+const signals = prom(METRIC.SIGNALS);
+const signalSeconds = prom(METRIC.SIGNAL_SECONDS);
 
 const quantile = (q, metric, by, range = RI) => `histogram_quantile(${q}, sum by (${['le', ...by].join(', ')}) (rate(${metric}_bucket{${SEL}}[${range}])))`;
 
@@ -72,6 +74,28 @@ const series = (title, description, gridPos, unit, targets, { stack = false, ove
   targets: targets.map(([expr, legend], i) => target(expr, legend, i)),
   id: nextId++,
 });
+
+/** A row header (Grafana's `row` panel: no query). */
+const row = (title, y) => ({ type: 'row', title, collapsed: false, gridPos: { x: 0, y, w: 24, h: 1 }, panels: [], id: nextId++ });
+
+// Conversation quality signals (ATTRIBUTES.md, Signals): voicetrace.signals per 100 replies
+// (voicetrace.turns), and the seconds of dead air / talk-over (voicetrace.signal.duration) per 100
+// replies. Not per call: an agent runs one call per process, so each process's
+// voicetrace.sessions.started first appears at 1 and increase() over it reads 0 calls. A signal that never fired has no series: `or 0 * <denominator>`
+// makes those read 0 wherever there were replies or calls, as the alert rules do.
+const TALK_OVER = 'talk_over_user|talk_over_agent|cut_off';
+const TALK_OVER_SECONDS = 'talk_over_user|talk_over_agent';
+const per100 = (signal, by, range) => {
+  const g = by.length ? `sum by (${by.join(', ')})` : 'sum';
+  const den = `${g} (increase(${turns}{${SEL}}[${range}]))`;
+  return `100 * (${g} (increase(${signals}{${SEL},voicetrace_signal=~"${signal}"}[${range}])) or 0 * ${den}) / ${den}`;
+};
+const secondsPer100 = (signal, by, range) => {
+  const g = by.length ? `sum by (${by.join(', ')})` : 'sum';
+  const den = `${g} (increase(${turns}{${SEL}}[${range}]))`;
+  return `100 * (${g} (increase(${signalSeconds}{${SEL},voicetrace_signal=~"${signal}"}[${range}])) or 0 * ${den}) / ${den}`;
+};
+const thresholdLine = (name) => ({ matcher: { id: 'byName', options: name }, properties: [{ id: 'custom.lineStyle', value: { fill: 'dash', dash: [10, 10] } }, { id: 'color', value: { mode: 'fixed', fixedColor: 'red' } }] });
 
 const waitTargets = WAIT_CONTRIBUTIONS.map((c) => {
   const m = prom(waitMetricName(c.key));
@@ -137,6 +161,29 @@ const panels = [
     [`sum by (voicetrace_drop_reason) (rate(${prom(METRIC.DROPPED_INPUTS)}{${SEL}}[${RI}]))`, 'dropped input: {{voicetrace_drop_reason}}'],
     [`sum by (voicetrace_field, voicetrace_drop_reason) (rate(${prom(METRIC.IMPLAUSIBLE_VALUES)}{${SEL}}[${RI}]))`, 'implausible {{voicetrace_field}}: {{voicetrace_drop_reason}}'],
     [`sum by (voicetrace_exporter, voicetrace_drop_reason) (rate(${prom(METRIC.EXPORTER_DROPPED_SPANS)}{${SEL}}[${RI}]))`, 'spans lost by {{voicetrace_exporter}}: {{voicetrace_drop_reason}}'],
+  ]),
+
+  row('Conversation quality', 46),
+  stat('Dead air per 100 replies (time range)', 'Replies whose wait ran past the dead-air threshold (voicetrace.signals, dead_air) per 100 replies (voicetrace.turns) over the time range. Alert VoiceAgentDeadAir: above voicetrace:threshold:dead_air_per_100_turns (default 5) over 15 min.', { x: 0, y: 47, w: 6, h: 5 }, 'short',
+    per100('dead_air', [], '$__range'), [['green', null], ['orange', 2], ['red', 5]]),
+  stat('Dead-air seconds per 100 replies (time range)', 'Seconds of dead air (voicetrace.signal.duration, dead_air: the part of each wait beyond the threshold) per 100 replies over the time range. Per 100 replies, not per call: one call per agent process makes calls started unreadable with increase().', { x: 6, y: 47, w: 6, h: 5 }, 's',
+    secondsPer100('dead_air', [], '$__range'), [['green', null], ['orange', 2], ['red', 5]]),
+  stat('Talk-over per 100 replies (time range)', 'talk_over_user (the user over the agent, barge-ins), talk_over_agent (the agent over the user) and cut_off (the user\'s turn judged over too early) signals per 100 replies over the time range. Alert VoiceAgentTalkOver: above voicetrace:threshold:talk_over_per_100_turns (default 20) over 15 min.', { x: 12, y: 47, w: 6, h: 5 }, 'short',
+    per100(TALK_OVER, [], '$__range'), [['green', null], ['orange', 15], ['red', 20]]),
+  stat('Talk-over seconds per 100 replies (time range)', 'Seconds both parties spoke at once (voicetrace.signal.duration, talk_over_user and talk_over_agent) per 100 replies over the time range.', { x: 18, y: 47, w: 6, h: 5 }, 's',
+    secondsPer100(TALK_OVER_SECONDS, [], '$__range')),
+  series('Signals per 100 replies by signal', 'Each conversation quality signal (voicetrace.signals: dead_air, slow_turn, talk_over_user, talk_over_agent, cut_off, backchannel, repeated_user_request, agent_repetition, missed_speech, abandonment, error_turn; ATTRIBUTES.md, Signals) per 100 replies (voicetrace.turns). A signal that never fired has no line.', { x: 0, y: 52, w: 12, h: 9 }, 'short', [
+    [`100 * sum by (voicetrace_signal) (increase(${signals}{${SEL}}[${RI}])) / on() group_left() sum(increase(${turns}{${SEL}}[${RI}]))`, '{{voicetrace_signal}}'],
+  ]),
+  series('Dead air and talk-over per 100 replies per service', 'What the alerts VoiceAgentDeadAir and VoiceAgentTalkOver read (docker/prometheus/rules, over 15 min there), per service, against their thresholds.', { x: 12, y: 52, w: 12, h: 9 }, 'short', [
+    [per100('dead_air', ['service_name'], RI), 'dead air {{service_name}}'],
+    [per100(TALK_OVER, ['service_name'], RI), 'talk-over {{service_name}}'],
+    ['voicetrace:threshold:dead_air_per_100_turns', 'dead air alert threshold'],
+    ['voicetrace:threshold:talk_over_per_100_turns', 'talk-over alert threshold'],
+  ], { overrides: [thresholdLine('dead air alert threshold'), thresholdLine('talk-over alert threshold')] }),
+  series('Dead-air and talk-over seconds per 100 replies per service', 'Seconds of dead air (dead_air) and of both parties speaking at once (talk_over_user, talk_over_agent) from voicetrace.signal.duration, per 100 replies (voicetrace.turns).', { x: 0, y: 61, w: 24, h: 8 }, 's', [
+    [secondsPer100('dead_air', ['service_name'], RI), 'dead air {{service_name}}'],
+    [secondsPer100(TALK_OVER_SECONDS, ['service_name'], RI), 'talk-over {{service_name}}'],
   ]),
 ];
 

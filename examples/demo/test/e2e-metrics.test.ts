@@ -40,7 +40,7 @@ const expandRecorded = (expr: string): string => inlineRecordingRules(expr, reco
 const toPromQL = (expr: string): string => grafanaToPromQL(expr, { service: SERVICE, environment: ENV }, recorded);
 
 const dashboard = JSON.parse(readFileSync(join(root, 'docker/grafana/dashboards/voice-agent-metrics.json'), 'utf8')) as {
-  panels: Array<{ title: string; targets: Array<{ expr: string; refId: string }> }>;
+  panels: Array<{ title: string; targets?: Array<{ expr: string; refId: string }> }>;
   templating: { list: Array<{ name: string; definition: string }> };
 };
 
@@ -50,7 +50,7 @@ async function emptyExpressions(prometheus: PrometheusHandle): Promise<{ empty: 
   const fired: string[] = [];
   let checked = 0;
   for (const panel of dashboard.panels) {
-    for (const t of panel.targets) {
+    for (const t of panel.targets ?? []) { // row headers have no query
       const promql = toPromQL(t.expr);
       const samples = await prometheus.query(promql);
       checked++;

@@ -1,7 +1,8 @@
 // The conversation quality signals (SIGNALS in @voicetrace/conventions): each case injects one cause
 // on one turn of an otherwise clean call and checks that exactly its signal fires, on that turn, with
 // the injected size; the session span and the snapshot totals read the same records.
-import { ATTR, SIGNALS, type SignalName } from '@voicetrace/conventions';
+import { ATTR, METRIC, METRIC_ATTR, SIGNALS, type SignalName } from '@voicetrace/conventions';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { DropCounters } from '../src/counters.js';
 import { SessionModel } from '../src/model/session-model.js';
@@ -9,6 +10,8 @@ import { normalizedWords, wordSimilarity } from '../src/model/signals.js';
 import { PriceBook } from '../src/prices.js';
 import { UsageLedger } from '../src/usage.js';
 import { sessionSpanAttributes } from '../src/views/span-attributes.js';
+import { SessionMetrics } from '../src/views/metrics.js';
+import { CollectingReader } from './support.js';
 
 const T0 = 1_800_000_000;
 const QUESTIONS = ['what is the weather in paris', 'when do your stores open on sunday', 'i was charged twice this month', 'can you send me the invoice', 'thank you that is all'];
@@ -193,6 +196,20 @@ describe('quality signals: one set of records, read by the views', () => {
     const span = JSON.parse(sessionSpanAttributes(snapshot)[ATTR.SESSION_SIGNALS] as string) as { totals: unknown; records: Array<{ name: SignalName; turnIndex: number }> };
     expect(span.totals).toEqual(JSON.parse(JSON.stringify(snapshot.signals)));
     expect(span.records.map((r) => [r.turnIndex, r.name])).toEqual(snapshot.turns.flatMap((t) => (t.signals ?? []).map((s) => [t.index, s.name])));
+  });
+
+  it('the metrics: every signal\'s series starts at 0 for the agent, then counts each record and its seconds', async () => {
+    const reader = new CollectingReader();
+    const { model } = call();
+    model.subscribe(new SessionMetrics({ meter: new MeterProvider({ readers: [reader] }).getMeter('voicetrace'), environment: 'test', currentAgent: () => 'front_desk' }));
+    turn(model, 1);
+    const points = async (name: string) =>
+      Object.fromEntries(((await reader.metrics()).get(name)?.dataPoints ?? []).map((p) => [p.attributes[METRIC_ATTR.SIGNAL] as string, p.value as number]));
+    // a clean reply: every series exists, at 0 (rate() then counts the first signal)
+    expect(await points(METRIC.SIGNALS)).toEqual(Object.fromEntries(SIGNALS.map((x) => [x.name, 0])));
+    turn(model, 2, { e2e: 3.25 });
+    expect(await points(METRIC.SIGNALS)).toMatchObject({ dead_air: 1, slow_turn: 1, cut_off: 0 });
+    expect((await points(METRIC.SIGNAL_SECONDS)).dead_air).toBeCloseTo(1.25, 5);
   });
 
   it('every signal of the model is defined in conventions', () => {

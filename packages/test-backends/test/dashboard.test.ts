@@ -15,8 +15,10 @@ const root = repoRoot();
 const dashFile = join(root, 'docker/grafana/dashboards/voice-agent-metrics.json');
 interface Panel { type: string; title: string; datasource: { uid: string }; gridPos: { x: number; y: number; w: number; h: number }; targets: Array<{ expr: string; datasource: { uid: string } }>; fieldConfig: { defaults: { custom?: { stacking?: { mode: string } } } } }
 const dash = JSON.parse(readFileSync(dashFile, 'utf8')) as { uid: string; panels: Panel[]; templating: { list: Array<{ name: string; definition: string }> } };
-const exprs = dash.panels.flatMap((p) => p.targets.map((t) => t.expr));
-const panel = (re: RegExp) => dash.panels.find((p) => re.test(p.title));
+/** The panels with queries (row headers have none). */
+const queried = dash.panels.filter((p) => p.type !== 'row');
+const exprs = queried.flatMap((p) => p.targets.map((t) => t.expr));
+const panel = (re: RegExp) => queried.find((p) => re.test(p.title));
 const name = (metric: string) => prometheusName(metricSpec(metric)!);
 
 describe('Grafana dashboard: voice-agent-metrics.json', () => {
@@ -34,7 +36,7 @@ describe('Grafana dashboard: voice-agent-metrics.json', () => {
     const promUid = ds.datasources.find((d) => d.type === 'prometheus')!.uid;
     const other = JSON.parse(readFileSync(join(root, 'docker/grafana/dashboards/voice-agent-latency.json'), 'utf8')) as { uid: string };
     expect(dash.uid).not.toBe(other.uid);
-    for (const p of dash.panels) {
+    for (const p of queried) {
       expect(p.datasource.uid, p.title).toBe(promUid);
       expect(p.targets.length, p.title).toBeGreaterThan(0);
       for (const t of p.targets) expect(t.datasource.uid, p.title).toBe(promUid);
@@ -76,5 +78,33 @@ describe('Grafana dashboard: voice-agent-metrics.json', () => {
     expect(panel(/^Interruption rate per agent/)!.targets[0]!.expr).toContain(name(METRIC.INTERRUPTIONS));
     const drops = panel(/data quality and losses/)!.targets.map((t) => t.expr).join('\n');
     for (const m of [METRIC.DROPPED_INPUTS, METRIC.IMPLAUSIBLE_VALUES, METRIC.EXPORTER_DROPPED_SPANS]) expect(drops).toContain(name(m));
+  });
+
+  it('has a Conversation quality row: signals per 100 replies by signal, dead air and talk-over per 100 replies against the alert thresholds, dead-air seconds per 100 replies', () => {
+    const signals = name(METRIC.SIGNALS);
+    const seconds = name(METRIC.SIGNAL_SECONDS);
+    const turns = name(METRIC.TURNS);
+    const rowIndex = dash.panels.findIndex((p) => p.type === 'row' && p.title === 'Conversation quality');
+    expect(rowIndex).toBeGreaterThan(0);
+    const rowY = dash.panels[rowIndex]!.gridPos.y;
+    const below = dash.panels.slice(rowIndex + 1);
+    expect(below.length).toBeGreaterThanOrEqual(5);
+    for (const p of below) expect(p.gridPos.y, p.title).toBeGreaterThan(rowY);
+    for (const p of dash.panels.slice(0, rowIndex)) expect(p.gridPos.y + p.gridPos.h, p.title).toBeLessThanOrEqual(rowY);
+    const bySignal = panel(/^Signals per 100 replies by signal/)!;
+    expect(bySignal.type).toBe('timeseries');
+    expect(bySignal.targets[0]!.expr).toMatch(new RegExp(`^100 \\* sum by \\(voicetrace_signal\\) \\(increase\\(${signals}\\{.*/ on\\(\\) group_left\\(\\) sum\\(increase\\(${turns}\\{`));
+    // dead air and talk-over: per 100 replies, 0 (not "no data") when the signal never fired
+    const deadAir = panel(/^Dead air per 100 replies/)!.targets[0]!.expr;
+    expect(deadAir).toContain(`${signals}{service_name=~"$service",deployment_environment_name=~"$environment",voicetrace_signal=~"dead_air"}`);
+    expect(deadAir).toContain(`or 0 * sum (increase(${turns}{`);
+    const talkOver = panel(/^Talk-over per 100 replies/)!.targets[0]!.expr;
+    expect(talkOver).toContain('voicetrace_signal=~"talk_over_user|talk_over_agent|cut_off"');
+    // dead-air seconds per 100 replies (not per call: one call per process, its sessions.started first appears at 1)
+    const deadAirSeconds = panel(/^Dead-air seconds per 100 replies/)!;
+    expect(deadAirSeconds.type).toBe('stat');
+    expect(deadAirSeconds.targets[0]!.expr).toMatch(new RegExp(`^100 \\* \\(sum \\(increase\\(${seconds}\\{[^}]*voicetrace_signal=~"dead_air"\\}.* or 0 \\* sum \\(increase\\(${turns}\\{.*\\) / sum \\(increase\\(${turns}\\{`));
+    const vsThresholds = panel(/^Dead air and talk-over per 100 replies per service/)!.targets.map((t) => t.expr);
+    expect(vsThresholds).toEqual(expect.arrayContaining(['voicetrace:threshold:dead_air_per_100_turns', 'voicetrace:threshold:talk_over_per_100_turns']));
   });
 });

@@ -247,6 +247,11 @@ describe.skipIf(!bins)('agent OTLP metrics -> sidecar Collector -> Prometheus', 
       const n = (total: number) => Math.round(total * share);
       const support = { 'gen_ai.agent.name': 'support' };
       rec(METRIC.INTERRUPTIONS, n(60), support);
+      // quality signals of an unhealthy service: 10 dead airs and 40 talk-overs per 100 of the turns
+      rec(METRIC.SIGNALS, n(TURNS * 0.1), { 'voicetrace.signal': 'dead_air', ...support });
+      rec(METRIC.SIGNAL_SECONDS, TURNS * 0.1 * 1.5 * share, { 'voicetrace.signal': 'dead_air', ...support });
+      rec(METRIC.SIGNALS, n(TURNS * 0.4), { 'voicetrace.signal': 'talk_over_user', ...support });
+      rec(METRIC.SIGNAL_SECONDS, TURNS * 0.4 * 0.5 * share, { 'voicetrace.signal': 'talk_over_user', ...support });
       rec(METRIC.SESSIONS_STARTED, n(20), support);
       rec(METRIC.SESSIONS_ACTIVE, share < 0.5 ? 3 : -1, support); // three calls, then one ends
       for (const [name, v, p] of [
@@ -351,13 +356,13 @@ describe.skipIf(!bins)('agent OTLP metrics -> sidecar Collector -> Prometheus', 
 
   it('every query of the Grafana dashboard returns data', async () => {
     const dash = JSON.parse(readFileSync(join(root, 'docker/grafana/dashboards/voice-agent-metrics.json'), 'utf8')) as {
-      panels: Array<{ title: string; targets: Array<{ expr: string; refId: string }> }>;
+      panels: Array<{ title: string; targets?: Array<{ expr: string; refId: string }> }>;
       templating: { list: Array<{ name: string; definition: string }> };
     };
     const empty: string[] = [];
     let checked = 0;
     for (const panel of dash.panels) {
-      for (const t of panel.targets) {
+      for (const t of panel.targets ?? []) {
         const promql = toPromQL(t.expr);
         const samples = await prometheus.query(promql);
         checked++;

@@ -5,6 +5,8 @@ import {
   LATENCY_STAGES,
   METRIC,
   METRIC_SPECS,
+  SIGNALS,
+  SIGNAL_NAMES,
   METRIC_ATTR as A,
   WAIT_CONTRIBUTIONS,
   metricOptions,
@@ -20,6 +22,9 @@ import type { EouMetric, InputQuality, InterruptionMetric, LlmMetric, ModelRef, 
 import type { LatencyBreakdown } from '../latency.js';
 import type { ErrorRecord, HandoffRecord, InterruptionRecord, ReplyRecord, SessionModelObserver, SessionSnapshot, SignalRecord, TurnRecord } from '../model/types.js';
 import { DEFAULT_LIMITS } from '../validate.js';
+
+/** The signals with a size in seconds (dead air, talk-over): they also have a `voicetrace.signal.duration` series. */
+const SIZED_SIGNALS: ReadonlySet<string> = new Set(SIGNALS.filter((s) => s.unit === 's').map((s) => s.name));
 
 /**
  * The metrics view of the session model: the OpenTelemetry instruments of
@@ -306,6 +311,8 @@ export class SessionMetrics implements SessionModelObserver {
   private active = true;
   /** Counter series this session already added its 0 to. */
   private readonly zeroed = new WeakSet<Series>();
+  /** Agents whose signal series this session started at 0. */
+  private readonly signalsZeroed = new Set<string | undefined>();
 
   constructor(private readonly options: SessionMetricsOptions) {
     this.instruments = instrumentsOf(options.meter);
@@ -432,7 +439,9 @@ export class SessionMetrics implements SessionModelObserver {
 
   onSignal(signal: SignalRecord): void {
     // bounded dimensions: the signal's name and the agent, never the turn or its ids
-    const set = this.attributeSet('sig', { [A.SIGNAL]: signal.name, [A.AGENT]: this.agent(), [A.ENVIRONMENT]: this.environment });
+    const agent = this.agent();
+    this.zeroSignals(agent);
+    const set = this.signalAttributes(signal.name, agent);
     this.add(this.instruments.signals, set, 1);
     if (signal.seconds !== undefined && Number.isFinite(signal.seconds) && signal.seconds >= 0) this.add(this.instruments.signalSeconds, set, signal.seconds);
   }
@@ -516,6 +525,26 @@ export class SessionMetrics implements SessionModelObserver {
     this.add(this.instruments.turns, common, 1);
     if (reply.interruptions.some((i) => i.stoppedAgent)) this.add(this.instruments.interruptions, common, 1);
     else this.zeroOnce(this.instruments.interruptions, common);
+    this.zeroSignals(agent);
+  }
+
+  /**
+   * Every signal's series starts at 0 for an agent this session speaks as: a series whose first
+   * value is already 1 loses that 1 to rate() and increase() (one call per job process makes that
+   * most of them). Once per agent per session.
+   */
+  private zeroSignals(agent: string | undefined): void {
+    if (this.signalsZeroed.has(agent)) return;
+    this.signalsZeroed.add(agent);
+    for (const name of SIGNAL_NAMES) {
+      const set = this.signalAttributes(name, agent);
+      this.zeroOnce(this.instruments.signals, set);
+      if (SIZED_SIGNALS.has(name)) this.zeroOnce(this.instruments.signalSeconds, set);
+    }
+  }
+
+  private signalAttributes(name: string, agent: string | undefined): AttributeSet {
+    return this.attributeSet('sig', { [A.SIGNAL]: name, [A.AGENT]: agent, [A.ENVIRONMENT]: this.environment });
   }
 
   /** The user side of a turn: its EOU and VAD reports' flags (STT's come through onUsage). */
