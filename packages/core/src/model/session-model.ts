@@ -496,8 +496,12 @@ export class SessionModel {
     const metric = step.metric;
     // the SDK measures TTFT and duration from when the request started, which can precede the span
     const requestStart = metric.duration !== undefined ? metric.at - metric.duration : step.spanStart;
+    // a literal, not a spread: one hidden class for every step (a spread plus keys gives each its own)
     const full: LlmStep = {
-      ...step,
+      metric: step.metric,
+      spanStart: step.spanStart,
+      spanEnd: step.spanEnd,
+      speakable: step.speakable,
       requestStart,
       firstTokenAt: metric.ttft !== undefined ? requestStart + metric.ttft : undefined,
       cost: this.options.ledger.costOfMetric(metric),
@@ -511,7 +515,10 @@ export class SessionModel {
     const metric = step.metric;
     const textSentAt = metric.duration !== undefined ? metric.at - metric.duration : step.spanStart;
     const full: TtsStep = {
-      ...step,
+      metric: step.metric,
+      spanStart: step.spanStart,
+      spanEnd: step.spanEnd,
+      duplicate: step.duplicate,
       textSentAt,
       firstAudioAt: metric.ttfb !== undefined ? textSentAt + metric.ttfb : undefined,
       cost: step.duplicate ? undefined : this.options.ledger.costOfMetric(metric),

@@ -112,7 +112,7 @@ interface Series {
  * A counter whose sums voicetrace keeps, reported through an observable counter read at each
  * collection. A sync `Counter.add` makes sdk-metrics hash its attributes (a sort and a
  * `JSON.stringify`) on every record, about a dozen per turn; here a record is an addition to a
- * series the session's attribute set already points to, and the SDK hashes each changed series
+ * series the (reused) attribute set already points to, and the SDK hashes each changed series
  * once per collection.
  *
  * What readers get is the sync counter's: the same name, unit, attributes and cumulative value at
