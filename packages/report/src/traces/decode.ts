@@ -1,4 +1,4 @@
-import { ATTR, SDK_ATTR, SDK_SPAN_STAGE } from '@voicetrace/conventions';
+import { ATTR, LATENCY_STAGES, SDK_ATTR, SDK_SPAN_STAGE } from '@voicetrace/conventions';
 import type {
   ErrorRecord,
   HandoffRecord,
@@ -316,12 +316,8 @@ function decodeReply(r: ReplySpans, missing: Set<string>): ReplyRecord {
   const latency: LatencyBreakdown | undefined =
     e2e !== undefined
       ? {
-          transcriptionDelay: seconds(pa[ATTR.LATENCY_TRANSCRIPTION_DELAY]),
-          eouDelay: seconds(pa[ATTR.LATENCY_EOU_DELAY]),
-          onUserTurnCompletedDelay: seconds(pa[ATTR.LATENCY_ON_USER_TURN_COMPLETED]),
-          llmTtft: seconds(pa[ATTR.LATENCY_LLM_TTFT]),
-          ttsTtfb: seconds(pa[ATTR.LATENCY_TTS_TTFB]),
-          total: seconds(pa[ATTR.LATENCY_TOTAL]),
+          // every per-reply figure from its attribute, as conventions' table pairs them
+          ...(Object.fromEntries(LATENCY_STAGES.map((stage) => [stage.field, seconds(pa[stage.attribute])])) as Partial<LatencyBreakdown>),
           e2e,
           anchorShift: num(pa[ATTR.LATENCY_ANCHOR_SHIFT]),
           wait: waitSlices(pa[ATTR.WAIT_BREAKDOWN]),
