@@ -289,7 +289,7 @@ function wentWrong(ctx: Ctx): string {
   if (!flagged.length && !totals.length) {
     return `<section id="went-wrong" aria-labelledby="went-wrong-h"><h2 id="went-wrong-h">What went wrong</h2><p class="muted" data-vt="signals-none">No quality signal fired on this call (see ATTRIBUTES.md, Signals, for what each one means).</p></section>`;
   }
-  const summary = totals.map(([name, x]) => `<span class="chip" data-vt="signal-total" data-signal="${esc(name)}" data-value="${x.count}">${esc(name.replace(/_/g, ' '))} × ${formatCount(x.count)}${finite(x.seconds) !== undefined ? ` (${esc(formatLatency(x.seconds))})` : ''}</span>`).join(' ');
+  const summary = totals.map(([name, x]) => `<span class="chip" data-vt="signal-total" data-signal="${esc(name)}" data-value="${x.count}">${esc(name.replace(/_/g, ' '))} × ${formatCount(x.count)}${finite(x.seconds) !== undefined ? ` (${esc(formatLatency(x.seconds))})` : ''}</span>`).join(' · ');
   const items = flagged
     .map((t) => `<li><a href="#turn-${esc(t.index)}">Turn ${esc(t.index)}</a>: ${signalsOf(t).map((signal) => esc(signalWords(signal))).join(', ')}</li>`)
     .join('\n');
