@@ -42,8 +42,11 @@ export interface AgentDelays {
   onUserTurnCompletedMs?: number | undefined;
   /** Time the weather tool takes, in ms. Default 120. */
   toolMs?: number | undefined;
-  /** The weather tool fails (a `ToolError` the model is told about), as a broken backend would. Default false. */
-  toolFails?: boolean | undefined;
+  /**
+   * The weather tool fails (a `ToolError` the model is told about), as a broken backend would:
+   * always, or on the calls (1-based) the function picks. Default false.
+   */
+  toolFails?: boolean | ((call: number) => boolean) | undefined;
 }
 
 /** The front desk, which runs the agent's own code on every user turn. */
@@ -63,6 +66,7 @@ class FrontDesk extends voice.Agent {
 /** The two agents of the demo call: a front desk that hands billing questions off, and billing, which hands back. */
 export function createAgents(delays: AgentDelays = {}): { frontDesk: voice.Agent; billing: voice.Agent } {
   const agents: { frontDesk?: voice.Agent; billing?: voice.Agent } = {};
+  let weatherCalls = 0;
   agents.billing = new voice.Agent({
     id: 'billing',
     instructions: 'You are the billing specialist. Answer questions about invoices and payments.',
@@ -84,7 +88,9 @@ export function createAgents(delays: AgentDelays = {}): { frontDesk: voice.Agent
           parameters: z.object({ city: z.string() }),
           execute: async ({ city }) => {
             await new Promise((resolve) => setTimeout(resolve, delays.toolMs ?? 120));
-            if (delays.toolFails) throw new llm.ToolError('the weather service is unavailable');
+            weatherCalls += 1;
+            const fails = typeof delays.toolFails === 'function' ? delays.toolFails(weatherCalls) : delays.toolFails;
+            if (fails) throw new llm.ToolError('the weather service is unavailable');
             return { city, temperatureC: 18, condition: 'sunny' };
           },
         }),
@@ -214,36 +220,63 @@ export function callerLines(turns = 6, inject: Injections = {}): Line[] {
 
 /**
  * Causes of quality signals on chosen turns (1-based user turns), for `--inject`: dead air (the LLM
- * answers that turn `seconds` later), a cut-off (the caller goes on speaking 150 ms into the agent's
+ * answers that turn `seconds` later), a stop inside the answer (the TTS delivers its second sentence
+ * `seconds` after the first has played out), a cut-off (the caller goes on speaking 150 ms into the agent's
  * thinking, before its audio), a repeated request (the turn asks the previous turn's question again),
  * a hang-up (the call ends 300 ms into the agent's answer to that turn).
  */
 export interface Injections {
   deadAir?: { turn: number; seconds: number } | undefined;
+  /** The answer to `turn`: its second sentence's audio comes `seconds` after its first has played out. */
+  ttsGap?: { turn: number; seconds: number } | undefined;
   cutOff?: number | undefined;
   repeat?: number | undefined;
   hangup?: number | undefined;
+  /** The caller makes a 300 ms sound with no words 500 ms into the answer to this turn (too short to stop the agent). */
+  backchannel?: number | undefined;
+  /** Before this turn's words, the caller mumbles for 800 ms and the STT transcribes nothing; the words follow 3 s later. */
+  missed?: number | undefined;
+  /** The weather tool fails on this turn (it must be a turn that asks for the weather: 1, 7, ...). */
+  toolError?: number | undefined;
 }
 
-/** `dead-air=3:2.5`, `cut-off=2`, `repeat=4`, `hangup=5` into {@link Injections} (merged into `into`); a message when malformed. */
+/** `dead-air=3:2.5`, `tts-gap=2:0.8`, `cut-off=2`, `repeat=4`, `hangup=5`, `backchannel=2`, `missed=4`, `tool-error=1` into {@link Injections} (merged into `into`); a message when malformed. */
 export function parseInjection(spec: string, into: Injections = {}): Injections | string {
   const [name, value = ''] = spec.split('=');
   const turn = (raw: string | undefined) => (raw !== undefined && /^\d+$/.test(raw) && Number(raw) >= 1 ? Number(raw) : undefined);
   switch (name) {
-    case 'dead-air': {
+    case 'dead-air':
+    case 'tts-gap': {
       const [t, seconds] = value.split(':');
-      if (turn(t) === undefined || !(Number(seconds) > 0)) return `dead-air takes TURN:SECONDS, e.g. dead-air=3:2.5, not ${spec}`;
-      return { ...into, deadAir: { turn: turn(t)!, seconds: Number(seconds) } };
+      if (turn(t) === undefined || !(Number(seconds) > 0)) return `${name} takes TURN:SECONDS, e.g. ${name}=3:2.5, not ${spec}`;
+      return { ...into, [name === 'dead-air' ? 'deadAir' : 'ttsGap']: { turn: turn(t)!, seconds: Number(seconds) } };
     }
     case 'cut-off':
     case 'repeat':
-    case 'hangup': {
+    case 'hangup':
+    case 'backchannel':
+    case 'missed':
+    case 'tool-error': {
       if (turn(value) === undefined) return `${name} takes a turn number, e.g. ${name}=2, not ${spec}`;
-      return { ...into, [name === 'cut-off' ? 'cutOff' : name]: turn(value) };
+      const key = ({ 'cut-off': 'cutOff', 'tool-error': 'toolError' } as Record<string, string>)[name] ?? name;
+      return { ...into, [key]: turn(value) };
     }
     default:
-      return `--inject takes dead-air=TURN:SECONDS, cut-off=TURN, repeat=TURN or hangup=TURN, not ${spec}`;
+      return `--inject takes dead-air=TURN:SECONDS, tts-gap=TURN:SECONDS, cut-off=TURN, repeat=TURN, hangup=TURN, backchannel=TURN, missed=TURN or tool-error=TURN, not ${spec}`;
   }
+}
+
+/** What the scripted model answers to `line` (following its tool call, when it calls one). */
+export function answerTo(line: string): string | undefined {
+  const key = line.toLowerCase();
+  const reply = REPLIES.find((r) => !r.when.startsWith('tool:') && key.includes(r.when.toLowerCase()));
+  const tool = reply?.toolCalls?.[0]?.name;
+  return tool ? REPLIES.find((r) => r.when === `tool:${tool}`)?.text : reply?.text;
+}
+
+/** The sentences of `text`, as the scripted TTS sends them. */
+export function sentencesOf(text: string): string[] {
+  return text.split(/(?<=[.!?])\s+/).map((s) => s.trim()).filter(Boolean);
 }
 
 /**
@@ -266,6 +299,22 @@ export async function runConversation(
       await user.say(line.text);
       await thinking;
       await new Promise((resolve) => setTimeout(resolve, 150));
+      continue;
+    }
+    if (inject.missed === i + 1) {
+      // a mumble the STT makes nothing of, then (3 s later, past the 2 s it is given to transcribe it) the words
+      await user.sound(800);
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    }
+    if (inject.backchannel === i + 1) {
+      // "uh-huh" half a second into the answer: too short to interrupt it
+      const speaking = nextAgentState(session, 'speaking');
+      const listening = speaking.then(() => nextAgentState(session, 'listening', 60_000));
+      await user.say(line.text);
+      await speaking;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await user.sound(300);
+      await listening;
       continue;
     }
     if (inject.hangup === i + 1) {

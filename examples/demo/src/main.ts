@@ -18,7 +18,10 @@ const HELP = `voicetrace demo: a real LiveKit AgentSession, offline, traced end 
   --realtime           the same call through a realtime (speech-to-speech) model instead of STT, LLM, TTS
   --trace-per-turn     one trace per user turn (linked to the session)
   --inject CAUSE       cause a quality signal on a chosen user turn (repeatable): dead-air=TURN:SECONDS
-                       (the LLM answers SECONDS later), cut-off=TURN (the caller goes on before the
+                       (the LLM answers SECONDS later), tts-gap=TURN:SECONDS (the answer's second
+                       sentence comes SECONDS after its first played out), backchannel=TURN (an
+                       "uh-huh" during the answer), missed=TURN (a mumble the STT drops before the
+                       words), tool-error=TURN (the weather tool fails), cut-off=TURN (the caller goes on before the
                        agent's audio), repeat=TURN (asks the previous question again), hangup=TURN
   -h, --help           this text`;
 

@@ -4,7 +4,7 @@ import type { SessionSnapshot } from '@voicetrace/core';
 import type { ScriptedUser } from '@voicetrace/scripted-plugins';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { callerLines, createAgents, createPipelineSession, createPlugins, runConversation, type AgentDelays, type Injections, type PluginOptions } from './conversation.js';
+import { answerTo, callerLines, createAgents, createPipelineSession, createPlugins, runConversation, type AgentDelays, type Injections, type PluginOptions, sentencesOf } from './conversation.js';
 import { createRealtimePlugins, createRealtimeSession, REALTIME_SERVER_SILENCE_S, runRealtimeConversation } from './realtime-conversation.js';
 
 /** Options of {@link runDemo}. */
@@ -80,13 +80,19 @@ export async function runSession(vt: VoiceTrace, options: Omit<DemoOptions, 'voi
   if (options.realtime) return runRealtimeSession(vt, options);
   const deadAir = options.inject?.deadAir;
   const slowTurnText = deadAir ? callerLines(options.turns, options.inject)[deadAir.turn - 1]?.text : undefined;
+  // a stop inside an answer: the TTS delivers the chosen turn's second sentence late
+  const ttsGap = options.inject?.ttsGap;
+  const gapLine = ttsGap ? callerLines(options.turns, options.inject)[ttsGap.turn - 1]?.text : undefined;
+  const lateSentence = gapLine ? sentencesOf(answerTo(gapLine) ?? '')[1] : undefined;
+  const playbackSpeed = options.plugins?.output?.playbackSpeed ?? 4;
   const plugins = createPlugins({
     seed: options.seed ?? 42,
     ...options.plugins,
     // dead air: the model answers the chosen turn's words later
     llm: { ...options.plugins?.llm, ...(deadAir && slowTurnText ? { extraTtftMs: (text: string) => (text === slowTurnText ? deadAir.seconds * 1000 : 0) } : {}) },
+    tts: { ...options.plugins?.tts, ...(ttsGap && lateSentence ? { lateAudio: { ms: (text: string) => (text === lateSentence ? ttsGap.seconds * 1000 : 0), playbackSpeed } } : {}) },
   });
-  const { frontDesk } = createAgents(options.agent);
+  const { frontDesk } = createAgents({ ...options.agent, ...toolErrorOn(options.turns, options.inject) });
   const session = createPipelineSession(plugins, options.endpointing);
   const traced = vt.instrument(session, { sessionId: options.sessionId, userId: 'caller-42', attributes: { 'lk.job_id': 'demo-job', 'lk.pii.room_name': 'demo-room' } });
   options.onSession?.(session);
@@ -163,4 +169,14 @@ export async function runDemos(options: ManyDemosOptions): Promise<Array<{ sessi
     await vt.shutdown();
   }
   return results;
+}
+
+/** `tool-error=T`: the weather tool fails on the call turn T makes (T must ask for the weather). */
+function toolErrorOn(turns: number | undefined, inject: Injections | undefined): { toolFails?: (call: number) => boolean } {
+  const target = inject?.toolError;
+  if (target === undefined) return {};
+  const asks = callerLines(turns, inject).map((line) => /weather/i.test(line.text));
+  if (!asks[target - 1]) throw new Error(`tool-error=${target}: turn ${target} does not call the weather tool (turns ${asks.flatMap((a, i) => (a ? [i + 1] : [])).join(', ')} do)`);
+  const call = asks.slice(0, target).filter(Boolean).length;
+  return { toolFails: (n) => n === call };
 }

@@ -32,6 +32,9 @@ beforeAll(async () => {
   runs.set('cut-off', await call({ cutOff: 2 }));
   runs.set('repeat', await call({ repeat: 3 }));
   runs.set('hangup', await call({ hangup: 5 }));
+  runs.set('tts-gap', await call({ ttsGap: { turn: 2, seconds: 0.8 } }));
+  // three causes on three turns of one call (each turn's signals are its own)
+  runs.set('tool-error+backchannel+missed', await call({ toolError: 1, backchannel: 2, missed: 5 }));
 }, 300_000);
 
 describe('quality signals in the demo call, one injected cause at a time', () => {
@@ -67,10 +70,37 @@ describe('quality signals in the demo call, one injected cause at a time', () =>
     expect(fired(v).filter((s) => !SCRIPT(s) && s !== '3:repeated_user_request')).toEqual([]);
   });
 
-  it('hangup=5: the call ends 300 ms into the answer to turn 5: abandonment on turn 5', () => {
+  it('hangup=5: the call ends 300 ms into the answer to turn 5: abandonment on turn 5, and no interruption (nobody spoke over it)', () => {
     const v = runs.get('hangup')!;
     expect(fired(v).filter((s) => s.endsWith(':abandonment'))).toEqual(['5:abandonment']);
     expect(fired(v).filter((s) => !SCRIPT(s) && s !== '5:abandonment')).toEqual([]);
+    // the SDK marks the reply it stopped interrupted; the only interruption is the script's barge-in
+    expect(v.interruptions).toBe(baseline.interruptions);
+    expect(v.turns.find((t) => t.index === 5)!.replies.some((r) => r.interrupted)).toBe(true);
+  });
+
+  it('tts-gap=2:0.8: the answer to turn 2 goes silent for 0.8 s between its sentences: dead air inside that reply, of that size', () => {
+    const v = runs.get('tts-gap')!;
+    const deadAir = v.turns.flatMap((t) => (t.signals ?? []).filter((s) => s.name === 'dead_air').map((s) => ({ turn: t.index, ...s })));
+    expect(deadAir.map((s) => [s.turn, s.where])).toEqual([[2, 'reply']]);
+    expect(Math.abs(deadAir[0]!.seconds! - 0.8)).toBeLessThan(0.05);
+    // inside the reply: after its first audio, and the wait before it untouched (not dead air of the wait, not a slow turn)
+    const reply = v.turns.find((t) => t.index === 2)!.replies.find((r) => r.speech_id === deadAir[0]!.speech_id)!;
+    expect(deadAir[0]!.at).toBeGreaterThan(reply.first_audio_at!);
+    expect(v.signals?.dead_air).toEqual({ count: 1, seconds: deadAir[0]!.seconds });
+    expect(fired(v).filter((s) => !SCRIPT(s) && s !== '2:dead_air')).toEqual([]);
+  });
+
+  it('tool-error=1, backchannel=2, missed=5: an error turn on 1, an "uh-huh" that did not stop the answer to 2, a mumble before turn 5\'s words', () => {
+    const v = runs.get('tool-error+backchannel+missed')!;
+    // a backchannel is talk-over too (documented as coming with it)
+    expect(fired(v).filter((s) => !SCRIPT(s)).sort()).toEqual(['1:error_turn', '2:backchannel', '2:talk_over_user', '5:missed_speech']);
+    const uhHuh = v.turns.find((t) => t.index === 2)!.signals!.find((s) => s.name === 'talk_over_user')!;
+    expect(Math.abs(uhHuh.seconds! - 0.3)).toBeLessThan(0.05);
+    expect(v.errors).toBe(1);
+    // the sound did not stop the agent: no interruption beyond the script's barge-in
+    expect(v.interruptions).toBe(baseline.interruptions);
+    expect(v.user_turns).toBe(baseline.user_turns);
   });
 
   it('the report\'s totals are its turns\' records', () => {

@@ -19,6 +19,9 @@ const REPLIES: ScriptedReply[] = [
   { when: 'that is all', text: 'You are welcome. Goodbye!' },
 ];
 
+/** The weather answer's closing question: with `AGENT_TTS_GAP_MS` set, its audio comes that long after the answer's first sentence played (a test's cause of dead air inside a reply). */
+export const LATE_SENTENCE = 'Anything else?';
+
 /**
  * The session's providers. By default the scripted, offline ones (no keys). Set `AGENT_STT`,
  * `AGENT_LLM` and `AGENT_TTS` to LiveKit Inference model strings (for example `deepgram/nova-3`,
@@ -34,7 +37,7 @@ export function sessionProviders(env: NodeJS.ProcessEnv, vad: EnergyVAD): { scri
       vad,
       stt: (env.AGENT_STT as voice.AgentSessionOptions['stt']) ?? scriptedStt,
       llm: (env.AGENT_LLM as voice.AgentSessionOptions['llm']) ?? new ScriptedLLM({ replies: REPLIES, seed: 11 }),
-      tts: (env.AGENT_TTS as voice.AgentSessionOptions['tts']) ?? new ScriptedTTS({ seed: 13 }),
+      tts: (env.AGENT_TTS as voice.AgentSessionOptions['tts']) ?? new ScriptedTTS({ seed: 13, lateAudio: { ms: (text) => (text === LATE_SENTENCE ? Number(env.AGENT_TTS_GAP_MS ?? 0) : 0) } }),
     },
   };
 }

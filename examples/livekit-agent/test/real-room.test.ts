@@ -8,13 +8,15 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { backendsOrSkip, startS3, type JaegerSpan, type JaegerTrace, type S3Handle } from '@voicetrace/test-backends';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CallResult } from '../src/caller.js';
 import { oggOpusDuration } from './ogg.js';
 import { call, PhaseClock, startStack, startWorker, SUPPORT_CALL, waitUntil, type Stack, type Worker } from './stack.js';
 
 const bins = await backendsOrSkip('collector', 'jaeger', 'livekit', 'speech', 's3');
 
+/** How late the weather answer's closing question comes (after its first sentence played), in ms. */
+const TTS_GAP_MS = 800;
 const SDK_SPAN_WARNINGS = /Cannot execute the operation on ended Span|You can only call end\(\) on a span once/;
 const spansNamed = (trace: JaegerTrace, name: string): JaegerSpan[] => trace.spans.filter((s) => s.operationName === name);
 const parentOf = (trace: JaegerTrace, span: JaegerSpan): JaegerSpan | undefined => trace.spans.find((s) => s.spanId === span.parentSpanId);
@@ -41,6 +43,8 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
     // recording on, and each call's recording and report uploaded to the S3-compatible server
     worker = await startWorker(stack, {
       WEATHER_URL: `http://127.0.0.1:${port}/weather`,
+      // the weather answer's second sentence comes late: dead air inside that reply
+      AGENT_TTS_GAP_MS: String(TTS_GAP_MS),
       AGENT_RECORD: '1',
       VOICETRACE_UPLOAD_BUCKET: 'calls',
       AWS_ENDPOINT_URL: s3.endpoint,
@@ -50,6 +54,9 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
     });
     clock.mark('worker');
   }, 180_000);
+
+  // a failed call says why from the agent's side: the tail of the worker's and its jobs' log
+  beforeEach(({ onTestFailed }) => onTestFailed(() => console.log(`worker log (last 8000 characters):\n${worker?.log().slice(-8000)}`)));
 
   afterAll(async () => {
     console.log(clock.report('real-room phases'));
@@ -166,6 +173,30 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
       expect(report.voicetrace.turns.filter((t) => t.user).map((t) => t.user!.transcript)).toEqual(SUPPORT_CALL.map((t) => t.text));
     });
 
+    it('quality signals through LiveKit\'s room output: the late sentence is dead air inside turn 1\'s reply, the barge-in talk-over on its reply; the same in the spans and the report', () => {
+      const signals = report.voicetrace.turns.flatMap((t) => (t.signals ?? []).map((s) => ({ turn: t.index, ...s })));
+      // the weather answer's closing question came 800 ms after its first sentence played (AGENT_TTS_GAP_MS)
+      // (the tool-calling turn's wait can also pass 2 s on a loaded machine: dead air of the wait, always with a slow turn)
+      const deadAir = signals.filter((s) => s.name === 'dead_air' && s.where === 'reply');
+      expect(deadAir.map((s) => s.turn)).toEqual([1]);
+      for (const wait of signals.filter((s) => s.name === 'dead_air' && s.where === 'wait')) expect(signals).toContainEqual(expect.objectContaining({ turn: wait.turn, name: 'slow_turn' }));
+      console.info(`[real-room signals] ${signals.map((s) => `${s.turn}:${s.name}${s.seconds !== undefined ? `=${s.seconds.toFixed(3)}s` : ''}`).join(', ')}`);
+      expect(Math.abs(deadAir[0]!.seconds! - TTS_GAP_MS / 1000)).toBeLessThan(0.05);
+      // the caller cut into the answer of turn 2 with turn 3's words: the user over the agent, on the reply they stopped
+      const talkOver = signals.filter((s) => s.name === 'talk_over_user');
+      expect(talkOver.map((s) => s.turn)).toEqual([2]);
+      expect(talkOver[0]!.seconds).toBeGreaterThan(0);
+      // the trace says the same: on the reply's agent turn span, and the session's totals
+      const deadAirSpan = spansNamed(trace, 'agent_turn').find((s) => s.spanId === report.voicetrace.turns.find((t) => t.index === 1)!.replies.find((r) => r.speech_id === deadAir[0]!.speech_id)!.trace!.span_id);
+      expect(deadAirSpan?.tags[ATTR.TURN_DEAD_AIR]).toBeDefined();
+      expect(deadAirSpan?.spanId).toBe(report.voicetrace.turns.find((t) => t.index === 1)!.replies.find((r) => r.speech_id === deadAir[0]!.speech_id)!.trace!.span_id);
+      const ofReply = signals.filter((s) => s.name === 'dead_air' && s.speech_id === deadAir[0]!.speech_id).reduce((sum, s) => sum + s.seconds!, 0);
+      expect(deadAirSpan!.tags[ATTR.TURN_DEAD_AIR]).toBeCloseTo(ofReply, 9);
+      const [session] = spansNamed(trace, 'agent_session');
+      expect(JSON.parse(session!.tags[ATTR.SESSION_SIGNALS] as string).totals).toEqual(report.voicetrace.signals);
+      expect(report.voicetrace.interruptions).toBe(1);
+    });
+
     it('links the recording to the trace: path and start on the session, each turn at its offset into the OGG', async () => {
       const path = report.audio_recording_path!;
       expect(path).toMatch(/\.ogg$/);
@@ -242,6 +273,9 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
     expect(trace.spans.filter((s) => s.tags[ATTR.FORCE_ENDED] === true)).toEqual([]);
     expect(report.voicetrace.drops).toEqual({});
     expect(worker.log()).not.toMatch(SDK_SPAN_WARNINGS);
+    // the call ended under the agent's answer: abandonment on that turn, and no interruption (the caller said nothing over it)
+    expect(report.voicetrace.turns.flatMap((t) => (t.signals ?? []).filter((s) => s.name === 'abandonment').map(() => t.index))).toEqual([1]);
+    expect(report.voicetrace.interruptions).toBe(0);
   }, 180_000);
 
   it('SIGTERM to the job process mid-call: the SDK keeps the call going and voicetrace follows it (nothing force-ended, nothing dropped)', async () => {

@@ -14,7 +14,7 @@ export const COUNT_DEFINITIONS = {
   },
   interruption: {
     attribute: 'voicetrace.session.interruptions',
-    meaning: 'A reply the user stopped while hearing it (a barge-in): counted once per reply, so interruptions never exceed replies.',
+    meaning: 'A reply the user stopped while hearing it (a barge-in): counted once per reply, so interruptions never exceed replies. A reply stopped while the user said nothing (the call ended under it, or the agent\'s code interrupted it) is not one, though the SDK marks it interrupted.',
   },
   cancelled_reply: {
     attribute: 'voicetrace.session.cancelled_replies',

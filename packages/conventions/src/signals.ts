@@ -21,10 +21,14 @@ export interface SignalSpec {
 export interface SignalThresholds {
   /** A reply wait above this is dead air (seconds). */
   deadAirSeconds: number;
+  /** A stop in the agent's audio inside a reply longer than this is dead air (seconds). */
+  playoutGapSeconds: number;
   /** The latency target: a reply wait above it is a slow turn (seconds). */
   latencyTargetSeconds: number;
   /** The user speaking again within this long of the end-of-turn decision, before the reply played out, is a cut-off (seconds). */
   cutOffWindowSeconds: number;
+  /** User speech with no words transcribed from its start until this long after its end was missed (seconds). */
+  transcriptWaitSeconds: number;
   /** Normalized word similarity at or above which two utterances are "nearly the same" (0..1). */
   repeatSimilarity: number;
   /** How many earlier turns a repetition is looked for in. */
@@ -33,8 +37,10 @@ export interface SignalThresholds {
 
 export const DEFAULT_SIGNAL_THRESHOLDS: Readonly<SignalThresholds> = Object.freeze({
   deadAirSeconds: 2,
+  playoutGapSeconds: 0.5,
   latencyTargetSeconds: 1.5,
   cutOffWindowSeconds: 1.5,
+  transcriptWaitSeconds: 2,
   repeatSimilarity: 0.8,
   repeatLookback: 3,
 });
@@ -44,8 +50,8 @@ export const SIGNALS = [
     name: 'dead_air',
     unit: 's',
     definition:
-      'The user waits in silence past the threshold: the part of a reply\'s wait (end of user speech to its first audio, e2e) beyond `deadAirSeconds`. Seconds per turn, summed per call.',
-    threshold: { option: 'deadAirSeconds', default: 2, unit: 's', reason: 'Human turn-taking gaps are about 0.2 s; past about 2 s callers start asking "hello?" or hang up, which is where voice QA tools place dead air.' },
+      'The user waits and nobody speaks, past a threshold. In the wait (`where: wait`): the part of a reply\'s wait (end of user speech to its first audio, e2e) beyond `deadAirSeconds`. Inside a reply (`where: reply`): the agent\'s audio stopped between two stretches of the same reply (the audio output ran dry because the next TTS audio came late) for longer than `playoutGapSeconds`; the whole stop is its size, since a reply\'s natural pauses are inside its audio. Stops while the user spoke (a paused reply) are not dead air. Read from the audio output\'s played stretches (`playbackProgressed`, which LiveKit\'s room output reports); an output that reports none shows no gaps. Seconds per turn, summed per call.',
+    threshold: { option: 'deadAirSeconds', default: 2, unit: 's', reason: 'Human turn-taking gaps are about 0.2 s; past about 2 s callers start asking "hello?" or hang up, which is where voice QA tools place dead air. Inside a reply, `playoutGapSeconds` (default 0.5 s): a stop adds to the sentence pause already in the audio (about 0.3 s), and past half a second the pause is double a natural one and the agent sounds stuck.' },
     comesWith: ['slow_turn'],
   },
   {
@@ -76,6 +82,7 @@ export const SIGNALS = [
     name: 'backchannel',
     unit: '1',
     definition: 'User speech during the agent\'s speech that did not stop it (an "uh-huh", a cough): a false interruption if the agent had stopped.',
+    comesWith: ['talk_over_user'],
   },
   {
     name: 'repeated_user_request',
@@ -93,7 +100,9 @@ export const SIGNALS = [
   {
     name: 'missed_speech',
     unit: '1',
-    definition: 'The user spoke (the VAD heard speech) but the turn got no final transcript, or an empty one.',
+    definition:
+      'The user spoke (the VAD heard speech) and no words came of it: the turn got no final transcript or an empty one, or a stretch of their speech while the agent was silent got no transcript (interim or final) from its start until `transcriptWaitSeconds` after its end (a mumble the STT dropped before the words it did hear). At most once per turn.',
+    threshold: { option: 'transcriptWaitSeconds', default: 2, unit: 's', reason: 'A streaming STT sends interim words during speech and its final within about a second of the end of speech; a batch STT behind the VAD answers within about 1.5 s. Two seconds leaves margin, so a slow transcript is not taken for a missed one.' },
   },
   {
     name: 'abandonment',

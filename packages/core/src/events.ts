@@ -128,6 +128,21 @@ export interface AgentStateEvent extends Base {
   state: string;
 }
 
+/**
+ * A stretch of the agent's audio that played without a stop (the audio output's
+ * `playbackProgressed`, reported once it can no longer be discarded). Two stretches of one reply
+ * with time between them mean the output ran dry: the agent went silent mid-reply.
+ */
+export interface PlayoutEvent extends Base {
+  kind: 'playout';
+  /** When the stretch began to play (epoch seconds); `at` is when it was reported. */
+  startedAt: number;
+  /** Where it starts in the audio of the current segment (seconds). */
+  offset: number;
+  /** How long it played (seconds). */
+  duration: number;
+}
+
 /** A transcript from the STT (interim or final). */
 export interface TranscriptEvent extends Base {
   kind: 'transcript';
@@ -190,6 +205,7 @@ export type VoiceEvent =
   | StageMetric
   | UserSpeechEvent
   | AgentStateEvent
+  | PlayoutEvent
   | TranscriptEvent
   | MessageEvent
   | HandoffEvent

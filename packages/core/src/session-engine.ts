@@ -397,6 +397,8 @@ export class SessionEngine {
         return this.speechFromSpans ? undefined : this.model.noteUserSpeech(event.speaking, event.at);
       case 'agent_state':
         return this.model.noteAgentSpeaking(event.state === 'speaking', event.at);
+      case 'playout':
+        return this.model.notePlayout(event.startedAt, event.offset, event.duration);
       case 'transcript': {
         const turn = this.model.noteTranscript(event.final, event.text, event.at);
         if (turn?.user?.transcript) this.lateFact((held) => held.turnIndex === turn.index, 'transcript', { [ATTR.PII_USER_TRANSCRIPT]: turn.user.transcript });

@@ -26,6 +26,8 @@ interface TurnOptions {
   /** The agent starts speaking `seconds` before the user's end of speech. */
   agentEarly?: number;
   toolFails?: boolean;
+  /** The reply's audio stops `after` seconds in, for `seconds` (its output ran dry), then plays on. */
+  gap?: { after: number; seconds: number };
 }
 
 function call() {
@@ -54,6 +56,12 @@ function turn(m: SessionModel, i: number, o: TurnOptions = {}): void {
   const audio = userEnd + e2e;
   m.noteAgentSpeaking(true, audio);
   let end = audio + 2;
+  // the audio output's played stretches: one, or two around a stop
+  if (o.gap) {
+    m.notePlayout(audio, 0, o.gap.after);
+    end += o.gap.seconds;
+    m.notePlayout(audio + o.gap.after + o.gap.seconds, o.gap.after, 2 - o.gap.after);
+  } else if (!o.overlap) m.notePlayout(audio, 0, 2);
   if (o.overlap) {
     m.noteUserSpeech(true, audio + 0.5);
     if (o.overlap.stops) end = audio + 0.5 + o.overlap.seconds;
@@ -90,6 +98,59 @@ describe('quality signals: one cause, exactly its signal, on its turn, at its si
     ]);
   });
 
+  it('dead air inside a reply: its audio stops 0.8 s after 0.6 s of it (the next audio came late); the whole stop is its size', () => {
+    const { records, snapshot } = signalsOf({ gap: { after: 0.6, seconds: 0.8 } }, 2);
+    expect(records).toEqual([[2, 'dead_air', 0.8, undefined]]);
+    const [signal] = snapshot.turns.find((t) => t.index === 2)!.signals!;
+    expect(signal).toMatchObject({ where: 'reply', at: T0 + 20 + 1.5 + 1 + 0.6, speechId: 'sp2' });
+    expect(snapshot.signals.dead_air).toEqual({ count: 1, seconds: expect.closeTo(0.8, 6) });
+  });
+
+  it('dead air inside a reply: a 0.4 s stop is under the 0.5 s threshold; a stop while the user spoke (a paused reply) is none', () => {
+    expect(signalsOf({ gap: { after: 0.6, seconds: 0.4 } }, 2).records).toEqual([]);
+    const { model } = call();
+    turn(model, 1);
+    const t = T0 + 20;
+    model.beginUserTurn(t);
+    model.noteUserSpeech(true, t + 0.1);
+    model.noteUserSpeech(false, t + 1.5);
+    model.noteTranscript(true, QUESTIONS[1]!, t + 1.7);
+    model.endUserTurn(t + 1.8, {});
+    model.reply('sp2', t + 1.8, 'front_desk');
+    model.noteAgentSpeaking(true, t + 2.5);
+    model.notePlayout(t + 2.5, 0, 0.5);
+    // the user says "uh-huh" for 0.6 s: the SDK pauses the reply, then resumes it past what it discarded
+    model.noteUserSpeech(true, t + 3);
+    model.noteUserSpeech(false, t + 3.6);
+    model.notePlayout(t + 3.9, 0.5, 1.5);
+    model.noteAgentSpeaking(false, t + 5.4);
+    model.endAgentTurn('sp2', t + 5.4, { e2e: 1 });
+    expect(model.snapshot().turns.flatMap((x) => (x.signals ?? []).map((s) => s.name))).not.toContain('dead_air');
+  });
+
+  it('a reply the call ended under is no interruption (nobody spoke over it); a barge-in is one', () => {
+    const { model } = call();
+    turn(model, 1);
+    turn(model, 2, { overlap: { seconds: 0.4, stops: true } });
+    expect(model.snapshot().interruptions).toBe(1);
+    const t = T0 + 30;
+    model.beginUserTurn(t);
+    model.noteUserSpeech(true, t + 0.1);
+    model.noteUserSpeech(false, t + 1.5);
+    model.noteTranscript(true, QUESTIONS[2]!, t + 1.7);
+    model.endUserTurn(t + 1.8, {});
+    model.reply('sp3', t + 1.8, 'front_desk');
+    model.noteAgentSpeaking(true, t + 2.5);
+    // the caller hangs up 0.3 s into the answer: the SDK stops the speech and marks it interrupted
+    model.noteAgentSpeaking(false, t + 2.8);
+    model.endAgentTurn('sp3', t + 2.8, { e2e: 1, interrupted: true });
+    model.endSession(t + 2.9);
+    const snapshot = model.snapshot();
+    expect(snapshot.interruptions).toBe(1);
+    expect(snapshot.replyCount).toBe(3);
+    expect(snapshot.turns.flatMap((x) => (x.signals ?? []).map((s) => `${x.index}:${s.name}`))).toEqual(['2:talk_over_user', '3:abandonment']);
+  });
+
   it('slow turn: a 1.8 s wait is past the 1.5 s target but not dead air', () => {
     expect(signalsOf({ e2e: 1.8 }, 2).records).toEqual([[2, 'slow_turn', undefined, undefined]]);
   });
@@ -119,6 +180,36 @@ describe('quality signals: one cause, exactly its signal, on its turn, at its si
 
   it('missed speech: the user spoke and the transcript came back empty', () => {
     expect(signalsOf({ transcript: ' ' }, 2).records).toEqual([[2, 'missed_speech', undefined, undefined]]);
+  });
+
+  it('missed speech: a mumble the STT made nothing of, 3 s before the words it did hear, in the same turn', () => {
+    const { model } = call();
+    turn(model, 1);
+    const t = T0 + 20;
+    model.beginUserTurn(t);
+    model.noteUserSpeech(true, t + 0.1);
+    model.noteUserSpeech(false, t + 0.9);
+    model.noteUserSpeech(true, t + 3.9);
+    model.noteTranscript(false, 'when do your', t + 4.2);
+    model.noteUserSpeech(false, t + 5.5);
+    model.noteTranscript(true, QUESTIONS[1]!, t + 5.7);
+    model.endUserTurn(t + 5.8, {});
+    model.endSession(t + 10);
+    // (the call ends with the caller waiting for an answer: abandonment too, not asserted here)
+    expect(model.snapshot().turns.flatMap((x) => (x.signals ?? []).filter((s) => s.name === 'missed_speech').map((s) => [x.index, s.name, s.at]))).toEqual([[2, 'missed_speech', t + 0.1]]);
+  });
+
+  it('missed speech: words that come within 2 s of the end of speech (a slow final) are no missed speech', () => {
+    const { model } = call();
+    turn(model, 1);
+    const t = T0 + 20;
+    model.beginUserTurn(t);
+    model.noteUserSpeech(true, t + 0.1);
+    model.noteUserSpeech(false, t + 0.9);
+    model.noteTranscript(true, 'yes', t + 2.7);
+    model.endUserTurn(t + 2.8, {});
+    model.endSession(t + 10);
+    expect(model.snapshot().turns.flatMap((x) => (x.signals ?? []).map((s) => s.name)).filter((name) => name !== 'abandonment')).toEqual([]);
   });
 
   it('error turn: a failed tool call', () => {

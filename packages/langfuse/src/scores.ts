@@ -40,6 +40,8 @@ export interface SignalScoreRecord {
   seconds?: number | undefined;
   /** For a repetition: the turn it repeats (never the words). */
   repeatsTurn?: number | undefined;
+  /** For dead air: in the wait, or inside the reply (its audio stopped). */
+  where?: 'wait' | 'reply' | undefined;
 }
 
 /** Score names {@link LangfuseScores} posts, one place to read them from. */
@@ -138,7 +140,7 @@ export class LangfuseScores {
         return;
       }
       const target = { traceId: record.traceId, observationId: record.observationId, name: `${LANGFUSE_SCORE_NAMES.signalPrefix}${record.signal}` };
-      if (record.seconds !== undefined) this.post({ ...target, dataType: 'NUMERIC', value: record.seconds, comment: 'seconds' });
+      if (record.seconds !== undefined) this.post({ ...target, dataType: 'NUMERIC', value: record.seconds, comment: record.where === 'reply' ? 'seconds inside the reply' : 'seconds' });
       else this.post({ ...target, dataType: 'BOOLEAN', value: 1, ...(record.repeatsTurn !== undefined ? { comment: `repeats turn ${record.repeatsTurn}` } : {}) });
     });
   }

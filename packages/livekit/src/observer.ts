@@ -16,12 +16,16 @@ export function observeSession(session: voice.AgentSession, engine: SessionEngin
   const record = (event: VoiceEvent | undefined): void => {
     if (event) engine.record(event);
   };
+  const playout = new PlayoutObserver((event) => record(event), counters);
   const listeners: Array<[string, (ev: never) => void]> = [
     [E.MetricsCollected, (ev: voice.MetricsCollectedEvent) => record(normalizeMetrics(ev?.metrics, counters, undefined, shape.metricsContext()))],
     [E.UserStateChanged, (ev: voice.UserStateChangedEvent) =>
       record({ kind: 'user_speech', at: eventTime(ev), speaking: ev.newState === 'speaking' })],
-    [E.AgentStateChanged, (ev: voice.AgentStateChangedEvent) =>
-      record({ kind: 'agent_state', at: eventTime(ev), state: ev.newState })],
+    [E.AgentStateChanged, (ev: voice.AgentStateChangedEvent) => {
+      // the audio output exists once the session started (a room's is made in start()): follow it from its first speech
+      if (ev.newState === 'speaking') playout.follow(session.output?.audio);
+      record({ kind: 'agent_state', at: eventTime(ev), state: ev.newState });
+    }],
     [E.UserInputTranscribed, (ev: voice.UserInputTranscribedEvent) =>
       record({ kind: 'transcript', at: eventTime(ev), final: ev.isFinal, text: new FieldValidator(counters).text('transcript', ev.transcript) ?? '' })],
     [E.ConversationItemAdded, (ev: voice.ConversationItemAddedEvent) => record(fromItem(ev.item, engine))],
@@ -37,13 +41,46 @@ export function observeSession(session: voice.AgentSession, engine: SessionEngin
         })),
       })],
     [E.Error, (ev: voice.ErrorEvent) => record(fromError(ev, counters))],
-    [E.Close, (ev: voice.CloseEvent) =>
-      record({ kind: 'close', at: eventTime(ev), reason: String(ev.reason), error: ev.error ? String(ev.error) : undefined })],
+    [E.Close, (ev: voice.CloseEvent) => {
+      playout.follow(null);
+      record({ kind: 'close', at: eventTime(ev), reason: String(ev.reason), error: ev.error ? String(ev.error) : undefined });
+    }],
   ];
   for (const [name, listener] of listeners) session.on(name as never, listener as never);
   return () => {
     for (const [name, listener] of listeners) session.off(name as never, listener as never);
+    playout.follow(null);
   };
+}
+
+/**
+ * Listens to the played stretches of the session's audio output (`playbackProgressed`: LiveKit's
+ * room output reports one per run of audio without a stop; chained outputs such as the recorder
+ * forward them). Where the agent's audio stopped inside a reply, the model sees the gap.
+ */
+class PlayoutObserver {
+  private output: voice.AudioOutput | null = null;
+  private readonly listener = (ev: { startedAt?: unknown; offset?: unknown; duration?: unknown }): void => {
+    const v = new FieldValidator(this.counters);
+    const startedAt = v.timestamp('playout_started_at', ev?.startedAt, 'ms');
+    const offset = v.duration('playout_offset', ev?.offset, 'ms');
+    const duration = v.duration('playout_duration', ev?.duration, 'ms');
+    if (startedAt === undefined || offset === undefined || duration === undefined) return;
+    this.record({ kind: 'playout', at: Date.now() / 1000, startedAt, offset, duration });
+  };
+
+  constructor(
+    private readonly record: (event: VoiceEvent) => void,
+    private readonly counters: SessionEngine['counters'],
+  ) {}
+
+  /** Follows `output` (the session's current audio output), and stops following the one before. */
+  follow(output: voice.AudioOutput | null | undefined): void {
+    if (output === this.output) return;
+    this.output?.off(voice.AudioOutput.EVENT_PLAYBACK_PROGRESSED, this.listener);
+    this.output = output ?? null;
+    this.output?.on(voice.AudioOutput.EVENT_PLAYBACK_PROGRESSED, this.listener);
+  }
 }
 
 /**

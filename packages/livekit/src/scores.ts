@@ -20,7 +20,7 @@ export function scoreSession(engine: SessionEngine, scores: LangfuseScores, late
       for (const record of snapshot.signalLog) {
         const turn = snapshot.turns.find((t) => t.index === record.turnIndex);
         const reply = turn?.replies.find((r) => r.speechId === record.speechId && r.span) ?? turn?.replies.find((r) => r.span);
-        if (reply?.span) scores.signal({ traceId: reply.span.traceId, observationId: reply.span.spanId, signal: record.name, seconds: record.seconds, repeatsTurn: record.repeatsTurn });
+        if (reply?.span) scores.signal({ traceId: reply.span.traceId, observationId: reply.span.spanId, signal: record.name, seconds: record.seconds, repeatsTurn: record.repeatsTurn, where: record.where });
       }
       const p95 = snapshot.latency.e2e.p95;
       if (p95 === undefined) return;

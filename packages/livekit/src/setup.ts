@@ -124,7 +124,7 @@ export interface VoiceTraceOptions {
   langfuseScores?: { latencyTargetSeconds?: number | undefined } | false | undefined;
   /**
    * Thresholds of the conversation quality signals (ATTRIBUTES.md, Signals): `deadAirSeconds`
-   * (default 2), `cutOffWindowSeconds` (1.5), `repeatSimilarity` (0.8), `repeatLookback` (3). The
+   * (default 2), `playoutGapSeconds` (0.5), `cutOffWindowSeconds` (1.5), `repeatSimilarity` (0.8), `repeatLookback` (3). The
    * slow-turn target is the LangFuse scores' latency target (`langfuseScores.latencyTargetSeconds`,
    * else `VOICETRACE_LATENCY_TARGET_SECONDS`, else 1.5 s): one target, every view.
    */

@@ -91,7 +91,7 @@ function reportTurn(turn: TurnRecord, options: SectionOptions, offset: (at: numb
     handoffs: turn.handoffs.map((h) => ({ at: h.at, from_agent: h.fromAgent, to_agent: h.toAgent })),
     errors: turn.errors.map((e) => ({ at: e.at, source: e.source, message: options.allowPii ? e.message : e.message.slice(0, 200), recoverable: e.recoverable })),
     logs: turn.logs.map((l) => ({ at: l.at, level: l.level, message: options.allowPii ? l.message : l.message.slice(0, 200), trace_id: l.traceId, span_id: l.spanId })),
-    signals: turn.signals?.length ? turn.signals.map((x) => ({ name: x.name, at: x.at, speech_id: x.speechId, seconds: x.seconds, repeats_turn: x.repeatsTurn })) : undefined,
+    signals: turn.signals?.length ? turn.signals.map((x) => ({ name: x.name, at: x.at, speech_id: x.speechId, seconds: x.seconds, repeats_turn: x.repeatsTurn, where: x.where })) : undefined,
   };
 }
 

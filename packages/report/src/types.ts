@@ -218,6 +218,8 @@ export interface ReportSignal {
   seconds?: number;
   /** For a repetition: the turn it repeats. */
   repeats_turn?: number;
+  /** For dead air: in the wait before the reply's first audio, or inside the reply (its audio stopped). */
+  where?: 'wait' | 'reply';
 }
 
 export interface Percentiles {

@@ -53,14 +53,21 @@ export class ScriptedAudioInput extends voice.AudioInput {
 }
 
 /**
- * A speaker that plays captured audio in (optionally accelerated) real time:
- * playback starts with the first frame, finishes when the flushed segment's
- * duration has elapsed, and stops at once when the agent is interrupted.
+ * A speaker that plays captured audio in (optionally accelerated) real time: playback starts with
+ * the first frame, each frame plays after the ones before it or as soon as it arrives if they have
+ * all played (the output ran dry), the segment finishes when its last frame has played, and it
+ * stops at once when the agent is interrupted. Like LiveKit's room output it reports each stretch
+ * that played without a stop (`playbackProgressed`); at `playbackSpeed` above 1 its times are the
+ * wall clock's (how long a stretch took to play), so a stop reads in real seconds.
  */
 export class SimulatedAudioOutput extends voice.AudioOutput {
   private segmentMs = 0;
   private started = false;
   private startedAt = 0;
+  /** The current stretch: when it began to play, where it starts in the segment (played ms), and when it runs out. */
+  private runStartedAt = 0;
+  private runOffset = 0;
+  private dryAt = 0;
   private finishTimer: NodeJS.Timeout | undefined;
   /** Total agent audio played, in seconds (what a recording would hold). */
   playedSeconds = 0;
@@ -82,28 +89,47 @@ export class SimulatedAudioOutput extends voice.AudioOutput {
       this.started = true;
       if (this.startDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.startDelayMs));
       this.startedAt = Date.now();
+      [this.runStartedAt, this.runOffset, this.dryAt] = [this.startedAt, 0, this.startedAt];
       this.onPlaybackStarted(this.startedAt);
     }
-    this.segmentMs += (frame.samplesPerChannel / frame.sampleRate) * 1000;
+    const now = Date.now();
+    if (now > this.dryAt) {
+      // everything before this frame had played: the stretch ended when it ran out, a new one begins now
+      this.reportRun(this.dryAt);
+      [this.runStartedAt, this.runOffset, this.dryAt] = [now, this.playedMs(this.dryAt), now];
+    }
+    const frameMs = (frame.samplesPerChannel / frame.sampleRate) * 1000;
+    this.segmentMs += frameMs;
+    this.dryAt += frameMs / this.playbackSpeed;
   }
 
   override flush(): void {
     super.flush();
     if (!this.started) return;
-    const played = Date.now() - this.startedAt;
-    const remaining = Math.max(0, this.segmentMs / this.playbackSpeed - played);
+    const remaining = Math.max(0, this.dryAt - Date.now());
     const segmentSeconds = this.segmentMs / 1000;
-    this.finishTimer = setTimeout(() => this.finish(segmentSeconds, false), remaining);
+    this.finishTimer = setTimeout(() => this.finish(segmentSeconds, false, this.dryAt), remaining);
   }
 
   clearBuffer(): void {
     if (!this.started) return;
     if (this.finishTimer) clearTimeout(this.finishTimer);
-    const position = Math.min(this.segmentMs, (Date.now() - this.startedAt) * this.playbackSpeed) / 1000;
-    this.finish(position, true);
+    const stoppedAt = Math.min(Date.now(), this.dryAt);
+    this.finish(Math.min(this.segmentMs, this.playedMs(stoppedAt) * this.playbackSpeed) / 1000, true, stoppedAt);
   }
 
-  private finish(playbackPosition: number, interrupted: boolean): void {
+  /** Where the segment's playback is at `at` (wall-clock ms of audio played since its start). */
+  private playedMs(at: number): number {
+    return this.runOffset + Math.max(0, at - this.runStartedAt);
+  }
+
+  private reportRun(endedAt: number): void {
+    const duration = endedAt - this.runStartedAt;
+    if (duration > 0) this.onPlaybackProgressed({ startedAt: this.runStartedAt, offset: this.runOffset, duration });
+  }
+
+  private finish(playbackPosition: number, interrupted: boolean, endedAt: number): void {
+    this.reportRun(endedAt);
     this.finishTimer = undefined;
     this.started = false;
     this.segmentMs = 0;

@@ -141,8 +141,18 @@ class ScriptedSpeechStream extends stt.SpeechStream {
     this.queue.put({ type: stt.SpeechEventType.START_OF_SPEECH, requestId: this.requestId() });
   }
 
+  /**
+   * The utterance's expected transcript, claimed at its first use: in a room the caller's announcement
+   * (a text stream) can reach the agent after the first audio frames of the speech it announces.
+   */
+  private claimExpected(): ScriptedUtterance | undefined {
+    this.current ??= this.owner.takeNext();
+    return this.current;
+  }
+
   private sendInterim(): void {
     this.sinceInterimMs = 0;
+    this.claimExpected();
     const words = (this.current?.transcript ?? '').split(/\s+/).filter(Boolean);
     this.interimWords = Math.min(words.length, this.interimWords + 2);
     if (this.interimWords === 0) return;
@@ -155,7 +165,7 @@ class ScriptedSpeechStream extends stt.SpeechStream {
 
   private endUtterance(): void {
     this.inSpeech = false;
-    const utterance = this.current;
+    const utterance = this.claimExpected();
     const speechEndTime = this.lastSpeechAt;
     const audioSeconds = this.speechAudioMs / 1000;
     const requestId = this.requestId();

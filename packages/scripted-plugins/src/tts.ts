@@ -24,6 +24,13 @@ export interface ScriptedTTSOptions {
    * LLM's last token (the text-aggregation wait a plugin like that causes).
    */
   sendOn?: 'sentence' | 'flush' | undefined;
+  /**
+   * Audio that comes late (the cause of dead air inside a reply): for a piece of text that is not
+   * the first of its segment, `ms(text)` milliseconds after the segment's earlier audio has played
+   * out (at `playbackSpeed`, the speed the output plays at), its audio arrives: the output runs dry
+   * for that long. Default: never late.
+   */
+  lateAudio?: { ms: (text: string) => number; playbackSpeed?: number | undefined } | undefined;
 }
 
 
@@ -52,6 +59,7 @@ export class ScriptedTTS extends tts.TTS {
         seed: 13,
         sampleRate: 24_000,
         sendOn: 'sentence',
+        lateAudio: { ms: () => 0 },
       },
       options,
     );
@@ -94,6 +102,9 @@ class ScriptedSynthesizeStream extends tts.SynthesizeStream {
   label = 'voicetrace.ScriptedTTS.stream';
   private readonly owner: ScriptedTTS;
   private segment = 0;
+  /** The current segment's audio so far: when its first frame went out (wall ms) and how much (audio ms). */
+  private audioStartedAt = 0;
+  private audioMs = 0;
 
   constructor(owner: ScriptedTTS, connOptions?: APIConnectOptions) {
     super(owner, connOptions);
@@ -145,11 +156,14 @@ class ScriptedSynthesizeStream extends tts.SynthesizeStream {
   private async synthesize(text: string, segmentId: string, firstOfSegment: boolean, last: boolean): Promise<void> {
     if (this.abortController.signal.aborted) return;
     if (firstOfSegment) await sleep(drawLatency(this.owner.random, this.owner.options.ttfb));
+    else await this.late(text);
     // the segment's end with no text left still needs a final frame: a 20 ms silence
     const frames = text.trim() ? this.owner.framesFor(text) : [toneFrame(FRAME_MS, this.owner.options.sampleRate, 180, 0)];
     const pace = this.owner.synthesisTimeMs(1);
     for (let i = 0; i < frames.length; i++) {
       if (this.abortController.signal.aborted) return;
+      if (firstOfSegment && i === 0) [this.audioStartedAt, this.audioMs] = [Date.now(), 0];
+      this.audioMs += (frames[i]!.samplesPerChannel / frames[i]!.sampleRate) * 1000;
       this.queue.put({
         requestId: segmentId,
         segmentId,
@@ -160,6 +174,15 @@ class ScriptedSynthesizeStream extends tts.SynthesizeStream {
       });
       if (i % 10 === 9) await sleep(pace * 10);
     }
+  }
+
+  /** Holds `text`'s audio until the segment's earlier audio has played out, plus the injected lateness. */
+  private async late(text: string): Promise<void> {
+    const { ms, playbackSpeed = 1 } = this.owner.options.lateAudio;
+    const lateMs = ms(text.trim());
+    if (!(lateMs > 0)) return;
+    const playedOutAt = this.audioStartedAt + this.audioMs / playbackSpeed;
+    await sleep(Math.max(0, playedOutAt - Date.now()) + lateMs);
   }
 }
 

@@ -48,6 +48,15 @@ export class ScriptedUser {
     await sleep(durationMs);
   }
 
+  /**
+   * Makes a sound with no words for `durationMs` (a cough, an "uh-huh", a mumble): speech-level
+   * audio the VAD hears, nothing queued on the STT, so no transcript comes of it.
+   */
+  async sound(durationMs: number): Promise<void> {
+    this.speakingUntil = Date.now() + durationMs;
+    await sleep(durationMs);
+  }
+
   /** Stops the microphone. */
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);

@@ -46,6 +46,9 @@ const SAME_INSTANT_S = 0.02;
 /** A reply stopped this close to the end of the call, with nobody speaking over it, was stopped by the end (seconds). */
 const CALL_END_WINDOW_S = 2;
 
+/** A played stretch that starts this close to where the previous one ended continues it (seconds; ms rounding of the output's report). */
+const PLAYOUT_CONTIGUOUS_S = 0.005;
+
 /** Beyond this, the SDK's end of speech and the VAD's are not the same speech: no restating (seconds). */
 const MAX_ANCHOR_SHIFT_S = 10;
 
@@ -107,6 +110,15 @@ export class SessionModel {
   private readonly playoutStarts: number[] = [];
   /** When the agent last stopped speaking. */
   private agentStoppedAt: number | undefined;
+  /** Where the agent's last played stretch of audio ended (wall clock and offset in its segment, seconds). */
+  private lastPlayout: { end: number; offsetEnd: number } | undefined;
+  /** The user's latest speech: its start, and its end once they stopped. */
+  private userSpeechFrom: number | undefined;
+  private userSpeechTo: number | undefined;
+  /** When the STT last transcribed words (interim or final). */
+  private lastTranscriptAt: number | undefined;
+  /** The user's latest stretch of speech while the agent was silent, until words come of it (missed speech otherwise). */
+  private unheard: { start: number; end?: number; turn?: TurnRecord } | undefined;
   /** The agent in control (handoffs move it). */
   currentAgent: string | undefined;
   /** voicetrace's usage against the SDK's own, set when the session ends. */
@@ -148,6 +160,7 @@ export class SessionModel {
       this.endedAt = at;
       const last = this.latestUserTurn();
       if (this.eventTurns && last?.user) this.checkUserTurn(last);
+      this.checkUnheard(at);
       this.detectAbandonment(at);
       for (const reply of [...this.openReplies.values()]) this.closeReply(reply, at);
       const snapshot = this.totals();
@@ -257,7 +270,15 @@ export class SessionModel {
       if (turn) this.emitSignals(this.signals.agentOverUser(turn, this.agentOverUserStart, at), turn);
       this.agentOverUserStart = undefined;
     }
+    this.checkUnheard(at);
     this.userSpeaking = speaking;
+    if (speaking) [this.userSpeechFrom, this.userSpeechTo] = [at, undefined];
+    else this.userSpeechTo = at;
+    // a realtime model transcribes after the turn (seconds later): its turns are checked once their words are known
+    if (speaking && !this.agentSpeaking && !this.eventTurns) {
+      const open = this.latestUserTurn();
+      this.unheard ??= { start: at, turn: open?.user?.endedAt === undefined ? open : undefined };
+    } else if (!speaking && this.unheard && this.unheard.end === undefined) this.unheard.end = at;
     const user = this.latestUserTurn()?.user;
     if (speaking) {
       if (user && user.endedAt === undefined && user.speechStart === undefined) user.speechStart = at;
@@ -272,7 +293,20 @@ export class SessionModel {
     if (this.agentSpeaking && this.overlapStart !== undefined) this.recordOverlap(this.overlapStart, at);
   }
 
+  /**
+   * The user's speech that no words came of, `transcriptWaitSeconds` after it ended: missed speech
+   * on its turn (the one open when it began, else the newest). Checked as later inputs arrive.
+   */
+  private checkUnheard(now: number): void {
+    const speech = this.unheard;
+    if (!speech || speech.end === undefined || now - speech.end < this.signals.thresholds.transcriptWaitSeconds) return;
+    this.unheard = undefined;
+    const turn = speech.turn ?? this.latestUserTurn();
+    if (turn) this.emitSignals(this.signals.unheardSpeech(turn, speech.start), turn);
+  }
+
   noteAgentSpeaking(speaking: boolean, at: number): void {
+    this.checkUnheard(at);
     if (speaking && !this.agentSpeaking && this.userSpeaking) this.agentOverUserStart = at;
     if (speaking && !this.agentSpeaking) {
       // the reply may not be known yet (its speech id comes late): remember when playout began
@@ -287,12 +321,46 @@ export class SessionModel {
     this.agentSpeaking = speaking;
   }
 
+  /**
+   * A stretch of the agent's audio played. A stop since the previous stretch of the same segment
+   * (it goes on where that one ended) means the output ran dry mid-reply: dead air past the
+   * threshold, unless the user spoke meanwhile (the SDK pauses a reply the user talks over).
+   */
+  notePlayout(startedAt: number, offset: number, duration: number): void {
+    const previous = this.lastPlayout;
+    this.lastPlayout = { end: startedAt + duration, offsetEnd: offset + duration };
+    // a segment's first stretch, or one resumed past audio a pause discarded: no stop to measure
+    if (!previous || offset === 0 || Math.abs(offset - previous.offsetEnd) > PLAYOUT_CONTIGUOUS_S) return;
+    const gap = startedAt - previous.end;
+    if (!(gap > 0) || this.userSpokeBetween(previous.end, startedAt)) return;
+    const reply = this.newestOpenReply();
+    const turn = reply && (this.turn(reply.turnIndex) ?? (reply.turnIndex === 0 ? this.currentTurn() : undefined));
+    if (reply && turn) this.emitSignals(this.signals.playoutGap(reply, turn, previous.end, gap), turn);
+  }
+
+  /** Whether the user spoke (speech, a transcript, the interruption model's report) between the reply's start and `at`. */
+  private userSpokeDuring(reply: ReplyRecord, at: number): boolean {
+    if (this.userSpeaking || this.overlapStart !== undefined || reply.interruptions.length || this.pendingInterruptionMetric) return true;
+    const from = reply.startedAt - SAME_INSTANT_S;
+    return this.userSpokeBetween(from, at + SAME_INSTANT_S) || (this.lastTranscriptAt !== undefined && this.lastTranscriptAt >= from);
+  }
+
+  private userSpokeBetween(from: number, to: number): boolean {
+    return this.userSpeechFrom !== undefined && this.userSpeechFrom < to && (this.userSpeechTo === undefined || this.userSpeechTo > from);
+  }
+
   /** When the user started speaking over the agent, if they are doing so now. */
   get overlapStartedAt(): number | undefined {
     return this.overlapStart;
   }
 
   noteTranscript(final: boolean, text: string, at: number, confidence?: number): TurnRecord | undefined {
+    this.checkUnheard(at);
+    if (text.trim()) {
+      this.lastTranscriptAt = at;
+      // words came: the speech was heard
+      this.unheard = undefined;
+    }
     if (!final) return undefined;
     const turn = this.turnAwaitingTranscript();
     const user = turn?.user;
@@ -608,8 +676,9 @@ export class SessionModel {
     // COUNT_DEFINITIONS: an interruption stops a reply the user heard; one cut off before its first audio is a cancelled reply
     const heard = this.heard(reply, e2e, at);
     if (facts.interrupted) {
-      if (heard) this.recordBargeIn(reply, at);
-      else this.cancelledReplyCount += 1;
+      if (!heard) this.cancelledReplyCount += 1;
+      // stopped with the user silent (the call ended under it, the agent's code stopped it): not a barge-in
+      else if (this.userSpokeDuring(reply, at)) this.recordBargeIn(reply, at);
     }
     if (e2e === undefined) {
       // heard and stopped without an e2e (a greeting has no user speech to measure from): a reply all the same

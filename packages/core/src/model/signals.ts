@@ -30,13 +30,18 @@ export class SignalDetector {
     const out: SignalRecord[] = [];
     const e2e = reply.latency?.e2e;
     if (e2e !== undefined && Number.isFinite(e2e)) {
-      if (e2e > this.thresholds.deadAirSeconds) out.push(this.record('dead_air', turn, reply.firstAudioAt ?? reply.startedAt, reply.speechId, e2e - this.thresholds.deadAirSeconds));
+      if (e2e > this.thresholds.deadAirSeconds) out.push(this.record('dead_air', turn, reply.firstAudioAt ?? reply.startedAt, reply.speechId, e2e - this.thresholds.deadAirSeconds, undefined, 'wait'));
       if (e2e > this.thresholds.latencyTargetSeconds) out.push(this.record('slow_turn', turn, reply.firstAudioAt ?? reply.startedAt, reply.speechId));
     }
     const overlap = reply.interruptions.reduce((n, i) => n + (i.overlap !== undefined && Number.isFinite(i.overlap) ? i.overlap : 0), 0);
     if (overlap > 0) out.push(this.record('talk_over_user', turn, reply.interruptions[0]!.start, reply.speechId, overlap));
     for (const i of reply.interruptions) if (!i.stoppedAgent) out.push(this.record('backchannel', turn, i.start, reply.speechId));
     return out;
+  }
+
+  /** The agent's audio stopped for `seconds` from `at`, inside `reply` (its output ran dry): the whole stop is dead air past the threshold. */
+  playoutGap(reply: ReplyRecord, turn: TurnRecord, at: number, seconds: number): SignalRecord[] {
+    return Number.isFinite(seconds) && seconds > this.thresholds.playoutGapSeconds ? [this.record('dead_air', turn, at, reply.speechId, seconds, undefined, 'reply')] : [];
   }
 
   /** The reply's words are known: nearly the same as one of the agent's last replies? */
@@ -51,10 +56,15 @@ export class SignalDetector {
     if (!user) return [];
     const out: SignalRecord[] = [];
     const heard = user.speechStart !== undefined || user.speechEnd !== undefined;
-    if (heard && !user.transcript?.trim()) out.push(this.record('missed_speech', turn, user.speechEnd ?? user.startedAt));
+    if (heard && !user.transcript?.trim() && !turn.signals?.some((s) => s.name === 'missed_speech')) out.push(this.record('missed_speech', turn, user.speechEnd ?? user.startedAt));
     const match = this.similarTo(user.transcript, earlier.map((t) => ({ text: t.user?.transcript, turnIndex: t.index })));
     if (match !== undefined) out.push(this.record('repeated_user_request', turn, user.speechStart ?? user.startedAt, undefined, undefined, match));
     return out;
+  }
+
+  /** A stretch of the user's speech from `at` got no words (the STT dropped it): missed speech, once per turn. */
+  unheardSpeech(turn: TurnRecord, at: number): SignalRecord[] {
+    return turn.signals?.some((s) => s.name === 'missed_speech') ? [] : [this.record('missed_speech', turn, at)];
   }
 
   /** The agent started speaking over the user: from then to the user's end of speech. */
@@ -97,7 +107,7 @@ export class SignalDetector {
     return out;
   }
 
-  private record(name: SignalName, turn: TurnRecord, at: number, speechId?: string, seconds?: number, repeatsTurn?: number): SignalRecord {
+  private record(name: SignalName, turn: TurnRecord, at: number, speechId?: string, seconds?: number, repeatsTurn?: number, where?: SignalRecord['where']): SignalRecord {
     const totals = this.totals.get(name) ?? { count: 0 };
     totals.count += 1;
     if (seconds !== undefined) totals.seconds = (totals.seconds ?? 0) + seconds;
@@ -106,6 +116,7 @@ export class SignalDetector {
     if (speechId !== undefined) record.speechId = speechId;
     if (seconds !== undefined) record.seconds = seconds;
     if (repeatsTurn !== undefined) record.repeatsTurn = repeatsTurn;
+    if (where !== undefined) record.where = where;
     (turn.signals ??= []).push(record);
     this.log.push(record);
     if (this.log.length > MAX_SIGNAL_RECORDS) this.log.shift();

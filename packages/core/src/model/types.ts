@@ -212,6 +212,8 @@ export interface SignalRecord {
   seconds?: number;
   /** For a repetition: the turn it repeats. */
   repeatsTurn?: number;
+  /** For dead air: in the wait before the reply's first audio, or inside the reply (its audio stopped). */
+  where?: 'wait' | 'reply';
 }
 
 /** One signal over a whole call. */

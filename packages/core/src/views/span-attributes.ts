@@ -64,8 +64,9 @@ export function agentTurnSpanAttributes(reply: ReplyRecord, turnCost: number, us
   const attributes: Attributes = { [ATTR.REPLY_COST]: reply.cost };
   // the turn's quality signals known now (a later one, e.g. a cut-off, is on the session span)
   if (signals.length) attributes[ATTR.TURN_SIGNALS] = [...new Set(signals.map((signal) => signal.name))];
-  const deadAir = signals.find((signal) => signal.name === 'dead_air' && signal.speechId === reply.speechId)?.seconds;
-  if (deadAir !== undefined) attributes[ATTR.TURN_DEAD_AIR] = deadAir;
+  // the wait's and the stops' inside the reply, summed
+  const deadAir = signals.filter((signal) => signal.name === 'dead_air' && signal.speechId === reply.speechId && signal.seconds !== undefined);
+  if (deadAir.length) attributes[ATTR.TURN_DEAD_AIR] = deadAir.reduce((sum, signal) => sum + signal.seconds!, 0);
   const latency = reply.latency;
   if (!latency) return attributes;
   // a user turn without a span of its own (a realtime model's): its speech bounds go on the reply that answered it

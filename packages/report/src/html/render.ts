@@ -272,7 +272,7 @@ function rowModel(turn: ReportTurn): RowModel {
 /** A signal in words: `dead air 1.85 s`, `repeated user request (turn 2)`. */
 function signalWords(signal: NonNullable<ReportTurn['signals']>[number]): string {
   const name = signal.name.replace(/_/g, ' ');
-  if (finite(signal.seconds) !== undefined) return `${name} ${formatLatency(signal.seconds)}`;
+  if (finite(signal.seconds) !== undefined) return `${name} ${formatLatency(signal.seconds)}${signal.where === 'reply' ? ' inside the reply' : ''}`;
   return finite(signal.repeats_turn) !== undefined ? `${name} (turn ${signal.repeats_turn})` : name;
 }
 
