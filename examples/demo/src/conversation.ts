@@ -147,6 +147,12 @@ export function createPlugins(options: PluginOptions | number = {}) {
 export type DemoPlugins = ReturnType<typeof createPlugins>;
 
 /**
+ * The demo's audio output cannot pause (a room's can): the SDK would ignore resuming a paused reply
+ * and warn about it on every call, so the demo says so up front.
+ */
+export const NO_PAUSE = { resumeFalseInterruption: false } as const;
+
+/**
  * The demo's `AgentSession` on its scripted providers, the caller's audio in and the simulated
  * speaker out: STT endpointing (no turn detector), 300 ms to 3 s by default.
  */
@@ -156,7 +162,11 @@ export function createPipelineSession(plugins: DemoPlugins, endpointing: { minDe
     vad: plugins.vad,
     llm: plugins.llm,
     tts: plugins.tts,
-    turnHandling: { turnDetection: 'stt', endpointing: { minDelay: endpointing.minDelay ?? 300, maxDelay: endpointing.maxDelay ?? 3000 } },
+    turnHandling: {
+      turnDetection: 'stt',
+      endpointing: { minDelay: endpointing.minDelay ?? 300, maxDelay: endpointing.maxDelay ?? 3000 },
+      interruption: NO_PAUSE,
+    },
   });
   session.input.audio = plugins.user.audioInput;
   session.output.audio = plugins.audioOutput;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { parseInjection, type Injections } from './conversation.js';
-import { exportLine, runDemo, runDemos } from './run-demo.js';
+import { exportLine, logsLine, runDemo, runDemos } from './run-demo.js';
 import { latencyTable, realtimeLatencyTable, usageTable, waitTable } from './table.js';
 
 const HELP = `voicetrace demo: a real LiveKit AgentSession, offline, traced end to end.
@@ -116,4 +116,6 @@ if (result.report.html) console.log(`report (HTML, opens offline): ${result.repo
 for (const [name, stats] of Object.entries(result.exports)) {
   if (name !== 'file') console.log(exportLine(name, stats));
 }
+const logs = logsLine(result.logs);
+if (logs) console.log(logs);
 process.exit(0);

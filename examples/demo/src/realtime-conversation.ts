@@ -6,7 +6,7 @@ import {
   SimulatedAudioOutput,
   type ScriptedReply,
 } from '@voicetrace/scripted-plugins';
-import { nextAgentState, REPLIES } from './conversation.js';
+import { NO_PAUSE, nextAgentState, REPLIES } from './conversation.js';
 
 /**
  * What the speech-to-speech model answers: the replies of the pipeline demo, plus a
@@ -62,11 +62,12 @@ export function createRealtimePlugins(options: RealtimePluginsOptions = {}): Rea
 /** An `AgentSession` wired to the realtime plugins (no STT, no TTS: the model hears and speaks). */
 export function createRealtimeSession(plugins: RealtimePlugins): voice.AgentSession {
   // with the session's VAD, turn on plain VAD turn detection: the default TurnDetector model
-  // refuses a VAD with less than 250 ms of minimum silence and needs LiveKit's inference
+  // refuses a VAD with less than 250 ms of minimum silence and needs LiveKit's inference; without
+  // one, the model's server-side detection (left unset, the SDK tries its TurnDetector and warns)
   const session = new voice.AgentSession({
     llm: plugins.model,
     vad: plugins.vad,
-    ...(plugins.vad ? { turnHandling: { turnDetection: 'vad' as const } } : {}),
+    turnHandling: { turnDetection: plugins.vad ? 'vad' : 'realtime_llm', interruption: NO_PAUSE },
   });
   session.input.audio = plugins.user.audioInput;
   session.output.audio = plugins.audioOutput;

@@ -45,6 +45,41 @@ export interface DemoResult {
   seconds: number;
   /** Export counters per exporter (`file`, `otlp`, `langfuse`): delivered, lost (by reason), queue... */
   exports: ReturnType<VoiceTrace['exportStats']>;
+  /** The agent's log records: where they go, whether pino was instrumented, and what was delivered. */
+  logs: DemoLogs | undefined;
+}
+
+/** The log side of a demo run (`vt.logs`). */
+export interface DemoLogs {
+  target: string | undefined;
+  pinoInstrumented: boolean;
+  exportedRecords: number;
+  failedRecords: number;
+}
+
+/**
+ * The closing line of the log export, when records have somewhere to go: what reached it, or why
+ * nothing can (pino is instrumented only by `node --import @voicetrace/livekit/register`).
+ */
+export function logsLine(logs: DemoLogs | undefined): string | undefined {
+  if (!logs?.target) return undefined;
+  if (!logs.pinoInstrumented) return `logs: not exported (start with node --import @voicetrace/livekit/register, as pnpm demo does)`;
+  return `logs export: ${logs.exportedRecords} records delivered, ${logs.failedRecords} lost`;
+}
+
+/**
+ * The SDK's logger as a worker in production runs it: warnings and errors (what the report puts on
+ * the turns) show in the terminal and, through the register module, reach the Collector as OTel log
+ * records; the SDK's info lines (several per turn) would bury the tables.
+ */
+function initializeDemoLogger(): void {
+  initializeLogger({ pretty: true, level: 'warn' });
+}
+
+function demoLogs(vt: VoiceTrace): DemoLogs | undefined {
+  if (!vt.logs) return undefined;
+  const { exportedRecords, failedRecords } = vt.logs.stats();
+  return { target: vt.logs.target, pinoInstrumented: vt.logs.pinoInstrumented, exportedRecords, failedRecords };
 }
 
 /**
@@ -66,13 +101,13 @@ export function exportLine(name: string, stats: Pick<DemoResult['exports'][strin
  */
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const started = Date.now();
-  initializeLogger({ pretty: false, level: 'error' });
+  initializeDemoLogger();
   const sessionId = options.sessionId ?? `sess_${randomUUID()}`;
   const tracesPath = join(options.out, sessionId, 'traces.jsonl');
   const vt = setupVoiceTrace({ serviceName: 'voicetrace-demo', environment: 'demo', file: tracesPath, handleSignals: false, report: { dir: options.out }, ...options.voicetrace });
   const { summary, report } = await runSession(vt, { ...options, sessionId });
   await vt.shutdown();
-  return { sessionId, tracesPath, report, summary, seconds: (Date.now() - started) / 1000, exports: vt.exportStats() };
+  return { sessionId, tracesPath, report, summary, seconds: (Date.now() - started) / 1000, exports: vt.exportStats(), logs: demoLogs(vt) };
 }
 
 /** One demo call on a voicetrace setup that may trace other calls too (the SDK has one tracer provider per process). */
@@ -149,7 +184,7 @@ export interface ManyDemosOptions extends Omit<DemoOptions, 'sessionId' | 'onSes
  * their spans go to `<out>/traces.jsonl`, each report to `<out>/<session id>/`.
  */
 export async function runDemos(options: ManyDemosOptions): Promise<Array<{ sessionId: string; summary: SessionSnapshot; report: WrittenReport }>> {
-  initializeLogger({ pretty: false, level: 'error' });
+  initializeDemoLogger();
   const vt = setupVoiceTrace({ serviceName: 'voicetrace-demo', environment: 'demo', file: join(options.out, 'traces.jsonl'), handleSignals: false, report: { dir: options.out }, ...options.voicetrace });
   const results: Array<{ sessionId: string; summary: SessionSnapshot; report: WrittenReport }> = [];
   const seed = options.seed ?? 42;

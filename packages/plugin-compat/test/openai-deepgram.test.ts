@@ -66,6 +66,19 @@ describe.skipIf(!speech)('OpenAI LLM (tools, cached tokens) + OpenAI tts-1 (stre
       },
     });
   }, 180_000);
+  /** The issue's 30 ms, plus the longest event-loop stall of this call (the stand-ins share the agent's loop). */
+  const tolerance = (): number => TIMING + result.loopStallMs / 1000;
+  /** Seconds from each chat request's arrival to its first token, as the stand-in served them, in order. */
+  const servedChat = (): number[] => {
+    const firsts = oa.find('first_chunk', 'chat');
+    return oa.find('request', 'chat').map((r, i) => (firsts[i]!.at - r.at) / 1000);
+  };
+  /** Seconds from the speech request for `input` to its first audio byte, as the stand-in served it. */
+  const servedSpeech = (input: string): number => {
+    const request = oa.find('request', 'speech').find((e) => (e.input as string).trim() === input)!;
+    const first = oa.find('first_chunk', 'speech').find((e) => (e.input as string).trim() === input)!;
+    return (first.at - request.at) / 1000;
+  };
   afterAll(async () => {
     await oa?.close();
     await dg?.close();
@@ -114,7 +127,7 @@ describe.skipIf(!speech)('OpenAI LLM (tools, cached tokens) + OpenAI tts-1 (stre
       const anchors = sdkSpeechAnchors(result, turn)!;
       const expected = Math.max(0, finals[turn - 1]!.at / 1000 - anchors.end);
       const { stt, played } = turnSpans(result, turn);
-      expect(Math.abs(num(stt[0], ATTR.STT_LATENCY)! - expected), `turn ${turn}`).toBeLessThan(TIMING);
+      expect(Math.abs(num(stt[0], ATTR.STT_LATENCY)! - expected), `turn ${turn}`).toBeLessThan(tolerance());
       expect(num(played, ATTR.LATENCY_TRANSCRIPTION_DELAY)).toBeCloseTo(num(stt[0], ATTR.STT_LATENCY)!, 6);
       expect(num(played, ATTR.WAIT_STT)).toBeCloseTo(num(stt[0], ATTR.STT_LATENCY)!, 6);
     }
@@ -123,22 +136,29 @@ describe.skipIf(!speech)('OpenAI LLM (tools, cached tokens) + OpenAI tts-1 (stre
   it('LLM time to first token is the injected delay, per request; the spoken reply\'s is the turn\'s', () => {
     const requests = spansNamed(result, 'llm_request');
     expect(requests).toHaveLength(CHAT.length);
-    for (const [i, span] of requests.entries()) expect(Math.abs(num(span, ATTR.TIME_TO_FIRST_CHUNK)! - CHAT[i]!.ttftMs / 1000), `request ${i}`).toBeLessThan(TIMING);
-    const spokenTtft = [300, 650, 250];
-    for (let turn = 1; turn <= LINES.length; turn++) expect(Math.abs(num(turnSpans(result, turn).played, ATTR.LATENCY_LLM_TTFT)! - spokenTtft[turn - 1]! / 1000)).toBeLessThan(TIMING);
+    // the delay the stand-in served (its timer fires late on a loaded machine), the injected one within a stall
+    const served = servedChat();
+    for (const [i, span] of requests.entries()) {
+      expect(served[i]! - CHAT[i]!.ttftMs / 1000, `request ${i} served`).toBeGreaterThanOrEqual(-0.002);
+      expect(Math.abs(num(span, ATTR.TIME_TO_FIRST_CHUNK)! - served[i]!), `request ${i}`).toBeLessThan(tolerance());
+    }
+    // the spoken reply's: requests 1 (after the tool), 2 and 3
+    for (let turn = 1; turn <= LINES.length; turn++) expect(Math.abs(num(turnSpans(result, turn).played, ATTR.LATENCY_LLM_TTFT)! - served[turn]!), `turn ${turn}`).toBeLessThan(tolerance());
   });
 
   it('TTS time to first byte is the injected delay of the reply\'s first sentence', () => {
-    const expected = [150, 350, 250];
+    const firstSentences = [...FIRST_SENTENCE_TTFB.keys()];
     for (let turn = 1; turn <= LINES.length; turn++) {
-      expect(Math.abs(num(turnSpans(result, turn).played, ATTR.LATENCY_TTS_TTFB)! - expected[turn - 1]! / 1000), `turn ${turn}`).toBeLessThan(TIMING);
+      const served = servedSpeech(firstSentences[turn - 1]!);
+      expect(served - FIRST_SENTENCE_TTFB.get(firstSentences[turn - 1]!)! / 1000, `turn ${turn} served`).toBeGreaterThanOrEqual(-0.002);
+      expect(Math.abs(num(turnSpans(result, turn).played, ATTR.LATENCY_TTS_TTFB)! - served), `turn ${turn}`).toBeLessThan(tolerance());
     }
   });
 
   it('e2e is end of speech to the SDK\'s playout start, and the wait slices add up to it exactly', () => {
     for (let turn = 1; turn <= LINES.length; turn++) {
       const e2e = num(turnSpans(result, turn).played, ATTR.LATENCY_E2E)!;
-      expect(Math.abs(e2e - (sdkPlayoutStart(result, turn)! - sdkSpeechAnchors(result, turn)!.end)), `turn ${turn}`).toBeLessThan(TIMING);
+      expect(Math.abs(e2e - (sdkPlayoutStart(result, turn)! - sdkSpeechAnchors(result, turn)!.end)), `turn ${turn}`).toBeLessThan(tolerance());
     }
     for (const { e2e, slices } of waitSums(result)) expect(slices).toBeCloseTo(e2e, 9);
   });

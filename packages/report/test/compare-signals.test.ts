@@ -1,6 +1,7 @@
 // compare --max-regression on the quality signals: a CI gate fails when a signal's rate per 100 user
 // turns grows past its limit, and only that signal's check moves.
 import { describe, expect, it } from 'vitest';
+import { LATENCY_STAGES } from '@voicetrace/conventions';
 import { compareSummaries, parseThresholds, ThresholdError } from '../src/cli/compare.js';
 import { SessionAggregator } from '../src/cli/summary.js';
 import type { SessionReportJson } from '../src/types.js';
@@ -43,5 +44,28 @@ describe('compare: quality signal rates', () => {
     expect(() => parseThresholds(['signal.dead_air.p95=10%'])).toThrow(ThresholdError);
     expect(() => parseThresholds(['e2e.rate=10%'])).toThrow(ThresholdError);
     expect(() => parseThresholds(['signal.dead_air.rate=+100ms'])).toThrow(ThresholdError);
+  });
+});
+
+describe('compare: a general threshold covers the pipeline\'s latency stages only', () => {
+  /** The demo set with an anchor_shift figure (seconds) at every quantile, as summarize puts it in its latency table. */
+  const withShift = (shift: number) => {
+    const summary = set(4, 0);
+    summary.latency.anchor_shift = { count: 3, p50: shift, p95: shift, p99: shift, max: shift, mean: shift };
+    return summary;
+  };
+
+  it('p95=15% checks every LATENCY_STAGES stage and leaves anchor_shift (a diagnostic around 0) alone', () => {
+    // -5 ms -> +60 ms: "+1300%", and no regression of any wait the user has
+    const before = withShift(-0.005);
+    const cmp = compareSummaries(before, withShift(0.06), parseThresholds(['p95=15%']));
+    expect(cmp.checks.map((c) => c.stage)).toEqual(LATENCY_STAGES.map((s) => s.key).filter((k) => before.latency[k]));
+    expect(cmp.checks.length).toBeGreaterThan(4);
+    expect(cmp.failed).toBe(0);
+  });
+
+  it('named explicitly, anchor_shift is checked: +65 ms fails a +10 ms limit', () => {
+    const cmp = compareSummaries(withShift(-0.005), withShift(0.06), parseThresholds(['anchor_shift.p95=+10ms']));
+    expect(cmp.checks.map((c) => [c.stage, c.status])).toEqual([['anchor_shift', 'fail']]);
   });
 });

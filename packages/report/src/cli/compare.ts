@@ -156,7 +156,8 @@ export function compareSummaries(baseline: SessionSetSummary, candidate: Session
     }
   }
   for (const t of thresholds.filter((t) => t.stage === undefined)) {
-    for (const stage of names.filter((n) => b.get(n)?.group === 'latency' || c.get(n)?.group === 'latency')) chosen.set(`${stage}|${t.quantile}`, { ...t, stage });
+    // the pipeline's stages only: anchor_shift (in the latency table) is a diagnostic around 0, where a percentage means nothing
+    for (const stage of names.filter((n) => LATENCY_STAGE_NAMES.includes(n))) chosen.set(`${stage}|${t.quantile}`, { ...t, stage });
   }
   for (const t of thresholds.filter((t) => t.stage !== undefined)) chosen.set(`${t.stage}|${t.quantile}`, t);
   const checks: Check[] = [];
