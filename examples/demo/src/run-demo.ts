@@ -1,9 +1,10 @@
 import { initializeLogger, voice } from '@livekit/agents';
 import { setupVoiceTrace, type VoiceTrace, type VoiceTraceOptions, type WrittenReport } from '@voicetrace/livekit';
 import type { SessionSnapshot } from '@voicetrace/core';
-import type { ScriptedUser } from '@voicetrace/scripted-plugins';
+import type { ScriptedUser, SimulatedAudioOutput } from '@voicetrace/scripted-plugins';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { CallRecorder } from './call-recorder.js';
 import { answerTo, callerLines, createAgents, createPipelineSession, createPlugins, runConversation, type AgentDelays, type Injections, type PluginOptions, sentencesOf } from './conversation.js';
 import { createRealtimePlugins, createRealtimeSession, REALTIME_SERVER_SILENCE_S, runRealtimeConversation } from './realtime-conversation.js';
 
@@ -21,6 +22,8 @@ export interface DemoOptions {
   agent?: AgentDelays | undefined;
   /** The SDK's endpointing setting, in ms (default 300..3000). */
   endpointing?: { minDelay?: number | undefined; maxDelay?: number | undefined } | undefined;
+  /** Record the call (`<out>/<session id>/recording.wav`, both sides) so report.html plays each turn (default on; off for many calls). */
+  record?: boolean | undefined;
   /** Start with the greeting (default true). */
   greeting?: boolean | undefined;
   /** Run the call through a realtime (speech-to-speech) model instead of STT, LLM and TTS. */
@@ -129,7 +132,8 @@ export async function runSession(vt: VoiceTrace, options: Omit<DemoOptions, 'voi
   });
   const { frontDesk } = createAgents({ ...options.agent, ...toolErrorOn(options.turns, options.inject) });
   const session = createPipelineSession(plugins, options.endpointing);
-  const traced = vt.instrument(session, { sessionId: options.sessionId, userId: 'caller-42', attributes: { 'lk.job_id': 'demo-job', 'lk.pii.room_name': 'demo-room' } });
+  const recording = options.record === false ? undefined : recordCall(plugins, join(options.out, options.sessionId, 'recording.wav'));
+  const traced = vt.instrument(session, { sessionId: options.sessionId, userId: 'caller-42', attributes: { 'lk.job_id': 'demo-job', 'lk.pii.room_name': 'demo-room' }, recording: recording?.info });
   options.onSession?.(session);
   plugins.user.start();
   try {
@@ -139,6 +143,7 @@ export async function runSession(vt: VoiceTrace, options: Omit<DemoOptions, 'voi
   } finally {
     await session.close();
     await plugins.user.stop();
+    await recording?.write();
   }
   const report = await traced.writeReport({ dir: options.out });
   return { summary: traced.summary(), report };
@@ -149,12 +154,14 @@ async function runRealtimeSession(vt: VoiceTrace, options: Omit<DemoOptions, 'vo
   const plugins = createRealtimePlugins({ seed: options.seed ?? 42 });
   const { frontDesk } = createAgents(options.agent);
   const session = createRealtimeSession(plugins);
+  const recording = options.record === false ? undefined : recordCall(plugins, join(options.out, options.sessionId, 'recording.wav'));
   const traced = vt.instrument(session, {
     sessionId: options.sessionId,
     userId: 'caller-42',
     attributes: { 'lk.job_id': 'demo-job', 'lk.pii.room_name': 'demo-room' },
     // the scripted model's server VAD ends a turn after 400 ms of silence, as OpenAI's does after 500 ms
     serverVadSilenceSeconds: REALTIME_SERVER_SILENCE_S,
+    recording: recording?.info,
   });
   options.onSession?.(session);
   plugins.user.start();
@@ -164,6 +171,7 @@ async function runRealtimeSession(vt: VoiceTrace, options: Omit<DemoOptions, 'vo
   } finally {
     await session.close();
     await plugins.user.stop();
+    await recording?.write();
   }
   const report = await traced.writeReport({ dir: options.out });
   return { summary: traced.summary(), report };
@@ -193,7 +201,7 @@ export async function runDemos(options: ManyDemosOptions): Promise<Array<{ sessi
     while (next < options.sessions) {
       const i = next++;
       const sessionId = `sess_${seed + i}_${randomUUID().slice(0, 8)}`;
-      const { summary, report } = await runSession(vt, { ...options, seed: seed + i, sessionId });
+      const { summary, report } = await runSession(vt, { ...options, seed: seed + i, sessionId, record: options.record ?? false });
       results.push({ sessionId, summary, report });
       options.onDone?.(results.length, options.sessions);
     }
@@ -204,6 +212,21 @@ export async function runDemos(options: ManyDemosOptions): Promise<Array<{ sessi
     await vt.shutdown();
   }
   return results;
+}
+
+/** Records the call from the caller's microphone and the agent's speaker; the file is written after the call. */
+function recordCall(plugins: { user: ScriptedUser; audioOutput: SimulatedAudioOutput }, path: string): { info: () => { path: string; startedAt: number }; write: () => Promise<void> } {
+  const recorder = new CallRecorder();
+  plugins.user.audioInput.onFrame = (frame) => recorder.callerFrame(frame);
+  plugins.audioOutput.listener = { played: (frame, at, speed) => recorder.agentFrame(frame, at, speed), stopped: (at) => recorder.agentStopped(at) };
+  return {
+    info: () => ({ path, startedAt: recorder.startedAt / 1000 }),
+    write: async () => {
+      plugins.user.audioInput.onFrame = undefined;
+      plugins.audioOutput.listener = undefined;
+      await recorder.write(path);
+    },
+  };
 }
 
 /** `tool-error=T`: the weather tool fails on the call turn T makes (T must ask for the weather). */

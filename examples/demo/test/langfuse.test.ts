@@ -4,9 +4,10 @@
 // ingestion code would make of them (packages/langfuse-contract/src/ingestion.ts).
 import { startLangfuseContractServer, type IngestedObservation, type LangfuseContractServer, type ReceivedSpan } from '@voicetrace/langfuse-contract';
 import { backendsOrSkip, startCollector, type CollectorHandle } from '@voicetrace/test-backends';
-import { mkdtempSync } from 'node:fs';
+import type { SessionReportJson } from '@voicetrace/report';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo, type DemoResult } from '../src/run-demo.js';
 
@@ -98,10 +99,34 @@ describe('scores: LangFuse users can filter and alert on calls by latency', () =
   });
 });
 
+describe('hear the turn in LangFuse: each clip attached to its turn\'s observation (media API)', () => {
+  it('the caller\'s speech is the user_turn\'s input, the reply the agent_turn\'s output: the same bytes, uploaded, linked', () => {
+    const report = JSON.parse(readFileSync(result.report.json!, 'utf8')) as SessionReportJson;
+    const dir = dirname(result.report.json!);
+    const expected = report.voicetrace.turns.flatMap((t) => [
+      ...(t.user?.clip ? [{ clip: t.user.clip, trace: t.user.trace!, field: 'input', span: 'user_turn' }] : []),
+      ...t.replies.filter((r) => r.clip).map((r) => ({ clip: r.clip!, trace: r.trace!, field: 'output', span: 'agent_turn' })),
+    ]);
+    expect(expected.length).toBe(12); // 6 turns, both sides
+    const media = direct.media();
+    expect(media).toHaveLength(expected.length);
+    for (const { clip, trace, field, span } of expected) {
+      expect(clip.langfuse, clip.path).toBe('uploaded');
+      const bytes = readFileSync(join(dir, clip.path!));
+      const object = media.find((m) => m.bytes?.equals(bytes))!;
+      expect(object, clip.path).toBeDefined();
+      expect(object).toMatchObject({ contentType: 'audio/wav', contentLength: bytes.length, uploadHttpStatus: 200, links: [{ traceId: trace.trace_id, observationId: trace.span_id, field }] });
+      // the observation it is linked to is that turn's span, as LangFuse stored it
+      expect(direct.spans.find((s) => s.spanId === trace.span_id)?.name).toBe(span);
+    }
+  });
+});
+
 describe('direct export: the demo session reads well in LangFuse', () => {
   it('every request was accepted (auth, content type, valid ids) and carried the ingestion header', () => {
     expect(direct.requests.length).toBeGreaterThan(0);
-    expect(direct.requests.every((r) => r.status === 200)).toBe(true);
+    // 200, and 201 where LangFuse creates (the media API's upload URL for each clip)
+    expect(direct.requests.filter((r) => r.status !== (r.path === '/api/public/media' ? 201 : 200))).toEqual([]);
     expect(direct.spans.length).toBeGreaterThan(50);
   });
 

@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { startLangfuseContractServer } from '@voicetrace/langfuse-contract';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,14 @@ const CONTENT_KEYS = ['gen_ai.input.messages', 'gen_ai.output.messages', 'gen_ai
 
 describe('PII switch off: no transcript, tool argument or output leaves the process', () => {
   it('the exported file holds no PII attribute and none of the spoken text', async () => {
-    const result = await runDemo({ out: mkdtempSync(join(tmpdir(), 'voicetrace-pii-')), voicetrace: { allowPii: false } });
+    // LangFuse configured too: audio is content, so no clip is cut and none reaches its media API
+    const langfuse = await startLangfuseContractServer({ publicKey: 'pk-lf-pii', secretKey: 'sk-lf-pii' });
+    const result = await runDemo({ out: mkdtempSync(join(tmpdir(), 'voicetrace-pii-')), voicetrace: { allowPii: false, langfuse: { publicKey: 'pk-lf-pii', secretKey: 'sk-lf-pii', baseUrl: langfuse.baseUrl } } });
+    await langfuse.close();
+    expect(langfuse.spans.length).toBeGreaterThan(50);
+    expect(langfuse.media()).toEqual([]);
+    expect(langfuse.requests.filter((r) => r.path.startsWith('/api/public/media'))).toEqual([]);
+    expect(existsSync(join(result.tracesPath, '..', 'clips'))).toBe(false);
     const spans = readSpans(result.tracesPath);
     expect(spans.length).toBeGreaterThan(50);
     for (const span of spans) {

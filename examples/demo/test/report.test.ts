@@ -40,9 +40,13 @@ describe('the session report of a real AgentSession', () => {
   });
 
   it('carries the SDK fields as the SDK builds them (events from our own log: the SDK keeps none without recording)', () => {
-    for (const key of ['job_id', 'room_id', 'room', 'audio_recording_path', 'audio_recording_started_at', 'options', 'chat_history', 'enable_user_data_training', 'usage', 'sdk_version']) {
+    for (const key of ['job_id', 'room_id', 'room', 'options', 'chat_history', 'enable_user_data_training', 'usage', 'sdk_version']) {
       expect(report[key as keyof SessionReportJson], key).toEqual(sdkReference[key]);
     }
+    // the SDK records only in a job: the recording is the demo's own, in the SDK's fields and units
+    expect(sdkReference.audio_recording_path).toBeNull();
+    expect(report.audio_recording_path).toBe(join(result.tracesPath, '..', 'recording.wav'));
+    expect(report.audio_recording_started_at! / 1000).toBe(report.voicetrace.recording!.started_at);
     const types = report.events.map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['user_input_transcribed', 'agent_state_changed', 'conversation_item_added', 'function_tools_executed', 'speech_created']));
     expect(types).not.toContain('metrics_collected');
@@ -88,6 +92,55 @@ describe('the session report of a real AgentSession', () => {
     expect(report.voicetrace.drops).toEqual({});
   });
 
+  it('records the call and cuts each turn out of it: the caller in the user clip, the agent in the reply\'s, each played by report.html', () => {
+    const dir = join(result.tracesPath, '..');
+    const recording = readStereoWav(report.audio_recording_path!);
+    const origin = report.voicetrace.recording!.started_at!;
+    const level = (channel: 0 | 1, from: number, to: number): number => rms(recording, channel, from - origin, to - origin);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    const turns = report.voicetrace.turns.filter((t) => t.user);
+    const agentAudio = report.voicetrace.turns.flatMap((t) => t.replies).filter((r) => r.first_audio_at !== undefined);
+    for (const turn of turns) {
+      const user = turn.user!;
+      const clip = user.clip!;
+      expect(clip.path, `turn ${turn.index}`).toBe(`clips/turn-00${turn.index}-user.wav`);
+      // the VAD's speech with a quarter second either side, at its offset in the recording
+      expect(clip.offset).toBeCloseTo(user.speech_start! - 0.25 - origin, 3);
+      expect(clip.duration!).toBeCloseTo(user.speech_end! - user.speech_start! + 0.5, 3);
+      expect(readFileSync(join(dir, clip.path!)).readUInt32LE(40) / 2 / 16_000).toBeCloseTo(clip.duration!, 3);
+      // the caller's tone is on the left while they speak; the right is silent unless the agent was talking over them
+      expect(level(0, user.speech_start! + 0.05, user.speech_end! - 0.05), `turn ${turn.index} caller`).toBeGreaterThan(3_000);
+      const agentTalking = agentAudio.some((r) => r.first_audio_at! < user.speech_end! && (r.ended_at ?? Infinity) > user.speech_start!);
+      if (!agentTalking) expect(level(1, user.speech_start!, user.speech_end!), `turn ${turn.index} agent side`).toBe(0);
+      expect(html).toContain(`src="${clip.path}"`);
+    }
+    const replyClips = report.voicetrace.turns.flatMap((t) => t.replies.filter((r) => r.clip).map((r) => ({ turn: t.index, reply: r, clip: r.clip! })));
+    expect(replyClips.map((c) => c.turn)).toEqual(turns.map((t) => t.index));
+    for (const { turn, reply, clip } of replyClips) {
+      expect(clip.path).toBe(`clips/turn-00${turn}-agent.wav`);
+      expect(level(1, reply.first_audio_at! + 0.05, Math.min(reply.ended_at!, reply.first_audio_at! + 1)), `turn ${turn} agent`).toBeGreaterThan(1_000);
+      expect(html).toContain(`src="${clip.path}"`);
+    }
+    expect(report.voicetrace.recording!.clips).toMatchObject({ cut: turns.length + replyClips.length, skipped: {} });
+  });
+
+  it('a clip that cannot be cut is named and counted, and the report is still written (no ffmpeg; a budget too short)', async () => {
+    for (const [clips, reason] of [
+      [{ ffmpegPath: join(tmpdir(), 'no-such-ffmpeg') }, 'no_ffmpeg'],
+      [{ timeoutMs: 1 }, 'budget_exceeded'],
+    ] as const) {
+      const out = mkdtempSync(join(tmpdir(), `voicetrace-report-${reason}-`));
+      const call = await runDemo({ out, turns: 2, voicetrace: { report: { dir: out, clips } } });
+      const written = JSON.parse(readFileSync(call.report.json!, 'utf8')) as SessionReportJson;
+      expect(validateReport(written)).toEqual([]);
+      const asked = written.voicetrace.turns.flatMap((t) => [t.user?.clip, ...t.replies.map((r) => r.clip)]).filter((c) => c !== undefined);
+      expect(asked.length, reason).toBe(4);
+      for (const clip of asked) expect(clip, reason).toEqual({ offset: clip.offset, skipped: reason });
+      expect(written.voicetrace.recording!.clips).toMatchObject({ cut: 0, skipped: { [reason]: 4 } });
+      expect(readFileSync(join(call.tracesPath, '..', 'report.html'), 'utf8')).toContain(`clip skipped: ${reason}`);
+    }
+  }, 120_000);
+
   it('leaves content out when PII is not allowed', async () => {
     const out = mkdtempSync(join(tmpdir(), 'voicetrace-report-nopii-'));
     const quiet = await runDemo({ out, voicetrace: { allowPii: false } });
@@ -95,8 +148,33 @@ describe('the session report of a real AgentSession', () => {
     expect(validateReport(JSON.parse(text))).toEqual([]);
     for (const phrase of ['weather like in Paris', 'charged twice', 'sunny in Paris', '\\"billing question\\"']) expect(text).not.toContain(phrase);
     expect((JSON.parse(text) as SessionReportJson).voicetrace.pii_included).toBe(false);
+    // audio is content: no clip is cut, none linked
+    expect(existsSync(join(quiet.tracesPath, '..', 'clips'))).toBe(false);
+    expect(text).not.toContain('"clip"');
   }, 120_000);
 });
+
+/** A 16-bit stereo WAV's two channels. */
+function readStereoWav(path: string): { rate: number; left: Int16Array; right: Int16Array } {
+  const wav = readFileSync(path);
+  expect(wav.readUInt16LE(22)).toBe(2);
+  const rate = wav.readUInt32LE(24);
+  const frames = (wav.length - 44) / 4;
+  const left = new Int16Array(frames);
+  const right = new Int16Array(frames);
+  for (let i = 0; i < frames; i++) [left[i], right[i]] = [wav.readInt16LE(44 + i * 4), wav.readInt16LE(46 + i * 4)];
+  return { rate, left, right };
+}
+
+/** RMS of one channel over [from, to) seconds into the recording. */
+function rms(wav: { rate: number; left: Int16Array; right: Int16Array }, channel: 0 | 1, from: number, to: number): number {
+  const samples = channel === 0 ? wav.left : wav.right;
+  const a = Math.max(0, Math.round(from * wav.rate));
+  const b = Math.min(samples.length, Math.round(to * wav.rate));
+  let sum = 0;
+  for (let i = a; i < b; i++) sum += samples[i]! ** 2;
+  return b > a ? Math.sqrt(sum / (b - a)) : 0;
+}
 
 describe('writeFileAtomic', () => {
   it('leaves the old file or none, never a half file, when the writer dies mid-write', () => {

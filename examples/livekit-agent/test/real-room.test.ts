@@ -5,8 +5,15 @@
 import { ATTR } from '@voicetrace/conventions';
 import { validateReport, type SessionReportJson } from '@voicetrace/report';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { backendsOrSkip, startS3, type JaegerSpan, type JaegerTrace, type S3Handle } from '@voicetrace/test-backends';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { getFfmpegPath } from '@livekit/av';
+import { cutRecordingClips } from '@voicetrace/recording';
+import { backendOrSkip, backendsOrSkip, CHROMIUM_HEADLESS_ARGS, speechTools, startS3, synthesizeSpeech, type JaegerSpan, type JaegerTrace, type S3Handle } from '@voicetrace/test-backends';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CallResult } from '../src/caller.js';
@@ -14,6 +21,35 @@ import { oggOpusDuration } from './ogg.js';
 import { call, PhaseClock, startStack, startWorker, SUPPORT_CALL, waitUntil, type Stack, type Worker } from './stack.js';
 
 const bins = await backendsOrSkip('collector', 'jaeger', 'livekit', 'speech', 's3');
+/** Chromium plays the report's clips where it is installed (the rest of the file does not need it). */
+const chromiumPath = bins ? await backendOrSkip('chromium') : undefined;
+
+/** sox's level statistics of a WAV: its RMS level in dBFS (-Infinity for digital silence). */
+async function rmsLevelDb(path: string): Promise<number> {
+  const { sox } = await speechTools();
+  const stats = spawnSync(sox, [path, '-n', 'stats'], { encoding: 'utf8' }).stderr;
+  const value = /RMS lev dB\s+(\S+)/.exec(stats)?.[1];
+  if (value === undefined) throw new Error(`sox stats of ${path}: ${stats}`);
+  return value === '-inf' ? -Infinity : Number(value);
+}
+
+/** The stretch of a 16-bit mono WAV from its first to its last 10 ms window above -40 dBFS (seconds). */
+function voicedSpan(path: string): { start: number; end: number } {
+  const wav = readFileSync(path);
+  return voicedSpanOf(new Int16Array(wav.buffer.slice(wav.byteOffset + 44, wav.byteOffset + wav.length)), wav.readUInt32LE(24));
+}
+
+/** The same for samples at `rate`. */
+function voicedSpanOf(samples: Int16Array, rate: number): { start: number; end: number } {
+  const window = Math.round(rate / 100);
+  const voiced: number[] = [];
+  for (let w = 0; (w + 1) * window <= samples.length; w++) {
+    let sum = 0;
+    for (let i = w * window; i < (w + 1) * window; i++) sum += samples[i]! ** 2;
+    if (Math.sqrt(sum / window) > 32768 * 10 ** (-40 / 20)) voiced.push(w);
+  }
+  return { start: voiced[0]! / 100, end: (voiced.at(-1)! + 1) / 100 };
+}
 
 /** How late the weather answer's closing question comes (after its first sentence played), in ms. */
 const TTS_GAP_MS = 800;
@@ -219,6 +255,99 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
       }
     });
 
+    it('cuts each turn out of the recording: the caller in the user clip (as long as the caller spoke, within 100 ms), the agent in the agent clip, uploaded beside the recording, played by report.html', async () => {
+      const reportPath = worker.reports().find((p) => p.includes(`${result.roomName}-`))!;
+      const dir = dirname(reportPath);
+      const userTurns = report.voicetrace.turns.filter((t) => t.index >= 1);
+      expect(userTurns.map((t) => [t.index, t.user?.clip?.path])).toEqual(userTurns.map((t) => [t.index, `clips/turn-${String(t.index).padStart(3, '0')}-user.wav`]));
+      const agentClips = report.voicetrace.turns.flatMap((t) => t.replies.filter((r) => r.clip).map((r) => ({ turn: t.index, clip: r.clip! })));
+      // every turn's reply was heard (turn 2's until the barge-in)
+      expect(agentClips.map((a) => a.turn)).toEqual(report.voicetrace.turns.filter((t) => t.replies.some((r) => r.first_audio_at)).map((t) => t.index));
+      expect(report.voicetrace.recording!.clips).toMatchObject({ cut: userTurns.length + agentClips.length, skipped: {} });
+      const figures: string[] = [];
+      const checks: Array<() => void> = [];
+      for (const turn of userTurns) {
+        const clip = turn.user!.clip!;
+        const file = join(dir, clip.path!);
+        const spoke = result.spoke[turn.index - 1]!;
+        // what the caller played: espeak-ng's samples of that line (deterministic), silence at both ends included
+        const speech = await synthesizeSpeech(spoke.text, { wordsPerMinute: 190 });
+        const played = voicedSpanOf(speech.samples, speech.sampleRate);
+        // the caller's voice is in the clip, as long as it was in what the caller played, where the caller played it
+        const voiced = voicedSpan(file);
+        const error = voiced.end - voiced.start - (played.end - played.start);
+        // the clip starts 0.25 s before the VAD's speech start: the voice's onset sits there, within 100 ms
+        const onsetError = voiced.start - 0.25;
+        // (the caller's clock to the agent's recording: WebRTC and the jitter buffer, a figure, not a check)
+        const transport = clip.offset + voiced.start - (spoke.start + played.start - report.voicetrace.recording!.started_at!);
+        const level = await rmsLevelDb(file);
+        figures.push(`turn ${turn.index} user: clip ${clip.offset.toFixed(3)}+${clip.duration!.toFixed(3)} s, voiced ${voiced.start.toFixed(2)}-${voiced.end.toFixed(2)} (${(voiced.end - voiced.start).toFixed(3)} s) vs played ${(played.end - played.start).toFixed(3)} s (${(error * 1000).toFixed(0)} ms), onset vs VAD ${(onsetError * 1000).toFixed(0)} ms, caller to recording ${(transport * 1000).toFixed(0)} ms, level ${level.toFixed(1)} dB`);
+        checks.push(() => {
+          expect(Math.abs(error), `turn ${turn.index}`).toBeLessThan(0.1);
+          expect(Math.abs(onsetError), `turn ${turn.index} onset`).toBeLessThan(0.1);
+          // nothing of the voice cut off at either end
+          expect(voiced.end, `turn ${turn.index} end`).toBeLessThan(clip.duration! - 0.05);
+          expect(level).toBeGreaterThan(-40);
+        });
+      }
+      // the right side: the agent's channel over the caller's turns 1, 2 and 4 (nobody talks over them) is silence
+      const otherSide = await cutRecordingClips({
+        recordingPath: report.audio_recording_path!,
+        ranges: userTurns.filter((t) => t.index !== 3).map((t) => ({ turn: t.index, side: 'agent' as const, start: t.user!.clip!.offset + 0.25, end: t.user!.clip!.offset + t.user!.clip!.duration! - 0.25 })),
+        outDir: mkdtempSync(join(tmpdir(), 'vt-other-side-')),
+        ffmpegPath: getFfmpegPath(),
+      });
+      for (const c of otherSide.clips) expect(await rmsLevelDb(c.path!), `agent channel under turn ${c.turn}'s user speech`).toBeLessThan(-60);
+      for (const { turn, clip } of agentClips) {
+        const level = await rmsLevelDb(join(dir, clip.path!));
+        figures.push(`turn ${turn} agent: clip ${clip.duration!.toFixed(3)} s, level ${level.toFixed(1)} dB`);
+        expect(level, `turn ${turn} agent`).toBeGreaterThan(-40);
+      }
+      console.info(`[real-room] clips (cut in ${report.voicetrace.recording!.clips!.duration_ms.toFixed(0)} ms):\n  ${figures.join('\n  ')}`);
+      for (const check of checks) check();
+      // uploaded beside the recording: the same bytes at the URL the report names
+      const client = new S3Client({ ...s3.clientConfig });
+      for (const clip of [...userTurns.map((t) => t.user!.clip!), ...agentClips.map((a) => a.clip)]) {
+        expect(clip.url).toMatch(/\/clips\/turn-\d{3}-(user|agent)\.wav$/);
+        const key = new URL(clip.url!).pathname.split('/').slice(2).map(decodeURIComponent).join('/');
+        const object = await client.send(new GetObjectCommand({ Bucket: 'calls', Key: key }));
+        expect(Buffer.from(await object.Body!.transformToByteArray()).equals(readFileSync(join(dir, clip.path!)))).toBe(true);
+      }
+      // the turn spans were exported before the clips existed, with the URL their clip got (a fixed key)
+      const urls = new Set([...userTurns.map((t) => t.user!.clip!.url), ...agentClips.map((a) => a.clip.url)]);
+      const linked = trace.spans.filter((span) => span.tags[ATTR.CLIP_URL] !== undefined);
+      for (const span of linked) expect(urls.has(span.tags[ATTR.CLIP_URL] as string), `${span.operationName} ${String(span.tags[ATTR.CLIP_URL])}`).toBe(true);
+      for (const url of urls) expect(linked.some((span) => span.tags[ATTR.CLIP_URL] === url), url).toBe(true);
+      expect(linked.filter((span) => span.operationName === 'user_turn').sort((a, b) => a.startTime - b.startTime).map((span) => span.tags[ATTR.CLIP_URL])).toEqual(userTurns.map((t) => t.user!.clip!.url));
+      // report.html plays each clip: the media element loads it and reports its length
+      if (!chromiumPath) return void console.warn('[real-room] chromium unavailable: report.html clip playback not checked');
+      const browser = await chromium.launch({ executablePath: chromiumPath, args: [...CHROMIUM_HEADLESS_ARGS] });
+      try {
+        const page = await browser.newPage();
+        await page.goto(pathToFileURL(join(dir, 'report.html')).href);
+        const durations = await page.$$eval('audio[src*="clips/"]', (elements) =>
+          Promise.all(
+            (elements as HTMLAudioElement[]).map(
+              (audio) =>
+                new Promise<[string, number]>((resolve) => {
+                  audio.addEventListener('loadedmetadata', () => resolve([audio.getAttribute('src')!, audio.duration]), { once: true });
+                  audio.addEventListener('error', () => resolve([audio.getAttribute('src')!, Number.NaN]), { once: true });
+                  audio.load();
+                }),
+            ),
+          ),
+        );
+        const expected = [...userTurns.map((t) => t.user!.clip!), ...agentClips.map((a) => a.clip)];
+        expect(durations).toHaveLength(expected.length);
+        for (const [src, seconds] of durations) {
+          const clip = expected.find((c) => src.endsWith(c.path!.split('/').pop()!))!;
+          expect(seconds, src).toBeCloseTo(clip.duration!, 2);
+        }
+      } finally {
+        await browser.close();
+      }
+    });
+
     it('uploads the recording and the report to S3-compatible storage; the URLs are in the report and the trace', async () => {
       // the local report lists every upload; the uploaded copy says where the recording went
       const uploads = report.voicetrace.recording!.uploads;
@@ -346,6 +475,11 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
     expect(uploads.map((u) => `${u.what}:${u.status}`)).toEqual(['recording:failed', 'report:failed', 'report:failed']);
     expect(uploads[0]!.error).toMatch(/ECONNREFUSED|connect/i);
     expect(uploads.every((u) => u.attempts >= 1)).toBe(true);
+    // the clips are cut and linked locally; their upload failed, named on each
+    const clips = report.voicetrace.turns.flatMap((t) => [t.user?.clip, ...t.replies.map((r) => r.clip)]).filter((c) => c !== undefined);
+    expect(clips.length).toBeGreaterThanOrEqual(2);
+    for (const clip of clips) expect(clip).toMatchObject({ path: expect.stringMatching(/^clips\//), skipped: 'upload_failed' });
+    expect(clips.every((c) => c.url === undefined)).toBe(true);
     expect(report.voicetrace.drops).toEqual({});
     await waitUntil('the failed upload spans', async () => ((await stack.jaeger.getTrace(result.traceId))?.spans ?? []).filter((s) => s.operationName === 'artifact_upload').length === 3, 45_000);
     const trace = (await stack.jaeger.getTrace(result.traceId))!;

@@ -147,6 +147,7 @@ const SPECS = {
   UPLOAD_URL: { key: 'voicetrace.upload.url', type: 'string', stages: ['artifact'], origin: 'voicetrace', brief: 'On an artifact_upload span: the object\'s URL (no credentials; not a presigned link).' },
   UPLOAD_ATTEMPTS: { key: 'voicetrace.upload.attempts', type: 'int', unit: '1', stages: ['artifact'], origin: 'voicetrace', brief: 'On an artifact_upload span: requests made, retries included.' },
   UPLOAD_ERROR: { key: 'voicetrace.upload.error', type: 'string', stages: ['artifact'], origin: 'voicetrace', brief: 'On an artifact_upload span: why it failed (endpoint, bucket, key, cause; never a credential).' },
+  CLIP_URL: { key: 'voicetrace.clip.url', type: 'string', stages: ['user_turn', 'agent_turn'], origin: 'voicetrace', brief: 'Where this turn\'s clip (the user\'s speech on a user turn, the agent\'s reply on an agent turn: a WAV cut from the recording after the call) is uploaded. Written when the span ends, before the clip exists: the key is fixed (<session>/clips/turn-NNN-<side>.wav); when cutting or uploading failed the object is missing (404) and report.json names why. Only with recording, clips and an upload bucket on, and PII allowed (audio is content).' },
   RECORDING_OFFSET: { key: 'voicetrace.recording.offset', type: 'double', unit: 's', stages: ['user_turn', 'agent_turn'], origin: 'voicetrace', brief: 'Seconds into the recording where this turn is heard: the user\'s speech start (user turn) or the agent\'s first audio (agent turn).' },
 } as const satisfies Record<string, AttributeSpec>;
 

@@ -65,6 +65,8 @@ export interface SessionEngineOptions {
 export interface RecordingInfo {
   path?: string | undefined;
   startedAt?: number | undefined;
+  /** Where a turn's clip will be once cut and uploaded (a fixed key): written on its turn spans. */
+  clipUrl?: ((turn: number, side: 'user' | 'agent') => string | undefined) | undefined;
 }
 
 /** A span of this session that has started and not ended yet. */
@@ -545,12 +547,16 @@ export class SessionEngine {
         if (spans) spans.hasSdkEou = true;
         return turn?.user?.eou ? eouAttributes(turn.user.eou) : {};
       }
-      case 'user_turn':
+      case 'user_turn': {
         if (this.model.realtime) return {};
-        return { ...this.endUserTurn(facts, end), ...this.recordingOffset(this.model.latestUserTurn()?.user?.speechStart) };
+        const attributes = this.endUserTurn(facts, end);
+        const turn = this.model.latestUserTurn();
+        return { ...attributes, ...this.recordingOffset(turn?.user?.speechStart, turn?.index, 'user') };
+      }
       case 'agent_turn': {
         const attributes = this.endAgentTurn(info, facts, end);
-        return attributes[ATTR.LATENCY_E2E] !== undefined ? { ...attributes, ...this.recordingOffset(this.model.lastCompletedReply()?.firstAudioAt) } : attributes;
+        const reply = this.model.lastCompletedReply();
+        return attributes[ATTR.LATENCY_E2E] !== undefined ? { ...attributes, ...this.recordingOffset(reply?.firstAudioAt, reply?.turnIndex, 'agent') } : attributes;
       }
       case 'session': {
         const recording = this.recordingInfo();
@@ -668,10 +674,18 @@ export class SessionEngine {
     }
   }
 
-  /** Seconds into the recording of `at`, as an attribute (none without a recording). */
-  private recordingOffset(at: number | undefined): Attributes {
-    const startedAt = this.recordingInfo()?.startedAt;
-    return at !== undefined && startedAt !== undefined ? { [ATTR.RECORDING_OFFSET]: Math.max(0, at - startedAt) } : {};
+  /** Seconds into the recording of `at`, and the turn's clip URL when clips are uploaded, as attributes (none without a recording). */
+  private recordingOffset(at: number | undefined, turn: number | undefined, side: 'user' | 'agent'): Attributes {
+    const recording = this.recordingInfo();
+    const startedAt = recording?.startedAt;
+    if (at === undefined || startedAt === undefined) return {};
+    let url: string | undefined;
+    try {
+      url = turn !== undefined ? recording?.clipUrl?.(turn, side) : undefined;
+    } catch {
+      url = undefined; // a link is never worth an exception into the agent
+    }
+    return { [ATTR.RECORDING_OFFSET]: Math.max(0, at - startedAt), ...(url ? { [ATTR.CLIP_URL]: url } : {}) };
   }
 
   /** The SDK's realtime_inference span ended: its response (metrics on the span) joins the reply; enrich the span. */

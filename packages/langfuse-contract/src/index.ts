@@ -23,3 +23,4 @@ export {
   type ObservationType,
 } from './ingestion.js';
 export { LANGFUSE_SCORES_PATH, validateScoreRequest, type ReceivedScore, type ScoreDataType, type ScoreIssue, type ScoreValidation } from './scores.js';
+export { LANGFUSE_MEDIA_PATH, MEDIA_UPLOAD_PATH, MediaStore, mediaIdOf, type ReceivedMedia } from './media.js';

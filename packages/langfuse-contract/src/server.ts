@@ -8,6 +8,7 @@ const LANGFUSE_OTEL_TRACES_PATH = '/api/public/otel/v1/traces';
 import { checkResourceSpans } from './decode.js';
 import { TraceLedger, toObservation, type IngestedObservation } from './ingestion.js';
 import { decodeExportTraceServiceRequest } from './otlp-proto.js';
+import { LANGFUSE_MEDIA_PATH, MEDIA_UPLOAD_PATH, MediaStore } from './media.js';
 import { LANGFUSE_SCORES_PATH, validateScoreRequest, type ReceivedScore } from './scores.js';
 import type { ContractRequest, LangfuseContractServer, LangfuseContractServerOptions, ReceivedSpan } from './types.js';
 
@@ -44,7 +45,9 @@ interface Reply {
  *
  * It also answers `POST /api/public/scores` as LangFuse's public API does (see `scores.ts`): Basic auth, or
  * Bearer with the public key; the body validated against LangFuse's `PostScoresBody`; 200 `{ id }` and the
- * score kept (`scores`), else 400 `{ message, error }`.
+ * score kept (`scores`), else 400 `{ message, error }`; and LangFuse's media API (see `media.ts`): `POST
+ * /api/public/media` (201 `{ uploadUrl, mediaId }`), the `PUT` to that URL (checked as S3 checks it) and
+ * `PATCH /api/public/media/{id}`, each media object kept with its links (`media()`).
  *
  * Error answers of the traces endpoint are JSON `{ "error": "..." }`.
  */
@@ -55,12 +58,15 @@ export async function startLangfuseContractServer(options: LangfuseContractServe
   const observations: IngestedObservation[] = [];
   const scores: ReceivedScore[] = [];
   const ledger = new TraceLedger();
+  const media = new MediaStore();
+  let baseUrl = '';
   const faults: Array<{ status: number; remaining: number; headers: Record<string, string> }> = [];
   let rateLimited = 0;
 
   const handle = async (req: IncomingMessage): Promise<Reply> => {
     const path = new URL(req.url ?? '/', 'http://contract.invalid').pathname;
     if (path === LANGFUSE_SCORES_PATH) return handleScore(req);
+    if (path === LANGFUSE_MEDIA_PATH || path.startsWith(`${LANGFUSE_MEDIA_PATH}/`) || path.startsWith(MEDIA_UPLOAD_PATH)) return handleMedia(req, path);
     if (path !== LANGFUSE_OTEL_TRACES_PATH) return { status: 404, body: { error: `Not found: ${path}` } };
     if (req.method !== 'POST') return { status: 405, body: { error: `Method ${req.method} not allowed` }, headers: { Allow: 'POST' } };
 
@@ -131,6 +137,26 @@ export async function startLangfuseContractServer(options: LangfuseContractServe
     return result.ok ? { status: 200, body: { id: result.score.id }, score: result.score } : { status: result.status, body: result.body };
   };
 
+  const handleMedia = async (req: IncomingMessage, path: string): Promise<Reply> => {
+    const body = await readBody(req);
+    if (body === undefined) return { status: 413, body: { message: `Body above ${MAX_BODY_BYTES} bytes` } };
+    // the presigned upload carries no LangFuse credentials: the URL is the authorisation
+    if (path.startsWith(MEDIA_UPLOAD_PATH)) {
+      if (req.method !== 'PUT') return { status: 405, body: { error: 'MethodNotAllowed' } };
+      return media.receiveUpload(path.slice(MEDIA_UPLOAD_PATH.length), req.headers, body);
+    }
+    const fault = faults[0];
+    if (fault) {
+      if (--fault.remaining <= 0) faults.shift();
+      return { status: fault.status, body: { message: `injected failure ${fault.status}` }, headers: fault.headers };
+    }
+    // the media routes take project access only: Basic auth with both keys (createAuthedProjectAPIRoute)
+    if (!authorizationMatches(req.headers.authorization, expectedAuthorization)) return { status: 401, body: { message: 'Invalid credentials' } };
+    if (path === LANGFUSE_MEDIA_PATH) return req.method === 'POST' ? media.requestUpload(body, baseUrl) : { status: 405, body: { message: `Method ${req.method} not allowed` }, headers: { Allow: 'POST' } };
+    const id = decodeURIComponent(path.slice(LANGFUSE_MEDIA_PATH.length + 1));
+    return req.method === 'PATCH' ? media.reportUpload(id, body) : { status: 405, body: { message: `Method ${req.method} not allowed` }, headers: { Allow: 'PATCH' } };
+  };
+
   const server = createServer((req, res) => {
     handle(req)
       .catch((error: unknown): Reply => ({ status: 500, body: { error: `contract server error: ${String(error)}` } }))
@@ -150,7 +176,7 @@ export async function startLangfuseContractServer(options: LangfuseContractServe
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const baseUrl = `http://127.0.0.1:${port}`;
+  baseUrl = `http://127.0.0.1:${port}`;
 
   return {
     baseUrl,
@@ -158,6 +184,7 @@ export async function startLangfuseContractServer(options: LangfuseContractServe
     requests,
     spans,
     scores,
+    media: () => [...media.media.values()],
     observations: () => [...observations],
     traces: () => ledger.list(),
     failNext(status, times = Number.POSITIVE_INFINITY, headers = {}) {
@@ -168,6 +195,7 @@ export async function startLangfuseContractServer(options: LangfuseContractServe
       spans.length = 0;
       observations.length = 0;
       scores.length = 0;
+      media.media.clear();
       ledger.clear();
       faults.length = 0;
       rateLimited = 0;

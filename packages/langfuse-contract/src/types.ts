@@ -1,3 +1,4 @@
+import type { ReceivedMedia } from './media.js';
 import type { IngestedObservation, IngestedTrace } from './ingestion.js';
 import type { ReceivedScore } from './scores.js';
 
@@ -75,6 +76,8 @@ export interface LangfuseContractServer {
   readonly spans: readonly ReceivedSpan[];
   /** Every score accepted by `POST /api/public/scores`, in arrival order. */
   readonly scores: readonly ReceivedScore[];
+  /** The media objects of `POST /api/public/media` (see `media.ts`): their links, bytes and reported upload status. */
+  media(): ReceivedMedia[];
   /** The accepted spans as the observations LangFuse would store (see `ingestion.ts`), in arrival order. */
   observations(): IngestedObservation[];
   /** The traces LangFuse would store after merging every trace event of the accepted spans. */

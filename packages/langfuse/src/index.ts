@@ -8,3 +8,4 @@ export { LangfuseMappingProcessor } from './mapping-processor.js';
 export { LangfuseTurnRootsProcessor } from './turn-roots.js';
 export { langfuseTraceAttributes } from './mapping.js';
 export { LangfuseScores, LANGFUSE_SCORE_NAMES, type LangfuseScoresOptions, type LangfuseScoresStats, type SessionScoreRecord, type SignalScoreRecord, type TurnScoreRecord } from './scores.js';
+export { LangfuseClips, type ClipMediaOutcome, type ClipMediaRecord, type LangfuseClipsOptions, type LangfuseClipsStats } from './media.js';

@@ -2,7 +2,7 @@
  * One-call OpenTelemetry tracing for LiveKit Agents (Node) voice sessions:
  * every pipeline stage as a semantic span, latency breakdowns, usage and cost.
  */
-export { setupVoiceTrace, type VoiceTraceOptions, type VoiceTrace } from './setup.js';
+export { setupVoiceTrace, type ReportClipsOption, type VoiceTraceOptions, type VoiceTrace } from './setup.js';
 export { createVoiceTraceProcessor, type VoiceTraceProcessorOptions, type VoiceTraceProcessorHandle } from './processors.js';
 export { parseTraceparent } from './traceparent.js';
 export { isJobProcess, traceparentOfJob } from './job.js';

@@ -1,19 +1,19 @@
 import type { SignalThresholds } from '@voicetrace/conventions';
 import type { JobContext, voice } from '@livekit/agents';
 import type { Attributes, Tracer } from '@opentelemetry/api';
-import { SessionEngine, type PriceBook, type SessionSnapshot, type VoiceTraceSpanProcessor } from '@voicetrace/core';
+import { SessionEngine, type PriceBook, type RecordingInfo, type SessionSnapshot, type VoiceTraceSpanProcessor } from '@voicetrace/core';
 import type { ArtifactUploader, EgressResult } from '@voicetrace/recording';
 import type { ReportUpload, SessionReportJson } from '@voicetrace/report';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { LangfuseScores } from '@voicetrace/langfuse';
-import { uploadSpan, writeArtifacts } from './artifacts.js';
+import { uploadSpan, writeArtifacts, type ClipPlan } from './artifacts.js';
 import { scoreSession } from './scores.js';
 import { SessionEventLog } from './event-log.js';
 import { observeSession } from './observer.js';
 import { SessionShape } from './session-shape.js';
 import { currentJob, traceparentOfJob } from './job.js';
-import { recordingOf } from './recording.js';
+import { ownRecording, recordingOf, withClipUrls } from './recording.js';
 import { buildSessionReport } from './report.js';
 import { parseTraceparent } from './traceparent.js';
 import { LiveKitSpanFacts } from './span-facts.js';
@@ -37,6 +37,13 @@ export interface InstrumentOptions {
    * user's wait is measured from when they stopped speaking, with the silence as endpointing.
    */
   serverVadSilenceSeconds?: number | undefined;
+  /**
+   * A recording of the call made outside the SDK (your own recorder, an egress file you download):
+   * where its file is (`path`, stereo like the SDK's: the caller on the left, the agent on the right)
+   * and when it started (`startedAt`, epoch seconds). Read when turns end and when the report is
+   * written; the SDK's own recording (`session.start({ record: true })`), when on, wins.
+   */
+  recording?: (() => RecordingInfo | undefined) | undefined;
 }
 
 /** Where {@link InstrumentedSession.writeReport} put the report, or why it could not. */
@@ -99,7 +106,7 @@ export interface InstrumentContext {
   environment?: string | undefined;
   serviceName?: string | undefined;
   traceMode: 'session' | 'turn';
-  report: { dir?: string | undefined; html?: ReportHtmlRenderer | undefined; links?: Record<string, string> | undefined };
+  report: { dir?: string | undefined; html?: ReportHtmlRenderer | undefined; links?: Record<string, string> | undefined; clips?: ClipPlan | undefined };
   /** Tells the user something once (stderr or their logger). */
   warn: (key: string, message: string) => void;
   /** Each instrumented session, so shutdown can write the reports not written yet. */
@@ -144,7 +151,7 @@ export function instrumentSession(
     sdkUsage: () => shape.sdkUsage(),
     counters: context.processor.counters,
     sessionAttributes: options.attributes,
-    recording: () => recordingOf(session),
+    recording: () => withClipUrls(recordingOf(session) ?? ownRecording(options.recording), sessionId, context.report.clips ? context.uploader : undefined),
     signalThresholds: context.signalThresholds,
   });
   // in a LiveKit job: the dispatch's traceparent (job metadata) unless one is given
@@ -173,6 +180,7 @@ export function instrumentSession(
     environment: context.environment,
     traceMode: context.traceMode,
     linkTemplates: context.report.links,
+    recording: options.recording,
   };
   let written = false;
   let lastReport: WrittenReport | undefined;
@@ -199,6 +207,7 @@ export function instrumentSession(
           uploader: context.uploader,
           egress,
           trace: (upload) => uploadSpan(context.tracer, engine.liveSessionContext(), sessionId, upload),
+          clips: context.report.clips,
         });
         Object.assign(result, written_);
         written = true;

@@ -1,5 +1,6 @@
 import type { voice } from '@livekit/agents';
 import type { RecordingInfo } from '@voicetrace/core';
+import { clipFileName, clipKey, type ArtifactUploader } from '@voicetrace/recording';
 
 /**
  * The recording the SDK is making of `session` (`session.start({ record: true })`
@@ -15,4 +16,25 @@ export function recordingOf(session: voice.AgentSession): RecordingInfo | undefi
     path: recorder.outputPath,
     startedAt: typeof startedAtMs === 'number' && Number.isFinite(startedAtMs) ? startedAtMs / 1000 : undefined,
   };
+}
+
+/**
+ * The recording with where each turn's clip will be uploaded: the key is fixed before the clip exists
+ * (`<session>/clips/turn-NNN-<side>.wav`), so a turn span carries its clip's URL when it is exported.
+ * Only with an uploader that can name its URLs (the S3 uploader).
+ */
+export function withClipUrls(recording: RecordingInfo | undefined, sessionId: string, uploader: ArtifactUploader | undefined): RecordingInfo | undefined {
+  const urls = uploader as (ArtifactUploader & { objectUrl?: (key: string) => string }) | undefined;
+  if (!recording || typeof urls?.objectUrl !== 'function') return recording;
+  return { ...recording, clipUrl: (turn, side) => urls.objectUrl!(clipKey(sessionId, clipFileName(turn, side))) };
+}
+
+/** The recording the user's callback names (InstrumentOptions.recording), never an exception into the agent. */
+export function ownRecording(recording: (() => RecordingInfo | undefined) | undefined): RecordingInfo | undefined {
+  try {
+    const info = recording?.();
+    return info?.path ? { path: info.path, startedAt: info.startedAt } : undefined;
+  } catch {
+    return undefined;
+  }
 }

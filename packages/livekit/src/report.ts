@@ -1,5 +1,5 @@
 import { voice, type JobContext } from '@livekit/agents';
-import type { SessionEngine } from '@voicetrace/core';
+import type { RecordingInfo, SessionEngine } from '@voicetrace/core';
 import type { ReportRecording, SdkReportFields, SessionReportJson } from '@voicetrace/report';
 import { buildVoicetraceSection } from '@voicetrace/report/internal';
 import type { SessionEventLog } from './event-log.js';
@@ -16,6 +16,8 @@ export interface ReportSources {
   linkTemplates?: Record<string, string> | undefined;
   /** Uploads done for this session so far (recording, report, egress). */
   uploads?: ReportRecording['uploads'] | undefined;
+  /** A recording made outside the SDK (`InstrumentOptions.recording`): used when the SDK made none. */
+  recording?: (() => RecordingInfo | undefined) | undefined;
 }
 
 /** Content keys of the SDK's report (chat items, events) removed when PII is not allowed. */
@@ -34,6 +36,12 @@ export function buildSessionReport(sources: ReportSources, jobContext?: JobConte
   const sdkReport = sdkSessionReport(session, jobContext, snapshot.startedAt);
   if (sdkReport.events.length === 0) sdkReport.events = sources.events.list();
   const sdk = voice.sessionReportToJSON(sdkReport) as unknown as SdkReportFields;
+  const own = sdk.audio_recording_path ? undefined : safely(sources.recording);
+  if (own?.path) {
+    // the report reads as if the SDK had made it: its fields, in its units (epoch ms)
+    sdk.audio_recording_path = own.path;
+    sdk.audio_recording_started_at = own.startedAt !== undefined ? own.startedAt * 1000 : null;
+  }
   const recordingPath = sdk.audio_recording_path ?? undefined;
   // the SDK reports the recording start in epoch ms; the section uses seconds
   const recordingStart = typeof sdk.audio_recording_started_at === 'number' ? sdk.audio_recording_started_at / 1000 : undefined;
@@ -84,4 +92,13 @@ function redact<T>(value: T): T {
     else out[key] = redact(inner);
   }
   return out as T;
+}
+
+/** The user's recording callback, never an exception into the report. */
+function safely(recording: (() => RecordingInfo | undefined) | undefined): RecordingInfo | undefined {
+  try {
+    return recording?.();
+  } catch {
+    return undefined;
+  }
 }

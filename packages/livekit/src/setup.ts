@@ -9,7 +9,7 @@ import { PriceBook, SessionMetrics, VoiceTraceSpanProcessor, observeVoiceTraceCo
 import { RemoteParentIds, SpanJournal, recoverJournals } from '@voicetrace/core/internal';
 import type { BoundedBatchOptions, QueuedExportStats } from '@voicetrace/exporters';
 import { renderReportHtml } from '@voicetrace/report';
-import { LangfuseConfigError, LangfuseMappingProcessor, LangfuseScores, LangfuseTurnRootsProcessor, langfuseConfigFromEnv, langfuseConfigWarnings, langfuseTracesUrl, type LangfuseConfig } from '@voicetrace/langfuse';
+import { LangfuseClips, LangfuseConfigError, LangfuseMappingProcessor, LangfuseScores, LangfuseTurnRootsProcessor, langfuseConfigFromEnv, langfuseConfigWarnings, langfuseTracesUrl, type LangfuseConfig } from '@voicetrace/langfuse';
 import { createS3Uploader, startAudioEgress, type AudioEgressOptions, type S3UploaderOptions } from '@voicetrace/recording';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ import { createNotices, type WarningSink } from './notices.js';
 import { installSignalFlush } from './signals.js';
 import { within } from './within.js';
 import { parseTraceparent } from './traceparent.js';
+import type { ClipPlan } from './artifacts.js';
+import { sdkFfmpegPath } from './clips.js';
 
 /** Options of {@link setupVoiceTrace}. Everything is optional; `OTEL_*` variables are honoured. */
 export interface VoiceTraceOptions {
@@ -133,9 +135,18 @@ export interface VoiceTraceOptions {
    * The post-call session report. `dir`: where `vt.shutdown()` writes `<dir>/<session id>/report.json`
    * (and `report.html`) for sessions whose report was not written yet (default: `VOICETRACE_REPORT_DIR`;
    * without either, reports are written only when you call `writeReport`). `links`: link templates per
-   * backend (`{trace_id}`, `{session_id}` filled in). `false` turns automatic reports off.
+   * backend (`{trace_id}`, `{session_id}` filled in). `false` turns automatic reports off. `clips`: cut
+   * each turn's user speech and agent reply out of the SDK's recording (`session.start({ record: true })`)
+   * as WAV files beside the report (`clips/turn-003-user.wav`), linked from report.json and played by
+   * report.html, uploaded beside the recording when a bucket is set; default on, off when PII is not
+   * allowed (audio is content); `{ timeoutMs }` bounds the cutting (default 10 000), `ffmpegPath` the
+   * decoder (default: the SDK's, `LIVEKIT_FFMPEG_PATH` or its bundled `@livekit/av`); with LangFuse
+   * configured each clip is attached to its turn's observation (media API), `langfuse: false` not.
    */
-  report?: { dir?: string | undefined; html?: boolean | ReportHtmlRenderer | undefined; links?: Record<string, string> | undefined } | false | undefined;
+  report?:
+    | { dir?: string | undefined; html?: boolean | ReportHtmlRenderer | undefined; links?: Record<string, string> | undefined; clips?: ReportClipsOption | undefined }
+    | false
+    | undefined;
   /**
    * One-time setup warnings and failures (a wrong endpoint, a half-set config, a report not
    * written): printed to stderr by default, or given to this function (e.g. your logger);
@@ -461,6 +472,7 @@ function instrumentContext(base: SetupBasics, config: DestinationConfig, pipelin
       // report.html beside report.json unless turned off (or rendered by a function of yours)
       html: typeof reportOptions?.html === 'function' ? reportOptions.html : reportOptions?.html === false ? undefined : (report, htmlPath) => renderReportHtml(report, { htmlPath }),
       links: reportOptions?.links ?? defaultLinkTemplates(env),
+      clips: clipPlan(reportOptions?.clips, allowPii, langfuse),
     },
     warn,
     sessions: new Set(),
@@ -573,3 +585,18 @@ const MIN_STEP_MS = 250;
 function positiveOr(value: number | undefined, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
 }
+
+/** The clip plan the options ask for: none when turned off or when PII is not allowed (audio is content). */
+function clipPlan(option: ReportClipsOption | undefined, allowPii: boolean, langfuse: LangfuseConfig | undefined): ClipPlan | undefined {
+  if (option === false || !allowPii) return undefined;
+  const given = typeof option === 'object' ? option : {};
+  return {
+    timeoutMs: given.timeoutMs !== undefined && given.timeoutMs > 0 ? given.timeoutMs : 10_000,
+    ffmpegPath: given.ffmpegPath ?? sdkFfmpegPath(),
+    // each clip on its LangFuse observation, where LangFuse gets the spans
+    langfuse: langfuse && given.langfuse !== false ? new LangfuseClips(langfuse) : undefined,
+  };
+}
+
+/** `report.clips`: on (default), off, or how. */
+export type ReportClipsOption = boolean | { timeoutMs?: number | undefined; ffmpegPath?: string | undefined; langfuse?: boolean | undefined };

@@ -12,7 +12,8 @@ const ENCLOSING_BOUND_MARGIN_MS = 50;
 
 /**
  * Uploads a session's artifacts: the recording (as `<keyPrefix><sessionId>/recording<.ext>`) and each
- * report file (as `<keyPrefix><sessionId>/<file name>`), all at once, within one overall bound.
+ * report file (as `<keyPrefix><sessionId>/<file name>`), and each per-turn clip (as
+ * `<keyPrefix><sessionId>/clips/<file name>`), all at once, within one overall bound.
  *
  * Results come in a stable order, whatever finishes first: the recording (when `recordingPath` is
  * given), then the report files in the order given. Never throws: a missing local file, a bad option or
@@ -31,13 +32,17 @@ const ENCLOSING_BOUND_MARGIN_MS = 50;
  */
 export async function uploadSessionArtifacts(options: SessionArtifactsOptions): Promise<UploadResult[]> {
   const { uploader } = options;
-  const folder = `${normalizePrefix(options.keyPrefix)}${safeSegment(options.sessionId)}/`;
+  const folder = sessionFolderKey(options.sessionId, options.keyPrefix);
   const jobs: { path: string; key: string; what: 'recording' | 'report' }[] = [];
   if (options.recordingPath !== undefined) {
     jobs.push({ path: options.recordingPath, key: `${folder}recording${extname(String(options.recordingPath)).toLowerCase() || '.ogg'}`, what: 'recording' });
   }
   for (const path of Array.isArray(options.reportPaths) ? options.reportPaths : []) {
     jobs.push({ path, key: `${folder}${safeSegment(basename(String(path)))}`, what: 'report' });
+  }
+  // per-turn clips beside the recording they were cut from
+  for (const path of Array.isArray(options.clipPaths) ? options.clipPaths : []) {
+    jobs.push({ path, key: clipKey(options.sessionId, basename(String(path)), options.keyPrefix), what: 'recording' });
   }
   const budget = new Budget(positive(options.timeoutMs, positive(uploader?.timeoutMs, 10_000)), [options.signal]);
   try {
@@ -67,6 +72,19 @@ export function toReportUpload(result: ReportUploadEntry): ReportUploadEntry {
   if (result.url !== undefined) entry.url = result.url;
   if (result.error !== undefined) entry.error = result.error;
   return entry;
+}
+
+/** The session's folder in the bucket (before the uploader's own prefix): `<keyPrefix><sessionId>/`. */
+export function sessionFolderKey(sessionId: string, keyPrefix?: string): string {
+  return `${normalizePrefix(keyPrefix)}${safeSegment(sessionId)}/`;
+}
+
+/**
+ * Where a clip file is stored: `<keyPrefix><sessionId>/clips/<file name>`. Known before the clip exists,
+ * so a turn's span can carry its URL (`uploader.objectUrl(clipKey(...))`) when it is exported.
+ */
+export function clipKey(sessionId: string, fileName: string, keyPrefix?: string): string {
+  return `${sessionFolderKey(sessionId, keyPrefix)}clips/${safeSegment(fileName)}`;
 }
 
 function safeSegment(s: string): string {

@@ -19,8 +19,9 @@ export type {
   UploadStats,
 } from './types.js';
 export { createS3Uploader, MAX_SINGLE_PUT_BYTES } from './s3-uploader.js';
-export { uploadSessionArtifacts, toReportUpload } from './artifacts.js';
+export { uploadSessionArtifacts, toReportUpload, clipKey, sessionFolderKey } from './artifacts.js';
 export { startAudioEgress } from './egress.js';
 export { isTransientS3Error, isTransientTwirpError } from './transient.js';
 export { contentTypeFor } from './content-type.js';
 export { objectUrl, type ObjectLocation } from './url.js';
+export { cutRecordingClips, clipFileName, CLIP_SKIP_REASONS, type ClipRange, type ClipSide, type ClipOutcome, type ClipSkipReason, type CutClipsOptions, type CutClipsResult } from './clips.js';

@@ -141,6 +141,8 @@ export interface SessionArtifactsOptions {
   recordingPath?: string | undefined;
   /** The report files (`report.json`, `report.html`...), stored under their own file names. */
   reportPaths: readonly string[];
+  /** Per-turn clips ({@link cutRecordingClips}), stored under `clips/` in the session folder. Default: none. */
+  clipPaths?: readonly string[] | undefined;
   /** Before the session folder, after the uploader's own `prefix`. Default: none. */
   keyPrefix?: string | undefined;
   /** Bound on all uploads together, in ms. Default: the uploader's `timeoutMs`. */

@@ -6,6 +6,7 @@
  */
 export type * from './types.js';
 export { validateReport, type SchemaProblem } from './validate.js';
+export { attachClips, type TurnClipInput } from './clips.js';
 export { reportsFromTraces, reportFromTraces, TracesError, type TracesInput, type FromTracesOptions, type TraceProblem, type TracesReports } from './traces/from-traces.js';
 export { renderReportHtml, type RenderOptions } from './html/render.js';
 export { runCli, EXIT, type CliIo } from './cli/run.js';

@@ -85,6 +85,8 @@ export interface ReportUserTurn {
   trace?: TraceRef;
   /** Seconds into the recording where the user started speaking. */
   recording_offset?: number;
+  /** The user's speech cut out of the recording. */
+  clip?: ReportClip;
 }
 
 export interface ReportLlmStep {
@@ -184,6 +186,24 @@ export interface ReportReply {
   trace?: TraceRef;
   /** Seconds into the recording where the agent's first audio plays. */
   recording_offset?: number;
+  /** The reply as the user heard it, cut out of the recording. */
+  clip?: ReportClip;
+}
+
+/** One side of one turn cut out of the recording (a WAV file beside the report, and its upload). */
+export interface ReportClip {
+  /** The file, relative to the report's directory (e.g. `clips/turn-003-user.wav`). Absent when skipped. */
+  path?: string;
+  /** Where it was uploaded (absent without a bucket, or when the upload failed). */
+  url?: string;
+  /** Seconds into the recording where the clip starts. */
+  offset: number;
+  /** The clip's length in seconds (absent when skipped). */
+  duration?: number;
+  /** Why there is no clip: a named reason (e.g. `recording_ended`, `budget_exceeded`, `no_ffmpeg`, `decode_failed`, `upload_failed`). */
+  skipped?: string;
+  /** The clip attached to its LangFuse observation (media API): `uploaded`, `failed`, `too_large` or `invalid`. */
+  langfuse?: string;
 }
 
 export interface ReportLogRecord {
@@ -239,6 +259,15 @@ export interface ReportRecording {
   /** The recording's length (seconds), when measured. */
   duration?: number;
   uploads: ReportUpload[];
+  /** The per-turn clips cut from it: how many, how many skipped per reason, and how long the cutting took. */
+  clips?: ReportClipsSummary;
+}
+
+/** What cutting the per-turn clips did (every clip asked for, including those of turns left out of `turns`). */
+export interface ReportClipsSummary {
+  cut: number;
+  skipped: Record<string, number>;
+  duration_ms: number;
 }
 
 /** One artifact upload (recording, report) to object storage or Egress. */

@@ -42,8 +42,13 @@ export class ScriptedAudioInput extends voice.AudioInput {
     this.#controller = controller;
   }
 
+  /** Sees each frame as it goes in (a recorder of the call). */
+  onFrame: ((frame: AudioFrame) => void) | undefined;
+
   push(frame: AudioFrame): void {
-    if (!this.#closed) this.#controller.enqueue(frame);
+    if (this.#closed) return;
+    this.onFrame?.(frame);
+    this.#controller.enqueue(frame);
   }
 
   override async close(): Promise<void> {
@@ -71,6 +76,8 @@ export class SimulatedAudioOutput extends voice.AudioOutput {
   private finishTimer: NodeJS.Timeout | undefined;
   /** Total agent audio played, in seconds (what a recording would hold). */
   playedSeconds = 0;
+  /** Sees each frame with the wall-clock ms it starts playing at (a recorder of the call), and each stop. */
+  listener: { played(frame: AudioFrame, at: number, speed: number): void; stopped(at: number): void } | undefined;
 
   /**
    * @param playbackSpeed how much faster than real time a segment plays (its length is still measured in real audio)
@@ -99,6 +106,7 @@ export class SimulatedAudioOutput extends voice.AudioOutput {
       [this.runStartedAt, this.runOffset, this.dryAt] = [now, this.playedMs(this.dryAt), now];
     }
     const frameMs = (frame.samplesPerChannel / frame.sampleRate) * 1000;
+    this.listener?.played(frame, this.dryAt, this.playbackSpeed);
     this.segmentMs += frameMs;
     this.dryAt += frameMs / this.playbackSpeed;
   }
@@ -115,6 +123,7 @@ export class SimulatedAudioOutput extends voice.AudioOutput {
     if (!this.started) return;
     if (this.finishTimer) clearTimeout(this.finishTimer);
     const stoppedAt = Math.min(Date.now(), this.dryAt);
+    this.listener?.stopped(stoppedAt);
     this.finish(Math.min(this.segmentMs, this.playedMs(stoppedAt) * this.playbackSpeed) / 1000, true, stoppedAt);
   }
 

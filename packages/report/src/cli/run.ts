@@ -3,7 +3,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { renderReportHtml } from '../html/render.js';
 import { REPORT_GENERATOR } from '../section.js';
-import type { SessionReportJson } from '../types.js';
+import type { ReportClip, SessionReportJson } from '../types.js';
 import { writeFileAtomic } from '../write.js';
 import { compareSummaries, LATENCY_STAGE_NAMES, parseThresholds, QUANTILES, renderComparison, ThresholdError } from './compare.js';
 import { isReportName, isTracesName, loadFile, sniffKind, type InputProblem, type ReadLimits } from './inputs.js';
@@ -278,7 +278,7 @@ async function reportCommand(args: string[], ctx: Ctx): Promise<number> {
   for (const session of sessions) {
     const name = sessions.length > 1 ? `report-${fileSafe(session.voicetrace.session_id)}.html` : 'report.html';
     const target = output ? (sessions.length > 1 ? withSuffix(output, `-${fileSafe(session.voicetrace.session_id)}`) : output) : join(inputDir, name);
-    const { report, recordingSrc } = await placeRecording(session, inputDir, typeof values.recording === 'string' ? values.recording : undefined, ctx);
+    const { report, recordingSrc } = await placeRecording(placeClips(session, inputDir), inputDir, typeof values.recording === 'string' ? values.recording : undefined, ctx);
     const html = renderReportHtml(report, { htmlPath: target, recordingSrc });
     await write(target, html);
     ctx.out.write(`${target}\n`);
@@ -327,6 +327,17 @@ async function placeRecording(report: SessionReportJson, inputDir: string, overr
   if (uploaded?.url) return { report: { ...report, audio_recording_path: null, voicetrace: { ...v, recording: { ...v.recording!, path: undefined } } }, recordingSrc: uploaded.url };
   ctx.err.write(`voicetrace report: warning: the recording ${local} is not on this machine; the page links it anyway\n`);
   return { report: withPath(path) };
+}
+
+/** Clip paths are relative to the report, the page may go elsewhere (-o): made absolute, the page relativizes them beside it. */
+function placeClips(report: SessionReportJson, inputDir: string): SessionReportJson {
+  const place = <T extends { clip?: ReportClip }>(x: T): T => {
+    const path = x.clip?.path;
+    return path && !isAbsolute(path) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(path) ? { ...x, clip: { ...x.clip!, path: resolve(inputDir, path) } } : x;
+  };
+  const v = report.voicetrace;
+  if (!v.turns.some((t) => t.user?.clip || t.replies.some((r) => r.clip))) return report;
+  return { ...report, voicetrace: { ...v, turns: v.turns.map((t) => ({ ...t, ...(t.user ? { user: place(t.user) } : {}), replies: t.replies.map(place) })) } };
 }
 
 // ---- summarize ------------------------------------------------------------------------------

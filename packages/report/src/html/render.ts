@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LATENCY_STAGES, WAIT_CONTRIBUTIONS, WAIT_OWNER_LABELS } from '@voicetrace/conventions';
-import type { Percentiles, ReportReply, ReportTurn, SessionReportJson, WaitSlice } from '../types.js';
+import type { Percentiles, ReportClip, ReportReply, ReportTurn, SessionReportJson, WaitSlice } from '../types.js';
 import { SCRIPT, STYLE } from './assets.js';
 import { classToken, esc, safeHttpUrl } from './escape.js';
 import { formatCount, formatDuration, formatEpoch, formatLatency, formatOffset, formatUsd } from './format.js';
@@ -31,7 +31,7 @@ const KNOWN_OWNERS = new Set(Object.keys(OWNER_LABELS));
 /**
  * The session report as one self-contained HTML page: no request of any kind when opened
  * (inline CSS, script and SVG; a Content-Security-Policy that allows nothing else, except the
- * recording when the report has one). Every string from the report is escaped.
+ * recording and per-turn clips when the report has them). Every string from the report is escaped.
  */
 export function renderReportHtml(report: SessionReportJson, options: RenderOptions = {}): string {
   const v = report.voicetrace;
@@ -46,8 +46,9 @@ export function renderReportHtml(report: SessionReportJson, options: RenderOptio
     if (finite(at) === undefined || recordingOrigin === undefined) return undefined;
     return Math.max(0, at! - recordingOrigin);
   };
-  const ctx: Ctx = { report, turns, offsetOf, linkFor: turnLinks(report) };
-  const mediaSrc = recording ? mediaSource(recording) : "'none'";
+  const clipSrc = clipSource(options);
+  const ctx: Ctx = { report, turns, offsetOf, linkFor: turnLinks(report), clipSrc };
+  const mediaSrc = mediaSources([recording, ...turns.flatMap((t) => [t.user?.clip, ...(t.replies ?? []).map((r) => r?.clip)]).map(clipSrc)]);
   const csp = [
     "default-src 'none'",
     `style-src '${sha256(STYLE)}'`,
@@ -96,6 +97,8 @@ interface Ctx {
   turns: ReportTurn[];
   offsetOf: (stored: number | undefined, at: number | undefined) => number | undefined;
   linkFor: (traceId: string | undefined) => Array<[string, string]>;
+  /** A clip's player source, when it can play (a file, else its upload). */
+  clipSrc: (clip: ReportClip | undefined) => string | undefined;
 }
 
 // ---- header -------------------------------------------------------------------------------
@@ -163,19 +166,36 @@ function recordingSource(report: SessionReportJson, options: RenderOptions): str
   if (options.recordingSrc) return options.recordingSrc;
   const v = report.voicetrace;
   const local = [v.recording?.path, report.audio_recording_path].find((p): p is string => typeof p === 'string' && p.length > 0);
-  if (local) {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(local)) return local.startsWith('file:') || safeHttpUrl(local) ? local : undefined;
-    const htmlDir = options.htmlPath ? dirname(resolve(options.htmlPath)) : undefined;
-    const absolute = isAbsolute(local) ? local : htmlDir ? resolve(htmlDir, local) : undefined;
-    if (!absolute) return local.split(/[\\/]/).map(encodeURIComponent).join('/');
-    if (htmlDir) {
-      const rel = relative(htmlDir, absolute);
-      if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return rel.split(sep).map(encodeURIComponent).join('/');
-    }
-    return pathToFileURL(absolute).href;
-  }
+  if (local) return localSource(local, options);
   const uploaded = (v.recording?.uploads ?? []).find((u) => u.what === 'recording' && u.status === 'uploaded' && safeHttpUrl(u.url));
   return uploaded ? safeHttpUrl(uploaded.url) : undefined;
+}
+
+/** A file's src: relative when beside (or below) the HTML, else a file:// URL; a URL as is when http(s) or file:. */
+function localSource(local: string, options: RenderOptions): string | undefined {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(local)) return local.startsWith('file:') || safeHttpUrl(local) ? local : undefined;
+  const htmlDir = options.htmlPath ? dirname(resolve(options.htmlPath)) : undefined;
+  const absolute = isAbsolute(local) ? local : htmlDir ? resolve(htmlDir, local) : undefined;
+  if (!absolute) return local.split(/[\\/]/).map(encodeURIComponent).join('/');
+  if (htmlDir) {
+    const rel = relative(htmlDir, absolute);
+    if (rel && !rel.startsWith('..') && !isAbsolute(rel)) return rel.split(sep).map(encodeURIComponent).join('/');
+  }
+  return pathToFileURL(absolute).href;
+}
+
+/** A clip's src: its file (relative to the report, which the HTML sits beside), else its http(s) upload. */
+function clipSource(options: RenderOptions): (clip: ReportClip | undefined) => string | undefined {
+  return (clip) => {
+    if (clip === null || typeof clip !== 'object') return undefined;
+    return (typeof clip.path === 'string' && clip.path ? localSource(clip.path, options) : undefined) ?? safeHttpUrl(clip.url);
+  };
+}
+
+/** media-src for every player on the page: 'self' (and file: for a page opened from disk) or an upload's origin. */
+function mediaSources(srcs: Array<string | undefined>): string {
+  const tokens = new Set(srcs.flatMap((src) => (src ? mediaSource(src).split(' ') : [])));
+  return tokens.size ? [...tokens].join(' ') : "'none'";
 }
 
 function mediaSource(src: string): string {
@@ -480,7 +500,7 @@ function transcript(ctx: Ctx): string {
         items.push({
           at: u.speech_start ?? u.started_at,
           order: 0,
-          html: `<div class="msg user"><div class="who">User ${seekButton(offset, t.index, 'the user')}</div>${content(u.transcript)}${meta.length ? `<div class="meta">${esc(meta.join(' · '))}</div>` : ''}</div>`,
+          html: `<div class="msg user"><div class="who">User ${seekButton(offset, t.index, 'the user')}</div>${content(u.transcript)}${meta.length ? `<div class="meta">${esc(meta.join(' · '))}</div>` : ''}${clipPlayer(u.clip, ctx.clipSrc(u.clip), 'Caller', t.index)}</div>`,
         });
       }
       for (const r of t.replies) {
@@ -506,7 +526,7 @@ function transcript(ctx: Ctx): string {
         items.push({
           at: r.first_audio_at ?? r.started_at,
           order: 2,
-          html: `<div class="msg agent"><div class="who">${esc(r.agent ?? 'Agent')} ${seekButton(offset, t.index, 'the agent')}${r.interrupted ? '<span class="badge intr">interrupted</span>' : ''}</div>${content(r.text)}<div class="meta">${esc(meta.join(' · '))}${links.map(([name, href]) => ` · <a href="${esc(href)}" rel="noopener noreferrer" target="_blank">${esc(name)}</a>`).join('')}</div></div>`,
+          html: `<div class="msg agent"><div class="who">${esc(r.agent ?? 'Agent')} ${seekButton(offset, t.index, 'the agent')}${r.interrupted ? '<span class="badge intr">interrupted</span>' : ''}</div>${content(r.text)}<div class="meta">${esc(meta.join(' · '))}${links.map(([name, href]) => ` · <a href="${esc(href)}" rel="noopener noreferrer" target="_blank">${esc(name)}</a>`).join('')}</div>${clipPlayer(r.clip, ctx.clipSrc(r.clip), 'Agent', t.index)}</div>`,
         });
         for (const i of r.interruptions ?? []) {
           items.push({
@@ -545,6 +565,16 @@ ${v.pii_included ? '' : '<p class="note">Content was left out (PII not allowed w
 ${turns}
 </ol>
 </section>`;
+}
+
+/** A turn's own player for one side (no request until played), else why there is no clip. */
+function clipPlayer(clip: ReportClip | undefined, src: string | undefined, who: 'Caller' | 'Agent', turn: number): string {
+  if (clip === null || typeof clip !== 'object') return '';
+  const length = finite(clip.duration) !== undefined ? ` ${formatDuration(clip.duration)}` : '';
+  if (src) {
+    return `<div class="meta" data-vt="clip" data-side="${who === 'Caller' ? 'user' : 'agent'}">${who}${esc(length)}<audio controls preload="none" src="${esc(src)}" aria-label="${esc(`${who}, turn ${turn}${length}`)}"></audio></div>`;
+  }
+  return typeof clip.skipped === 'string' && clip.skipped ? `<div class="meta" data-vt="clip-skipped">clip skipped: ${esc(clip.skipped)}</div>` : '';
 }
 
 // ---- usage --------------------------------------------------------------------------------
