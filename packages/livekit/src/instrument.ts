@@ -106,10 +106,20 @@ export interface InstrumentContext {
   environment?: string | undefined;
   serviceName?: string | undefined;
   traceMode: 'session' | 'turn';
-  report: { dir?: string | undefined; html?: ReportHtmlRenderer | undefined; links?: Record<string, string> | undefined; clips?: ClipPlan | undefined };
+  report: {
+    dir?: string | undefined;
+    /** `shutdown()` writes the reports not written yet (a report directory is configured). */
+    autoWrite: boolean;
+    html?: ReportHtmlRenderer | undefined;
+    links?: Record<string, string> | undefined;
+    clips?: ClipPlan | undefined;
+  };
   /** Tells the user something once (stderr or their logger). */
   warn: (key: string, message: string) => void;
-  /** Each instrumented session, so shutdown can write the reports not written yet. */
+  /**
+   * The sessions whose report may still be written by `onSessionEnd` or `shutdown()`: an ended
+   * session leaves once its report is written, or a minute after its end (see forgetWhenDone).
+   */
   sessions: Set<InstrumentedSession>;
   /** Exports everything finished (the job's shutdown callback calls it before the process exits). */
   flush: () => Promise<void>;
@@ -226,7 +236,40 @@ export function instrumentSession(
     },
   };
   context.sessions.add(handle);
+  forgetWhenDone(engine, handle, context);
   return handle;
+}
+
+/** How long an ended session waits for `onSessionEnd` (called from the job's shutdown, right after the call). */
+const KEEP_ENDED_MS = 60_000;
+
+/**
+ * Lets an ended session go: a process that runs many calls must not keep each one's model (about
+ * 120 KiB a call). It leaves the setup's set once its report is written after its end; one nobody
+ * wrote leaves a minute after its end, written first when `shutdown()` would have written it.
+ */
+function forgetWhenDone(engine: SessionEngine, handle: InstrumentedSession, context: InstrumentContext): void {
+  let timer: NodeJS.Timeout | undefined;
+  const forget = (): void => {
+    context.sessions.delete(handle);
+    clearTimeout(timer); // its closure holds the session too
+  };
+  const write = handle.writeReport;
+  handle.writeReport = async (options) => {
+    const result = await write(options);
+    if (engine.model.ended && handle.reportWritten) forget();
+    return result;
+  };
+  engine.observe({
+    onSessionEnd: () => {
+      timer = setTimeout(() => {
+        if (!context.sessions.has(handle)) return;
+        // the last attempt: a report that fails now is named in the warning writeReport gives
+        if (context.report.autoWrite && !handle.reportWritten) void handle.writeReport().finally(forget);
+        else forget();
+      }, KEEP_ENDED_MS).unref();
+    },
+  });
 }
 
 /** A session id as a directory name: path separators and control characters replaced. */

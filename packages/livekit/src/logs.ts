@@ -86,8 +86,6 @@ interface TrackedSession {
   engine: SessionEngine;
   /** The session's trace layout: the trace id a live span is exported under. */
   exportedTraceId?: ((span: SpanContext) => string | undefined) | undefined;
-  /** When the session was first seen ended (ms), to forget it a minute later. */
-  endedAt?: number | undefined;
 }
 
 /** Records a session keeps on its turns: the agent's warnings and worse. */
@@ -114,6 +112,9 @@ export class SessionLogProcessor implements LogRecordProcessor {
    */
   track(engine: SessionEngine): void {
     const session: TrackedSession = { engine };
+    // forgotten a minute after its end (late lines of a session still find it), by a timer: a process
+    // that logs nothing more must not keep every ended call (the engine holds the call's whole model)
+    engine.observe({ onSessionEnd: () => void setTimeout(() => this.sessions.delete(session), KEEP_ENDED_MS).unref() });
     // the layout the span export uses (the engine is told once, by processor.attach)
     const locate = engine.locateTraces.bind(engine);
     engine.locateTraces = (exportedTraceId) => {
@@ -155,7 +156,6 @@ export class SessionLogProcessor implements LogRecordProcessor {
   }
 
   private place(record: SdkLogRecord): void {
-    this.prune();
     const live = record.spanContext;
     let session: TrackedSession | undefined;
     let ids: { traceId: string; spanId: string } | undefined;
@@ -197,16 +197,6 @@ export class SessionLogProcessor implements LogRecordProcessor {
       return session.exportedTraceId?.({ traceId, spanId, traceFlags: 1 }) ?? traceId;
     } catch {
       return traceId;
-    }
-  }
-
-  /** Forgets sessions a minute after they ended (late lines of a session still find it). */
-  private prune(): void {
-    const now = Date.now();
-    for (const session of this.sessions) {
-      if (!session.engine.model.ended) continue;
-      session.endedAt ??= now;
-      if (now - session.endedAt > KEEP_ENDED_MS) this.sessions.delete(session);
     }
   }
 }

@@ -51,7 +51,7 @@ export function createVoiceTraceProcessor(options: VoiceTraceProcessorOptions): 
     allowPii: options.allowPii ?? true,
     environment: options.environment,
     traceMode: processor.traceMode,
-    report: {},
+    report: { autoWrite: false },
     warn: createNotices(undefined),
     sessions: new Set<InstrumentedSession>(),
     // your provider flushes your processors; voicetrace's own flushes its next ones

@@ -469,6 +469,7 @@ function instrumentContext(base: SetupBasics, config: DestinationConfig, pipelin
     traceMode,
     report: {
       dir: reportOptions?.dir ?? env.VOICETRACE_REPORT_DIR,
+      autoWrite: options.report !== false && (reportOptions?.dir ?? env.VOICETRACE_REPORT_DIR) !== undefined,
       // report.html beside report.json unless turned off (or rendered by a function of yours)
       html: typeof reportOptions?.html === 'function' ? reportOptions.html : reportOptions?.html === false ? undefined : (report, htmlPath) => renderReportHtml(report, { htmlPath }),
       links: reportOptions?.links ?? defaultLinkTemplates(env),
@@ -504,14 +505,13 @@ function instrumentContext(base: SetupBasics, config: DestinationConfig, pipelin
  */
 function shutdownSequence(base: SetupBasics, context: InstrumentContext, processor: VoiceTraceSpanProcessor, provider: NodeTracerProvider, signals: MetricsAndLogs): () => Promise<void> {
   const { options } = base;
-  const autoReports = options.report !== false && context.report.dir !== undefined;
   const budget = positiveOr(options.shutdownTimeoutMillis, DEFAULT_SHUTDOWN_BUDGET_MS);
   let shutdownPromise: Promise<void> | undefined;
   return () => {
     shutdownPromise ??= (async () => {
       const deadline = Date.now() + budget;
       const left = (): number => Math.max(MIN_STEP_MS, deadline - Date.now());
-      if (autoReports) await within(Promise.all([...context.sessions].filter((s) => !s.reportWritten).map((s) => s.writeReport())), left());
+      if (context.report.autoWrite) await within(Promise.all([...context.sessions].filter((s) => !s.reportWritten).map((s) => s.writeReport())), left());
       await within(processor.shutdown(), left());
       await within(Promise.all([provider.shutdown(), context.scores?.scores.flush()]), left());
       await Promise.all([signals.metrics?.shutdown(left()), signals.logs?.shutdown(left())]);
