@@ -329,4 +329,23 @@ describe('quality signals: bad input leaves the signal unset, never a throw', ()
     expect(wordSimilarity(normalizedWords('a b'), normalizedWords('c d'))).toBe(0);
     expect(wordSimilarity('a b c d e f g h i j'.split(' '), 'a b c d e f g h i x'.split(' '))).toBeCloseTo(0.9, 12);
   });
+
+  it('word similarity is the edit-distance ratio, never above the shorter/longer length ratio the detector skips on', () => {
+    // the textbook table, written out in full, against the two-row one the detector runs
+    const reference = (a: string[], b: string[]): number => {
+      const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+      for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      return Math.max(a.length, b.length) === 0 ? 1 : 1 - d[a.length]![b.length]! / Math.max(a.length, b.length);
+    };
+    let seed = 7;
+    const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const words = (): string[] => Array.from({ length: random(14) }, () => 'abcdef'[random(6)]!);
+    for (let k = 0; k < 2_000; k++) {
+      const a = words();
+      const b = random(3) === 0 ? [...a.slice(0, random(a.length + 1)), ...words().slice(0, 2)] : words();
+      const similarity = wordSimilarity(a, b);
+      expect(similarity).toBeCloseTo(reference(a, b), 12);
+      if (a.length && b.length) expect(similarity).toBeLessThanOrEqual(Math.min(a.length, b.length) / Math.max(a.length, b.length) + 1e-12);
+    }
+  });
 });

@@ -20,6 +20,7 @@ export class SignalDetector {
   readonly thresholds: SignalThresholds;
   private readonly totals = new Map<SignalName, SignalTotals>();
   private readonly log: SignalRecord[] = [];
+  private readonly recentWords = new Map<string, readonly string[]>();
 
   constructor(thresholds: Partial<SignalThresholds> = {}, private readonly onImplausible: (what: string) => void = () => {}) {
     this.thresholds = { ...DEFAULT_SIGNAL_THRESHOLDS, ...defined(thresholds) };
@@ -130,17 +131,37 @@ export class SignalDetector {
       this.onImplausible(`signal repetition: a ${text.length}-character text is not compared`);
       return undefined;
     }
-    const words = normalizedWords(text);
+    const words = this.wordsOf(text);
     if (!words.length) return undefined;
     const recent = earlier.filter((e) => e.text?.trim()).slice(-this.thresholds.repeatLookback);
     for (let i = recent.length - 1; i >= 0; i--) {
       const other = recent[i]!.text!;
       if (other.length > MAX_COMPARED_CHARACTERS) continue;
-      if (wordSimilarity(words, normalizedWords(other)) >= this.thresholds.repeatSimilarity) return recent[i]!.turnIndex;
+      const otherWords = this.wordsOf(other);
+      // the edit distance is at least the difference in length: too different in length cannot reach the threshold
+      if (Math.min(words.length, otherWords.length) < this.thresholds.repeatSimilarity * Math.max(words.length, otherWords.length)) continue;
+      if (wordSimilarity(words, otherWords) >= this.thresholds.repeatSimilarity) return recent[i]!.turnIndex;
     }
     return undefined;
   }
+
+  /**
+   * A text's words, split once: each text is compared with the next `repeatLookback` ones, so the
+   * last few splits are kept (keyed by the text itself, which the model keeps anyway).
+   */
+  private wordsOf(text: string): readonly string[] {
+    let words = this.recentWords.get(text);
+    if (!words) {
+      words = normalizedWords(text);
+      this.recentWords.set(text, words);
+      if (this.recentWords.size > RECENT_WORDS) this.recentWords.delete(this.recentWords.keys().next().value as string);
+    }
+    return words;
+  }
 }
+
+/** Texts whose words are kept: the user's and the agent's last few, with room for the lookback of both. */
+const RECENT_WORDS = 16;
 
 /** Lower-case words without punctuation: what two utterances are compared on. */
 export function normalizedWords(text: string): string[] {
@@ -151,11 +172,15 @@ export function normalizedWords(text: string): string[] {
 export function wordSimilarity(a: readonly string[], b: readonly string[]): number {
   const longer = Math.max(a.length, b.length);
   if (longer === 0) return 1;
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  // two rows of the edit-distance table, reused
+  let previous = new Int32Array(b.length + 1);
+  let current = new Int32Array(b.length + 1);
+  for (let j = 0; j <= b.length; j++) previous[j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    previous = current;
+    current[0] = i;
+    const word = a[i - 1];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (word === b[j - 1] ? 0 : 1));
+    [previous, current] = [current, previous];
   }
   return 1 - previous[b.length]! / longer;
 }
