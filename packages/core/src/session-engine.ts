@@ -1,9 +1,9 @@
 import type { Attributes, Span, SpanContext, Tracer } from '@opentelemetry/api';
 import { ATTR, ATTRIBUTE_SPECS, VOICETRACE_SCOPE, type Stage, type SignalThresholds } from '@voicetrace/conventions';
 import { DropCounters } from './counters.js';
-import type { ModelRef, RealtimeMetric, SttMetric, StageMetric, VadMetric, VoiceEvent } from './events.js';
+import type { ModelRef, RealtimeMetric, SttMetric, StageMetric, VoiceEvent } from './events.js';
 import { SessionModel } from './model/session-model.js';
-import type { LogRecord, ReplyRecord, SessionModelObserver, SessionSnapshot, SttStep, TurnRecord } from './model/types.js';
+import type { LogRecord, ReplyRecord, SessionModelObserver, SessionSnapshot, TurnRecord } from './model/types.js';
 import { PriceBook } from './prices.js';
 import type { SpanFacts, SpanFactsReader } from './span-facts.js';
 import { StageSpans } from './stage-spans.js';
@@ -19,6 +19,7 @@ import {
   ttsSpanAttributes,
   userTurnSpanAttributes,
 } from './views/span-attributes.js';
+import { StageSpanView } from './views/stage-span-view.js';
 
 /** Options of one instrumented session. */
 export interface SessionEngineOptions {
@@ -85,15 +86,6 @@ interface OpenSpan {
   userSpeaking?: boolean;
 }
 
-/** What the span side needs to know about a user turn while its metrics arrive. */
-interface TurnSpans {
-  context: SpanContext;
-  hasSdkEou: boolean;
-  eouEmitted: boolean;
-  /** The turn's STT span went out (once its usage was complete, or at close). */
-  sttEmitted: boolean;
-}
-
 /** A fact a finished span waits for: the user's words and the reply's text (realtime), or the turn's STT usage. */
 type LateFact = 'transcript' | 'text' | 'stt';
 
@@ -111,15 +103,13 @@ const RECENT_EVENTS = 32;
 /** How long an STT report waits for the speech it may have caught the start of (ms): a VAD recognises speech within a few hundred ms. */
 const STT_SPLIT_GRACE_MS = 1_000;
 
-/** User turns whose spans can still receive late metrics. */
-const RECENT_TURNS = 4;
-
 /**
- * Turns one voice session's SDK spans and events into the session model and
- * its span view: fills the {@link SessionModel} from events and span facts,
- * stamps identity on every span, writes each stage's attributes (from the
- * model) while the span ends, and creates spans for stages the SDK does not
- * trace. Never throws: a bad input is dropped or corrected and counted.
+ * Turns one voice session's SDK spans and events into the session model: fills the
+ * {@link SessionModel} from events and span facts, stamps identity on every span and writes each
+ * stage's attributes (read from the model) while the span ends. The views follow the model: the
+ * spans of stages the SDK does not trace come from the {@link StageSpanView}, which the engine
+ * tells only about the SDK's spans (their parents). Never throws: a bad input is dropped or
+ * corrected and counted.
  */
 export class SessionEngine {
   readonly counters: DropCounters;
@@ -127,7 +117,6 @@ export class SessionEngine {
   /** The session model every view reads. */
   readonly model: SessionModel;
   private readonly open = new Map<string, OpenSpan>();
-  private readonly turnSpans = new Map<number, TurnSpans>();
   /** Realtime metrics by response id, until the SDK's realtime_inference span for them ends. */
   private readonly untracedRealtime = new Map<string, RealtimeMetric>();
   /**
@@ -157,7 +146,8 @@ export class SessionEngine {
   private recentEventsNext = 0;
   private sessionContext: SpanContext | undefined;
   private closed = false;
-  private readonly spans: StageSpans;
+  /** The spans of the stages the SDK does not trace: an observer of the model. */
+  private readonly stageSpans: StageSpanView;
   /** The trace id a span is exported under (the processor's trace layout may move it). */
   private exportedTraceId: (span: SpanContext) => string | undefined = () => undefined;
 
@@ -165,21 +155,18 @@ export class SessionEngine {
     this.counters = options.counters ?? new DropCounters();
     this.ledger = new UsageLedger(options.prices ?? new PriceBook(), this.counters);
     this.model = new SessionModel({ sessionId: options.sessionId, ledger: this.ledger, counters: this.counters, maxTurns: options.maxTurns, signalThresholds: options.signalThresholds });
-    this.spans = new StageSpans({
-      tracer: options.tracer,
+    this.stageSpans = new StageSpanView({
+      model: this.model,
+      spans: new StageSpans({ tracer: options.tracer, counters: this.counters, allowPii: options.allowPii, sessionContext: () => this.sessionContext }),
       counters: this.counters,
-      allowPii: options.allowPii,
-      sessionContext: () => this.sessionContext,
+      sdkSpans: { activeAgentTurn: () => this.activeAgentTurnContext(), replyContext: (speechId) => this.replyContexts.get(speechId) },
+      stages: options.stages,
+      costOf: (metric) => this.ledger.costOfMetric(metric),
+      // the agent turn that waited for its turn's cost gets it
+      onSttSettled: (turn) => this.lateFact((held) => held.turnIndex === turn.index, 'stt', { [ATTR.TURN_COST]: this.model.turnCost(turn) }),
     });
+    this.model.subscribe(this.stageSpans);
     if (options.realtime) this.model.useEventTurns(options.realtime.serverSilence);
-    // every barge-in (and sound over the agent) becomes a span under the reply it concerned
-    this.model.subscribe({
-      onInterruption: (record, reply) => this.spans.interruption(record, reply ? this.replyContexts.get(reply.speechId) : undefined),
-      // a realtime turn ends with the user's speech, not with an SDK span: its VAD span goes out then
-      onUserTurnComplete: (turn) => {
-        if (this.model.realtime && this.options.stages?.vad && turn.user?.speechStart !== undefined) this.spans.vad(turn.user.vad, turn.user, turn.index, this.turnSpans.get(turn.index)?.context);
-      },
-    });
   }
 
   get sessionId(): string {
@@ -268,16 +255,10 @@ export class SessionEngine {
     this.closed = true;
     this.splitPendingStt();
     this.checkUsage();
+    // the stage span view settles each turn's STT as it is (a plugin may never report its last window)
     this.model.endSession(Date.now() / 1000);
-    const unmatched = this.model.takeUnmatchedInterruptionMetric();
-    if (unmatched) this.spans.interruptionReport(unmatched, undefined);
     for (const metric of this.untracedRealtime.values()) this.emitUntracedRealtime(metric);
     this.untracedRealtime.clear();
-    // no more STT reports: each turn's STT is what was reported (a plugin may never report its last window)
-    for (const index of this.turnSpans.keys()) {
-      const turn = this.model.turn(index);
-      if (turn) this.settleStt(turn, true);
-    }
     // nothing more will come: export what waited, with what it got
     for (const [spanId, held] of [...this.awaiting]) this.releaseHeld(spanId, held.attributes);
   }
@@ -391,7 +372,8 @@ export class SessionEngine {
       case 'interruption':
         return this.placeMetric(event, this.ledger.add(event));
       case 'vad':
-        return this.placeVad(event);
+        // on the open user turn, whose VAD span goes out when it ends; else a span of its own (the stage span view's)
+        return void this.model.addVad(event);
       case 'eou':
         return this.placeEou(event);
       case 'user_speech':
@@ -416,7 +398,7 @@ export class SessionEngine {
       case 'tools':
         return this.model.noteToolCalls(event.calls);
       case 'handoff':
-        return this.spans.handoff(this.model.addHandoff(event.at, event.fromAgent, event.toAgent), this.activeAgentTurnContext());
+        return void this.model.addHandoff(event.at, event.fromAgent, event.toAgent);
       case 'error':
         return this.model.addError(event.at, event.source, event.message, event.recoverable, event.type);
       default:
@@ -429,11 +411,8 @@ export class SessionEngine {
     switch (metric.kind) {
       case 'stt':
         return this.placeStt(metric);
-      case 'interruption': {
-        const unmatched = this.model.addInterruptionMetric(metric);
-        if (unmatched) this.spans.interruptionReport(unmatched, this.activeAgentTurnContext());
-        return;
-      }
+      case 'interruption':
+        return this.model.addInterruptionMetric(metric);
       case 'realtime':
         // the SDK's realtime_inference span carries this response: enriched there, unless it never comes
         if (metric.requestId) this.untracedRealtime.set(metric.requestId, metric);
@@ -463,64 +442,15 @@ export class SessionEngine {
     try {
       if (this.sttTimer) clearTimeout(this.sttTimer);
       this.sttTimer = undefined;
-      for (const metric of this.pendingStt.splice(0)) this.splitStt(metric);
+      // the model splits each over the turns it measured; the stage span view places the STT spans of those it completed
+      for (const metric of this.pendingStt.splice(0)) this.model.addSttReport(metric);
     } catch (error) {
       this.counters.count('internal_error', String(error));
     }
   }
 
-  private splitStt(metric: SttMetric): void {
-    const emitted = new Set([...this.turnSpans].filter(([, spans]) => spans.sttEmitted).map(([index]) => index));
-    const turns = this.model.addSttReport(metric);
-    if (!turns.length) {
-      this.counters.count('unplaced_event', 'stt');
-      return this.spans.stt(sessionSttStep(metric, this.ledger.costOfMetric(metric)), undefined, undefined, undefined);
-    }
-    // a share for a turn whose STT span went out already: in the totals and the report, not on its span
-    for (const turn of turns) if (emitted.has(turn.index) || turn.index <= this.model.turnIndex - RECENT_TURNS) this.counters.count('late_usage', `stt turn ${turn.index}`);
-    for (const index of [...this.turnSpans.keys()]) {
-      const turn = this.model.turn(index);
-      if (turn) this.settleStt(turn, false);
-    }
-  }
-
-  /**
-   * Once a turn has ended and its STT usage is complete (or the session closed), its STT span goes
-   * out and the reply that waited for the turn's cost is released.
-   */
-  private settleStt(turn: TurnRecord, closing: boolean): void {
-    const spans = this.turnSpans.get(turn.index);
-    const user = turn.user;
-    if (!spans || spans.sttEmitted || !user || user.endedAt === undefined) return;
-    if (!closing && !this.model.sttSettled(turn)) return;
-    spans.sttEmitted = true;
-    for (const step of user.stt) this.spans.stt(step, user, turn.index, spans.context);
-    // the user spoke and the STT transcribed, but its provider never reported this audio (a last window)
-    const stt = this.options.stages?.stt;
-    if (!user.stt.length && stt && user.transcript !== undefined) this.spans.stt(unreportedSttStep(stt, user), user, turn.index, spans.context, true);
-    this.lateFact((held) => held.turnIndex === turn.index, 'stt', { [ATTR.TURN_COST]: this.model.turnCost(turn) });
-  }
-
-  private placeVad(metric: VadMetric): void {
-    // on the open user turn, whose VAD span goes out when it ends; else a span of its own
-    if (this.model.addVad(metric)) return;
-    const turn = this.model.latestUserTurn();
-    this.spans.vad([metric], turn?.user, turn?.index, turn ? this.turnSpans.get(turn.index)?.context : undefined);
-  }
-
   private placeEou(metric: Parameters<SessionModel['setEou']>[0]): void {
-    const turn = this.model.setEou(metric);
-    if (!turn) return this.counters.count('unplaced_event', 'eou');
-    // the SDK may emit eou_metrics just after the user turn span ended: place it now
-    if (turn.user?.endedAt !== undefined) this.emitEou(turn);
-  }
-
-  private emitEou(turn: TurnRecord): void {
-    const spans = this.turnSpans.get(turn.index);
-    const eou = turn.user?.eou;
-    if (!eou || !spans || spans.hasSdkEou || spans.eouEmitted) return;
-    spans.eouEmitted = true;
-    this.spans.eou(eou, turn.index, spans.context);
+    if (!this.model.setEou(metric)) this.counters.count('unplaced_event', 'eou');
   }
 
   // ---- stage attributes ------------------------------------------------------------------
@@ -543,8 +473,7 @@ export class SessionEngine {
         return facts.toolError ? { 'error.type': 'tool_error' } : {};
       case 'eou': {
         const turn = this.model.latestUserTurn();
-        const spans = turn ? this.turnSpans.get(turn.index) : undefined;
-        if (spans) spans.hasSdkEou = true;
+        if (turn) this.stageSpans.sdkEouSpan(turn.index);
         return turn?.user?.eou ? eouAttributes(turn.user.eou) : {};
       }
       case 'user_turn': {
@@ -601,14 +530,9 @@ export class SessionEngine {
   }
 
   private endUserTurn(facts: SpanFacts, end: number): Attributes {
+    // the stage span view emits the turn's VAD, STT and EOU spans as the model completes it
     const turn = this.model.endUserTurn(end, { transcriptionDelay: facts.transcriptionDelay, endOfTurnDelay: facts.endOfTurnDelay });
-    if (!turn?.user) return {};
-    const spans = this.turnSpans.get(turn.index);
-    // one VAD span per turn the user spoke in, whatever the VAD's metrics rate
-    if ((this.options.stages?.vad || turn.user.vad.length) && turn.user.speechStart !== undefined) this.spans.vad(turn.user.vad, turn.user, turn.index, spans?.context);
-    this.settleStt(turn, false);
-    this.emitEou(turn);
-    return userTurnSpanAttributes(turn.user);
+    return turn?.user ? userTurnSpanAttributes(turn.user) : {};
   }
 
   private endAgentTurn(info: OpenSpan, facts: SpanFacts, end: number): Attributes {
@@ -658,12 +582,7 @@ export class SessionEngine {
   }
 
   private beginUserTurn(context: SpanContext, start: number): void {
-    const turn = this.model.beginUserTurn(start, this.spanRef(context));
-    this.turnSpans.set(turn.index, { context, hasSdkEou: false, eouEmitted: false, sttEmitted: false });
-    // only recent turns can still receive late metrics: keep memory flat on long calls
-    const old = this.model.turn(turn.index - RECENT_TURNS);
-    if (old) this.settleStt(old, true);
-    this.turnSpans.delete(turn.index - RECENT_TURNS);
+    this.stageSpans.userTurnSpan(this.model.beginUserTurn(start, this.spanRef(context)), context);
   }
 
   private recordingInfo(): RecordingInfo | undefined {
@@ -719,8 +638,7 @@ export class SessionEngine {
   /** A realtime response no SDK span carried (older SDKs, a report at close): a span of our own. */
   private emitUntracedRealtime(metric: RealtimeMetric): void {
     const { step, reply } = this.model.addRealtime(metric);
-    const transcript = reply ? this.model.turn(reply.turnIndex)?.user?.transcript : this.model.latestUserTurn()?.user?.transcript;
-    this.spans.realtime(step, reply ? this.replyContexts.get(reply.speechId) : this.activeAgentTurnContext(), transcript);
+    this.stageSpans.untracedRealtime(step, reply);
   }
 
   /**
@@ -740,7 +658,7 @@ export class SessionEngine {
   /** The turn's cost still lacks STT usage its provider has yet to report (a periodic reporter). */
   private awaitsStt(turn: TurnRecord | undefined): boolean {
     if (!turn?.user || !this.options.stages?.stt || this.model.realtime) return false;
-    return !this.turnSpans.get(turn.index)?.sttEmitted;
+    return this.stageSpans.sttPending(turn.index);
   }
 
   /** A fact some held spans waited for: add it; export those that need nothing more. */
@@ -805,23 +723,6 @@ export class SessionEngine {
     for (const info of this.open.values()) if (info.stage === 'agent_turn' && (!latest || info.start >= latest.start)) latest = info;
     return latest?.span.spanContext();
   }
-}
-
-/** The STT of a turn whose audio its provider never reported: no usage, flagged incomplete. */
-function unreportedSttStep(model: ModelRef, user: TurnRecord['user'] & object): SttStep {
-  const at = user.finalTranscriptAt ?? user.speechEnd ?? user.startedAt;
-  return {
-    metric: { kind: 'stt', at, provider: model.provider, model: model.model, audioDuration: 0, streamed: true, inputTokens: 0, outputTokens: 0 },
-    start: user.speechStart ?? user.startedAt,
-    end: at,
-    latency: user.transcriptionDelay,
-    reports: 0,
-  };
-}
-
-/** An STT report no user turn can take (before anyone spoke): a step of its own, on the session. */
-function sessionSttStep(metric: SttMetric, cost: number | undefined): SttStep {
-  return { metric, start: metric.at - metric.audioDuration, end: metric.at, cost, reports: 1 };
 }
 
 /** A JSON value as an object when it parses, else as given. */

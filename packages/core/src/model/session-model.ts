@@ -163,6 +163,9 @@ export class SessionModel {
       this.checkUnheard(at);
       this.detectAbandonment(at);
       for (const reply of [...this.openReplies.values()]) this.closeReply(reply, at);
+      const unmatched = this.pendingInterruptionMetric;
+      this.pendingInterruptionMetric = undefined;
+      if (unmatched) this.notify((o) => o.onUnmatchedInterruptionReport?.(unmatched));
       const snapshot = this.totals();
       this.notify((o) => o.onSessionEnd?.(snapshot));
       return snapshot;
@@ -395,6 +398,7 @@ export class SessionModel {
       turn.user.vad.push(metric);
       return turn;
     }
+    this.notify((o) => o.onVadOutsideTurn?.(metric, turn));
     return undefined;
   }
 
@@ -407,6 +411,7 @@ export class SessionModel {
     for (const turn of touched) for (const step of turn.user?.stt ?? []) step.latency = turn.user?.transcriptionDelay;
     // audio before anyone spoke: the current turn (0) owns its cost, so the turns still add up
     if (!touched.length) this.currentTurn().otherCost += this.options.ledger.costOfMetric(metric) ?? 0;
+    this.notify((o) => o.onSttReport?.(metric, touched));
     return touched;
   }
 
@@ -471,6 +476,7 @@ export class SessionModel {
       const reply = this.reply(metric.speechId, metric.at);
       if (turn) reply.turnIndex = turn.index;
     }
+    if (turn) this.notify((o) => o.onEou?.(turn));
     return turn;
   }
 
@@ -755,21 +761,14 @@ export class SessionModel {
   }
 
   /**
-   * The interruption model reported: its figures go on the next barge-in (the
-   * SDK reports before the agent stops). A report still waiting when another
-   * arrives matched no barge-in: it is returned, to be shown on its own.
+   * The interruption model reported: its figures go on the next barge-in (the SDK reports before
+   * the agent stops). A report still waiting when another arrives (or when the session ends)
+   * matched no barge-in: observers are told, to show it on its own.
    */
-  addInterruptionMetric(metric: InterruptionMetric): InterruptionMetric | undefined {
+  addInterruptionMetric(metric: InterruptionMetric): void {
     const unmatched = this.pendingInterruptionMetric;
     this.pendingInterruptionMetric = metric;
-    return unmatched;
-  }
-
-  /** The interruption report that never matched a barge-in, taken (at the end of a session). */
-  takeUnmatchedInterruptionMetric(): InterruptionMetric | undefined {
-    const metric = this.pendingInterruptionMetric;
-    this.pendingInterruptionMetric = undefined;
-    return metric;
+    if (unmatched) this.notify((o) => o.onUnmatchedInterruptionReport?.(unmatched));
   }
 
   addHandoff(at: number, fromAgent: string | undefined, toAgent: string): HandoffRecord {

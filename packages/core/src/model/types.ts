@@ -298,6 +298,14 @@ export interface SessionModelObserver {
   onHandoff?(handoff: HandoffRecord): void;
   /** A quality signal fired on a turn. */
   onSignal?(signal: SignalRecord, turn: TurnRecord): void;
+  /** An STT usage report was split over `turns` (none: it came before anyone spoke, and stays on the session). */
+  onSttReport?(metric: SttMetric, turns: readonly TurnRecord[]): void;
+  /** The end-of-utterance report was placed on `turn`. */
+  onEou?(turn: TurnRecord): void;
+  /** A VAD report fell outside any open user turn (`latest`: the newest user turn, when there is one). */
+  onVadOutsideTurn?(metric: VadMetric, latest: TurnRecord | undefined): void;
+  /** An interruption-model report matched no barge-in (another came first, or the session ended). */
+  onUnmatchedInterruptionReport?(metric: InterruptionMetric): void;
   /** The session ended. */
   onSessionEnd?(snapshot: SessionSnapshot): void;
 }
