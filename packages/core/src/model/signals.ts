@@ -146,22 +146,20 @@ export class SignalDetector {
   }
 
   /**
-   * A text's words, split once: each text is compared with the next `repeatLookback` ones, so the
-   * last few splits are kept (keyed by the text itself, which the model keeps anyway).
+   * A text's words, split once: each text is compared with the next `repeatLookback` ones of its
+   * kind, so the last few splits are kept (keyed by the text itself, which the model keeps anyway).
    */
   private wordsOf(text: string): readonly string[] {
     let words = this.recentWords.get(text);
     if (!words) {
       words = normalizedWords(text);
       this.recentWords.set(text, words);
-      if (this.recentWords.size > RECENT_WORDS) this.recentWords.delete(this.recentWords.keys().next().value as string);
+      // each kind (the user's, the agent's) is compared with its last `repeatLookback`: both kinds' fit in twice that and one more each
+      if (this.recentWords.size > 2 * (this.thresholds.repeatLookback + 1)) this.recentWords.delete(this.recentWords.keys().next().value as string);
     }
     return words;
   }
 }
-
-/** Texts whose words are kept: the user's and the agent's last few, with room for the lookback of both. */
-const RECENT_WORDS = 16;
 
 /** Lower-case words without punctuation: what two utterances are compared on. */
 export function normalizedWords(text: string): string[] {
