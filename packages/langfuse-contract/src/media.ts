@@ -59,12 +59,8 @@ export class MediaStore {
 
   /** `POST /api/public/media` with an authorised project: validate, link, and give an upload URL unless already uploaded. */
   requestUpload(raw: Buffer, baseUrl: string): Answer {
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      return invalid([{ message: 'body is not JSON' }]);
-    }
+    const body = jsonBody(raw);
+    if (!body) return invalid([{ message: 'body is not JSON' }]);
     const issues: Array<{ path: string; message: string }> = [];
     const contentType = body.contentType;
     if (typeof contentType !== 'string' || !MEDIA_CONTENT_TYPES.has(contentType)) issues.push({ path: 'contentType', message: 'Invalid enum value' });
@@ -106,12 +102,8 @@ export class MediaStore {
 
   /** `PATCH /api/public/media/{id}`. */
   reportUpload(mediaId: string, raw: Buffer): Answer {
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-    } catch {
-      return invalid([{ message: 'body is not JSON' }]);
-    }
+    const body = jsonBody(raw);
+    if (!body) return invalid([{ message: 'body is not JSON' }]);
     const issues: Array<{ path: string; message: string }> = [];
     if (typeof body.uploadedAt !== 'string' || Number.isNaN(Date.parse(body.uploadedAt))) issues.push({ path: 'uploadedAt', message: 'Invalid date' });
     const status = body.uploadHttpStatus;
@@ -133,6 +125,15 @@ export function mediaIdOf(sha256Base64: string): string {
 
 function addLink(record: ReceivedMedia, link: ReceivedMedia['links'][number]): void {
   if (!record.links.some((l) => l.traceId === link.traceId && l.observationId === link.observationId && l.field === link.field)) record.links.push(link);
+}
+
+/** A request's JSON body; undefined when it does not parse (both media calls answer that as invalid). */
+function jsonBody(raw: Buffer): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }
 
 function invalid(issues: unknown[]): Answer {
