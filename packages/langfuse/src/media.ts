@@ -7,9 +7,10 @@
  * (the user's speech to the `user_turn` observation's input, the reply to the `agent_turn`'s output).
  */
 import { diag } from '@opentelemetry/api';
-import { LangfuseClient } from '@langfuse/client';
+import type { LangfuseClient } from '@langfuse/client';
 import { LangfuseMedia, uploadMedia } from '@langfuse/core';
-import { redactUrl, requestSecrets, scrubSecrets, type ExportLogger } from '@voicetrace/exporters';
+import { redactUrl, scrubSecrets, type ExportLogger } from '@voicetrace/exporters';
+import { langfuseApi } from './api-client.js';
 import { readFile, stat } from 'node:fs/promises';
 import type { LangfuseConfig } from './types.js';
 
@@ -59,10 +60,8 @@ export class LangfuseClips {
     config: LangfuseConfig,
     private readonly options: LangfuseClipsOptions = {},
   ) {
-    this.client = new LangfuseClient({ publicKey: config.publicKey, secretKey: config.secretKey, baseUrl: config.baseUrl.replace(/\/+$/, '') });
+    ({ client: this.client, secrets: this.secrets } = langfuseApi(config));
     this.logger = options.logger ?? ((message) => console.error(message));
-    const basic = `Basic ${Buffer.from(`${config.publicKey}:${config.secretKey}`).toString('base64')}`;
-    this.secrets = requestSecrets(config.baseUrl, { Authorization: basic, 'x-secret-key': config.secretKey });
   }
 
   /** Attaches one clip; resolves its outcome, never rejects. */

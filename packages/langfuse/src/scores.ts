@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
-import { LangfuseClient } from '@langfuse/client';
-import { redactUrl, requestSecrets, scrubSecrets, type ExportLogger } from '@voicetrace/exporters';
+import type { LangfuseClient } from '@langfuse/client';
+import { redactUrl, scrubSecrets, type ExportLogger } from '@voicetrace/exporters';
+import { langfuseApi } from './api-client.js';
 import type { LangfuseConfig } from './types.js';
 
 /** One agent turn, as the session model knows it. */
@@ -105,10 +106,8 @@ export class LangfuseScores {
     config: LangfuseConfig,
     private readonly options: LangfuseScoresOptions = {},
   ) {
-    this.client = new LangfuseClient({ publicKey: config.publicKey, secretKey: config.secretKey, baseUrl: config.baseUrl.replace(/\/+$/, '') });
+    ({ client: this.client, secrets: this.secrets } = langfuseApi(config));
     this.logger = options.logger ?? ((message) => console.error(message));
-    const basic = `Basic ${Buffer.from(`${config.publicKey}:${config.secretKey}`).toString('base64')}`;
-    this.secrets = requestSecrets(config.baseUrl, { Authorization: basic, 'x-secret-key': config.secretKey });
   }
 
   /** Scores one agent turn. */
