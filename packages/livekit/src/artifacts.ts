@@ -79,11 +79,12 @@ export async function writeArtifacts(plan: ArtifactPlan): Promise<WrittenArtifac
   }
   if (plan.uploader) {
     if (recordingPath) {
-      const clipPaths = (clips ?? []).filter((c) => c.path).map((c) => join(plan.dir, c.path!));
+      const cutClips = (clips ?? []).filter((c) => c.path);
+      const clipPaths = cutClips.map((c) => join(plan.dir, c.path!));
       const [recording, ...clipUploads] = await uploadSessionArtifacts({ uploader: plan.uploader, sessionId: plan.sessionId, recordingPath, reportPaths: [], clipPaths });
       if (recording) uploads.push(toReportUpload(recording));
       for (const [i, upload] of clipUploads.entries()) {
-        const clip = clips!.filter((c) => c.path)[i]!;
+        const clip = cutClips[i]!;
         if (upload.status === 'uploaded' && upload.url) clip.url = upload.url;
         else clip.skipped = 'upload_failed';
       }

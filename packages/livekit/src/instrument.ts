@@ -194,6 +194,7 @@ export function instrumentSession(
   };
   let written = false;
   let lastReport: WrittenReport | undefined;
+  let forget: () => void = () => {};
   const handle: InstrumentedSession = {
     sessionId,
     jobContext: job,
@@ -221,6 +222,7 @@ export function instrumentSession(
         });
         Object.assign(result, written_);
         written = true;
+        if (engine.model.ended) forget();
         const failed = written_.uploads.filter((u) => u.status === 'failed');
         if (failed.length) context.warn('upload_failed', `voicetrace: ${failed.map((u) => `${u.what}: ${u.error}`).join('; ')} (the report says so too)`);
       } catch (error) {
@@ -236,7 +238,7 @@ export function instrumentSession(
     },
   };
   context.sessions.add(handle);
-  forgetWhenDone(engine, handle, context);
+  forget = forgetWhenDone(engine, handle, context);
   return handle;
 }
 
@@ -245,20 +247,15 @@ const KEEP_ENDED_MS = 60_000;
 
 /**
  * Lets an ended session go: a process that runs many calls must not keep each one's model (about
- * 120 KiB a call). It leaves the setup's set once its report is written after its end; one nobody
- * wrote leaves a minute after its end, written first when `shutdown()` would have written it.
+ * 120 KiB a call). It leaves the setup's set once its report is written after its end (the returned
+ * function, called by `writeReport`); one nobody wrote leaves a minute after its end, written first
+ * when `shutdown()` would have written it.
  */
-function forgetWhenDone(engine: SessionEngine, handle: InstrumentedSession, context: InstrumentContext): void {
+function forgetWhenDone(engine: SessionEngine, handle: InstrumentedSession, context: InstrumentContext): () => void {
   let timer: NodeJS.Timeout | undefined;
   const forget = (): void => {
     context.sessions.delete(handle);
     clearTimeout(timer); // its closure holds the session too
-  };
-  const write = handle.writeReport;
-  handle.writeReport = async (options) => {
-    const result = await write(options);
-    if (engine.model.ended && handle.reportWritten) forget();
-    return result;
   };
   engine.observe({
     onSessionEnd: () => {
@@ -270,6 +267,7 @@ function forgetWhenDone(engine: SessionEngine, handle: InstrumentedSession, cont
       }, KEEP_ENDED_MS).unref();
     },
   });
+  return forget;
 }
 
 /** A session id as a directory name: path separators and control characters replaced. */
