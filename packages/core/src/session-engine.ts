@@ -94,8 +94,14 @@ type LiveSpan = Span & { name?: string; parentSpanContext?: SpanContext; instrum
 /** Stages whose spans are GenAI operations (invoke_workflow, invoke_agent, chat, execute_tool, speech): they carry `gen_ai.conversation.id`, as its spec says. */
 const GENAI_STAGES: ReadonlySet<Stage | 'all'> = new Set(ATTRIBUTE_SPECS.find((spec) => spec.key === ATTR.CONVERSATION_ID)?.stages ?? []);
 
-/** Recently started spans whose turn is remembered (for the log lines written in them): some 30 turns' worth. */
-const RECENT_SPANS = 512;
+/**
+ * Recently started spans whose turn is remembered (for the log lines written in them, and the speech
+ * of ended parents): some five turns' worth. A line written later in an older span's context finds its
+ * session by trace and lands on the turn in progress. Evicted before each insert, a map of 64 keeps a
+ * table of 128 entries (V8 doubles a full table unless half of it is holes): 3.6 KiB, where 512 took
+ * up to 57 KiB in a long call and 8.8 KiB in a 10-turn one.
+ */
+const RECENT_SPANS = 64;
 
 /** Inputs remembered to tell a duplicate (the same event object recorded again). */
 const RECENT_EVENTS = 32;
@@ -316,8 +322,7 @@ export class SessionEngine {
         ? (this.model.openReply(speechId)?.turnIndex ?? this.model.turnIndex)
         : stage === 'agent_turn' || stage === 'user_turn' ? this.model.turnIndex : (parent?.turnIndex ?? this.model.turnIndex);
       this.open.set(context.spanId, { span, name, stage, start, speechId, provisional, turnIndex, parentId: span.parentSpanContext?.spanId, userSpeaking: facts.userSpeaking });
-      this.turnOfSpanId.set(context.spanId, turnIndex);
-      if (this.turnOfSpanId.size > RECENT_SPANS) this.turnOfSpanId.delete(this.turnOfSpanId.keys().next().value as string);
+      remember(this.turnOfSpanId, context.spanId, turnIndex);
       span.setAttributes(this.identity(span, stage, turnIndex));
     } catch (error) {
       this.counters.count('internal_error', String(error));
@@ -714,8 +719,7 @@ export class SessionEngine {
   }
 
   private rememberEndedSpeech(spanId: string, speechId: string): void {
-    this.endedSpeech.set(spanId, speechId);
-    if (this.endedSpeech.size > RECENT_SPANS) this.endedSpeech.delete(this.endedSpeech.keys().next().value as string);
+    remember(this.endedSpeech, spanId, speechId);
   }
 
   private activeAgentTurnContext(): SpanContext | undefined {
@@ -741,4 +745,10 @@ function scopeOf(span: Span): string {
 
 function attributesOf(span: Span): Attributes {
   return (span as { attributes?: Attributes }).attributes ?? {};
+}
+
+/** Sets `key` in a map of the RECENT_SPANS newest keys, the oldest evicted first. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= RECENT_SPANS && !map.has(key)) map.delete(map.keys().next().value as string);
+  map.set(key, value);
 }

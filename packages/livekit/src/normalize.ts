@@ -88,14 +88,15 @@ function normalize(raw: unknown, counters: DropCounters, limits: ValueLimits | u
   const at = v.timestamp('timestamp', m.timestamp, 'ms') ?? Date.now() / 1000;
   const quality = { implausible: v.implausible, truncated: v.truncated, reasons: v.reasons };
   const known = (value: string | undefined): string | undefined => (value && value !== 'unknown' ? value : undefined);
-  const model = (meta: { modelProvider?: string; modelName?: string } | undefined, label: unknown) => ({
-    provider: mapDefined(known(meta?.modelProvider) ?? known(fallback?.provider), providerName) ?? providerOfLabel(label) ?? String(label ?? 'unknown'),
-    model: known(meta?.modelName) ?? known(fallback?.model) ?? String(label ?? 'unknown'),
-  });
+  // provider and model written into each literal, not spread from a pair: one hidden class per kind of metric
+  type Meta = { modelProvider?: string; modelName?: string } | undefined;
+  const providerOf = (meta: Meta, label: unknown): string =>
+    mapDefined(known(meta?.modelProvider) ?? known(fallback?.provider), providerName) ?? providerOfLabel(label) ?? String(label ?? 'unknown');
+  const modelOf = (meta: Meta, label: unknown): string => known(meta?.modelName) ?? known(fallback?.model) ?? String(label ?? 'unknown');
   switch (m.type) {
     case 'llm_metrics':
       return {
-        kind: 'llm', at, quality, ...model(m.metadata, m.label),
+        kind: 'llm', at, quality, provider: providerOf(m.metadata, m.label), model: modelOf(m.metadata, m.label),
         speechId: m.speechId, requestId: m.requestId,
         ttft: v.duration('ttft', m.ttftMs, 'ms', { sentinel: true }),
         duration: v.duration('duration', m.durationMs, 'ms'),
@@ -108,7 +109,7 @@ function normalize(raw: unknown, counters: DropCounters, limits: ValueLimits | u
       };
     case 'tts_metrics':
       return {
-        kind: 'tts', at, quality, ...model(m.metadata, m.label),
+        kind: 'tts', at, quality, provider: providerOf(m.metadata, m.label), model: modelOf(m.metadata, m.label),
         speechId: m.speechId, requestId: m.requestId,
         ttfb: v.duration('ttfb', m.ttfbMs, 'ms', { sentinel: true }),
         duration: v.duration('duration', m.durationMs, 'ms'),
@@ -123,7 +124,7 @@ function normalize(raw: unknown, counters: DropCounters, limits: ValueLimits | u
       };
     case 'stt_metrics':
       return {
-        kind: 'stt', at, quality, ...model(m.metadata, m.label),
+        kind: 'stt', at, quality, provider: providerOf(m.metadata, m.label), model: modelOf(m.metadata, m.label),
         requestId: m.requestId,
         // streaming STT reports 0: that is "not measured", not an instant transcript
         duration: m.durationMs ? v.duration('duration', m.durationMs, 'ms') : undefined,
@@ -163,7 +164,7 @@ function normalize(raw: unknown, counters: DropCounters, limits: ValueLimits | u
       const input = m.inputTokenDetails;
       const output = m.outputTokenDetails;
       return {
-        kind: 'realtime', at, quality, ...model(m.metadata, m.label),
+        kind: 'realtime', at, quality, provider: providerOf(m.metadata, m.label), model: modelOf(m.metadata, m.label),
         requestId: m.requestId,
         createdAt: at,
         ttft: v.duration('ttft', m.ttftMs, 'ms', { sentinel: true }),

@@ -225,6 +225,9 @@ export class SessionModel {
     // a realtime model transcribes the user after their turn ended: their words are known once the next turn begins
     if (this.eventTurns && last?.user) this.checkUserTurn(last);
     this.userTurnCount += 1;
+    // the turn before the last is settled by now (late STT and replies land in the last one)
+    const settled = this.turns[this.turns.length - 2];
+    if (settled) fitTurnArrays(settled);
     const turn: TurnRecord = {
       index: this.userTurnCount,
       user: { startedAt: at, vad: [], stt: [], span },
@@ -901,6 +904,7 @@ export class SessionModel {
   private closeReply(reply: ReplyRecord, at: number): void {
     reply.endedAt ??= at;
     reply.complete = true;
+    fitReplyArrays(reply);
     this.openReplies.delete(reply.speechId);
     const turn = this.turn(reply.turnIndex) ?? (reply.turnIndex === 0 ? this.currentTurn() : undefined);
     turn?.replies.push(reply);
@@ -1025,4 +1029,34 @@ export class SessionModel {
       }
     }
   }
+}
+
+/**
+ * The same items in an array of their size. A push onto `[]` reserves 17 slots (V8's growth rule),
+ * and a call keeps its records' arrays, most of one or two items, to its end: refitted when a record
+ * is settled, they hold about 1.3 KiB less per turn. A late push just grows the array again.
+ */
+function fitted<T>(items: T[]): T[] {
+  return items.length ? items.slice() : items;
+}
+
+function fitReplyArrays(reply: ReplyRecord): void {
+  reply.llm = fitted(reply.llm);
+  reply.tts = fitted(reply.tts);
+  reply.tools = fitted(reply.tools);
+  reply.realtime = fitted(reply.realtime);
+  reply.interruptions = fitted(reply.interruptions);
+}
+
+function fitTurnArrays(turn: TurnRecord): void {
+  turn.replies = fitted(turn.replies);
+  turn.handoffs = fitted(turn.handoffs);
+  turn.errors = fitted(turn.errors);
+  turn.logs = fitted(turn.logs);
+  if (turn.signals) turn.signals = fitted(turn.signals);
+  const user = turn.user;
+  if (!user) return;
+  user.vad = fitted(user.vad);
+  user.stt = fitted(user.stt);
+  if (user.sttSettled) user.sttSettled = fitted(user.sttSettled);
 }

@@ -41,7 +41,8 @@ export class SttApportioner {
     // a window that reached past a turn's end of speech holds all of that turn's speech
     for (const turn of speaking) {
       const user = turn.user!;
-      if (user.speechEnd !== undefined && user.speechEnd <= end) (user.sttSettled ??= []).includes(key) || user.sttSettled.push(key);
+      // a new array of exact size (concat; a push or a spread reserves spare slots): a turn keeps it to the call's end (see fitted in session-model.ts)
+      if (user.speechEnd !== undefined && user.speechEnd <= end && !user.sttSettled?.includes(key)) user.sttSettled = (user.sttSettled ?? []).concat(key);
     }
     return shares.map(([turn]) => turn);
   }
@@ -57,12 +58,16 @@ export class SttApportioner {
     let step = user.stt.find((s) => `${s.metric.provider}|${s.metric.model}` === key);
     if (!step) {
       step = {
-        metric: { ...metric, audioDuration: 0, inputTokens: 0, outputTokens: 0, duration: undefined, quality: undefined },
+        // a literal, not a spread plus keys: one hidden class for every step
+        metric: {
+          kind: 'stt', at: metric.at, quality: undefined, provider: metric.provider, model: metric.model,
+          requestId: metric.requestId, duration: undefined, audioDuration: 0, streamed: metric.streamed, inputTokens: 0, outputTokens: 0,
+        },
         start: user.speechStart ?? metric.at - metric.audioDuration,
         end: user.speechStart ?? metric.at,
         reports: 0,
       };
-      user.stt.push(step);
+      user.stt = user.stt.concat(step);
     }
     step.metric.audioDuration += metric.audioDuration * share;
     step.metric.inputTokens += metric.inputTokens * share;
