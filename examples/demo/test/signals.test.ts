@@ -2,18 +2,24 @@
 // it fires on exactly that turn, at the injected size, and nothing fires that the script itself or
 // the injection does not cause (the demo README lists the script's own signals).
 import type { SessionReportJson } from '@voicetrace/report';
+import { initializeLogger } from '@livekit/agents';
+import { setupVoiceTrace, type VoiceTrace } from '@voicetrace/livekit';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Injections } from '../src/conversation.js';
-import { runDemo } from '../src/run-demo.js';
+import { runSession } from '../src/run-demo.js';
 
 type Section = SessionReportJson['voicetrace'];
 
-async function call(inject: Injections): Promise<Section> {
-  const result = await runDemo({ out: mkdtempSync(join(tmpdir(), 'voicetrace-signals-')), inject, voicetrace: { otlp: false, metrics: false, logs: false } });
-  return (JSON.parse(readFileSync(result.report.json!, 'utf8')) as SessionReportJson).voicetrace;
+const out = mkdtempSync(join(tmpdir(), 'voicetrace-signals-'));
+
+/** One demo call with `inject` on the shared voicetrace setup (several run at once: the SDK has one tracer provider per process). */
+async function call(vt: VoiceTrace, inject: Injections): Promise<Section> {
+  const { report } = await runSession(vt, { out, inject, sessionId: `sess_signals_${randomUUID().slice(0, 8)}` });
+  return (JSON.parse(readFileSync(report.json!, 'utf8')) as SessionReportJson).voicetrace;
 }
 
 /** `turn:signal` of every signal of the call. */
@@ -26,15 +32,27 @@ const SCRIPT = (signal: string) => ['3:talk_over_user', '3:agent_repetition'].in
 let baseline: Section;
 const runs = new Map<string, Section>();
 
-beforeAll(async () => {
-  baseline = await call({});
-  runs.set('dead-air', await call({ deadAir: { turn: 3, seconds: 2.5 } }));
-  runs.set('cut-off', await call({ cutOff: 2 }));
-  runs.set('repeat', await call({ repeat: 3 }));
-  runs.set('hangup', await call({ hangup: 5 }));
-  runs.set('tts-gap', await call({ ttsGap: { turn: 2, seconds: 0.8 } }));
+const INJECTIONS: Array<[string, Injections]> = [
+  ['dead-air', { deadAir: { turn: 3, seconds: 2.5 } }],
+  ['cut-off', { cutOff: 2 }],
+  ['repeat', { repeat: 3 }],
+  ['hangup', { hangup: 5 }],
+  ['tts-gap', { ttsGap: { turn: 2, seconds: 0.8 } }],
   // three causes on three turns of one call (each turn's signals are its own)
-  runs.set('tool-error+backchannel+missed', await call({ toolError: 1, backchannel: 2, missed: 5 }));
+  ['tool-error+backchannel+missed', { toolError: 1, backchannel: 2, missed: 5 }],
+];
+
+beforeAll(async () => {
+  // the calls run at once: each is ~27 s of mostly waiting, and one after the other they took 3 minutes of the suite
+  initializeLogger({ pretty: true, level: 'warn' });
+  const vt = setupVoiceTrace({ serviceName: 'voicetrace-demo', file: join(out, 'traces.jsonl'), handleSignals: false, otlp: false, metrics: false, logs: false });
+  try {
+    const [first, ...rest] = await Promise.all([call(vt, {}), ...INJECTIONS.map(([, inject]) => call(vt, inject))]);
+    baseline = first!;
+    INJECTIONS.forEach(([name], i) => runs.set(name, rest[i]!));
+  } finally {
+    await vt.shutdown();
+  }
 }, 300_000);
 
 describe('quality signals in the demo call, one injected cause at a time', () => {
@@ -110,6 +128,13 @@ describe('quality signals in the demo call, one injected cause at a time', () =>
       expect(Object.fromEntries(Object.entries(v.signals ?? {}).map(([k, x]) => [k, x.count]))).toEqual(counts);
     }
     const table = [['baseline', baseline] as const, ...runs.entries()].map(([name, v]) => `${name}: ${fired(v).join(', ')}`);
-    console.info(`[signals]\n${table.join('\n')}`);
+    // the measured sizes beside their 50 ms tolerances (the calls run at once: what the load costs shows here)
+    const size = (v: Section, turn: number, name: string) => v.turns.find((t) => t.index === turn)?.signals?.find((s) => s.name === name)?.seconds;
+    const sizes = [
+      `dead-air e2e shift ${(e2e(runs.get('dead-air')!, 3) - e2e(baseline, 3)).toFixed(3)} s (injected 2.5)`,
+      `tts-gap dead air ${size(runs.get('tts-gap')!, 2, 'dead_air')?.toFixed(3)} s (injected 0.8)`,
+      `backchannel talk-over ${size(runs.get('tool-error+backchannel+missed')!, 2, 'talk_over_user')?.toFixed(3)} s (0.3)`,
+    ];
+    console.info(`[signals]\n${table.join('\n')}\n${sizes.join('\n')}`);
   });
 });

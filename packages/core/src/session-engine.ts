@@ -9,6 +9,7 @@ import type { SpanFacts, SpanFactsReader } from './span-facts.js';
 import { StageSpans } from './stage-spans.js';
 import { fromHrTime } from './time.js';
 import { UsageLedger, type ModelUsage, type UsageDisagreement } from './usage.js';
+import { RecentMap } from './recent-map.js';
 import {
   agentTurnSpanAttributes,
   defined,
@@ -97,9 +98,8 @@ const GENAI_STAGES: ReadonlySet<Stage | 'all'> = new Set(ATTRIBUTE_SPECS.find((s
 /**
  * Recently started spans whose turn is remembered (for the log lines written in them, and the speech
  * of ended parents): some five turns' worth. A line written later in an older span's context finds its
- * session by trace and lands on the turn in progress. Evicted before each insert, a map of 64 keeps a
- * table of 128 entries (V8 doubles a full table unless half of it is holes): 3.6 KiB, where 512 took
- * up to 57 KiB in a long call and 8.8 KiB in a 10-turn one.
+ * session by trace and lands on the turn in progress. A {@link RecentMap} of 64 keeps a table of 128
+ * entries: 3.6 KiB, where 512 took up to 57 KiB in a long call and 8.8 KiB in a 10-turn one.
  */
 const RECENT_SPANS = 64;
 
@@ -141,9 +141,9 @@ export class SessionEngine {
   /** The live agent_turn span of each recent reply, the parent of its interruption spans. */
   private readonly replyContexts = new Map<string, SpanContext>();
   /** The speech of recently ended spans, for their children that end after them. */
-  private readonly endedSpeech = new Map<string, string>();
+  private readonly endedSpeech = new RecentMap<string>(RECENT_SPANS);
   /** The turn of recently started spans, so a log line written in a span finds its turn. */
-  private readonly turnOfSpanId = new Map<string, number>();
+  private readonly turnOfSpanId = new RecentMap<number>(RECENT_SPANS);
   /**
    * The newest inputs, to tell one recorded twice (two listeners of one event): a short ring, not a
    * WeakSet of every input, whose entries the garbage collector must trace for the whole call.
@@ -322,7 +322,7 @@ export class SessionEngine {
         ? (this.model.openReply(speechId)?.turnIndex ?? this.model.turnIndex)
         : stage === 'agent_turn' || stage === 'user_turn' ? this.model.turnIndex : (parent?.turnIndex ?? this.model.turnIndex);
       this.open.set(context.spanId, { span, name, stage, start, speechId, provisional, turnIndex, parentId: span.parentSpanContext?.spanId, userSpeaking: facts.userSpeaking });
-      remember(this.turnOfSpanId, context.spanId, turnIndex);
+      this.turnOfSpanId.set(context.spanId, turnIndex);
       span.setAttributes(this.identity(span, stage, turnIndex));
     } catch (error) {
       this.counters.count('internal_error', String(error));
@@ -719,7 +719,7 @@ export class SessionEngine {
   }
 
   private rememberEndedSpeech(spanId: string, speechId: string): void {
-    remember(this.endedSpeech, spanId, speechId);
+    this.endedSpeech.set(spanId, speechId);
   }
 
   private activeAgentTurnContext(): SpanContext | undefined {
@@ -747,8 +747,3 @@ function attributesOf(span: Span): Attributes {
   return (span as { attributes?: Attributes }).attributes ?? {};
 }
 
-/** Sets `key` in a map of the RECENT_SPANS newest keys, the oldest evicted first. */
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  if (map.size >= RECENT_SPANS && !map.has(key)) map.delete(map.keys().next().value as string);
-  map.set(key, value);
-}

@@ -87,7 +87,7 @@ export function waitSums(result: CallResult): Array<{ turn: number; e2e: number;
     .map((s) => ({
       turn: num(s, ATTR.TURN_INDEX) ?? -1,
       e2e: num(s, ATTR.LATENCY_E2E)!,
-      slices: WAIT_CONTRIBUTIONS.reduce((sum, c) => sum + (num(s, `voicetrace.wait.${c.key}`) ?? 0), 0),
+      slices: WAIT_CONTRIBUTIONS.reduce((sum, c) => sum + (num(s, c.attribute) ?? 0), 0),
     }));
 }
 

@@ -1,5 +1,5 @@
 import type { Attributes } from '@opentelemetry/api';
-import { ATTR, LATENCY_STAGES, SESSION_LATENCY_METRICS, sessionLatencyKey } from '@voicetrace/conventions';
+import { ATTR, LATENCY_STAGES, SESSION_LATENCY_METRICS, WAIT_CONTRIBUTIONS, sessionLatencyKey, type WaitKey } from '@voicetrace/conventions';
 import type { EouMetric, InputQuality } from '../events.js';
 import type { LlmStep, ReplyRecord, SessionSnapshot, SignalRecord, TtsStep, UserTurnRecord } from '../model/types.js';
 
@@ -72,19 +72,15 @@ export function agentTurnSpanAttributes(reply: ReplyRecord, turnCost: number, us
   // a user turn without a span of its own (a realtime model's): its speech bounds go on the reply that answered it
   if (user && !user.span) Object.assign(attributes, defined({ [ATTR.VAD_SPEECH_START]: user.speechStart, [ATTR.VAD_SPEECH_END]: user.speechEnd }));
   const bargeIn = reply.interruptions.find((i) => i.stoppedAgent);
-  Object.assign(
-    attributes,
-    defined({
-      ...Object.fromEntries(LATENCY_STAGES.map((stage) => [stage.attribute, latency[stage.field]])),
-      [ATTR.REPLY_FIRST_AUDIO_AT]: reply.firstAudioAt ?? reply.playoutStartedAt,
-      [ATTR.TURN_COST]: turnCost,
-      [ATTR.TURN_OVERLAP]: bargeIn?.overlap,
-      [ATTR.LATENCY_ANCHOR_SHIFT]: latency.anchorShift,
-    }),
-  );
+  // set one by one, not a spread of entries filtered by `defined`: this runs for every reply
+  for (const stage of LATENCY_STAGES) setDefined(attributes, stage.attribute, latency[stage.field]);
+  setDefined(attributes, ATTR.REPLY_FIRST_AUDIO_AT, reply.firstAudioAt ?? reply.playoutStartedAt);
+  attributes[ATTR.TURN_COST] = turnCost;
+  setDefined(attributes, ATTR.TURN_OVERLAP, bargeIn?.overlap);
+  setDefined(attributes, ATTR.LATENCY_ANCHOR_SHIFT, latency.anchorShift);
   if (latency.wait.length) {
     attributes[ATTR.WAIT_BREAKDOWN] = JSON.stringify(latency.wait);
-    for (const slice of latency.wait) attributes[`voicetrace.wait.${slice.key}`] = slice.seconds;
+    for (const slice of latency.wait) attributes[WAIT_ATTRIBUTES[slice.key]] = slice.seconds;
   }
   if (reply.dataIncomplete) attributes[ATTR.DATA_INCOMPLETE] = true;
   return attributes;
@@ -135,6 +131,13 @@ export function qualityAttributes(quality: InputQuality | undefined): Attributes
   if (quality?.implausible.length) attributes[ATTR.IMPLAUSIBLE] = quality.implausible;
   if (quality?.truncated.length) attributes[ATTR.TRUNCATED] = quality.truncated;
   return attributes;
+}
+
+/** The attribute of each wait slice, as the conventions name it. */
+const WAIT_ATTRIBUTES = Object.fromEntries(WAIT_CONTRIBUTIONS.map((c) => [c.key, c.attribute])) as Record<WaitKey, string>;
+
+function setDefined(attributes: Attributes, key: string, value: Attributes[string] | undefined): void {
+  if (value !== undefined) attributes[key] = value;
 }
 
 /** The defined values of `values`, as attributes. */
