@@ -20,6 +20,7 @@ import {
   ttsSpanAttributes,
   userTurnSpanAttributes,
 } from './views/span-attributes.js';
+import { LateFactHold } from './views/late-fact-hold.js';
 import { StageSpanView } from './views/stage-span-view.js';
 
 /** Options of one instrumented session. */
@@ -87,9 +88,6 @@ interface OpenSpan {
   userSpeaking?: boolean;
 }
 
-/** A fact a finished span waits for: the user's words and the reply's text (realtime), or the turn's STT usage. */
-type LateFact = 'transcript' | 'text' | 'stt';
-
 type LiveSpan = Span & { name?: string; parentSpanContext?: SpanContext; instrumentationScope?: { name: string }; attributes?: Attributes; startTime?: [number, number]; endTime?: [number, number] };
 
 /** Stages whose spans are GenAI operations (invoke_workflow, invoke_agent, chat, execute_tool, speech): they carry `gen_ai.conversation.id`, as its spec says. */
@@ -113,9 +111,10 @@ const STT_SPLIT_GRACE_MS = 1_000;
  * Turns one voice session's SDK spans and events into the session model: fills the
  * {@link SessionModel} from events and span facts, stamps identity on every span and writes each
  * stage's attributes (read from the model) while the span ends. The views follow the model: the
- * spans of stages the SDK does not trace come from the {@link StageSpanView}, which the engine
- * tells only about the SDK's spans (their parents). Never throws: a bad input is dropped or
- * corrected and counted.
+ * spans of stages the SDK does not trace come from the {@link StageSpanView}, and the SDK's ended
+ * spans that wait for a later fact are held by the {@link LateFactHold}; the engine tells each only
+ * about the SDK's spans (their parents, what an ended span lacks). Never throws: a bad input is
+ * dropped or corrected and counted.
  */
 export class SessionEngine {
   readonly counters: DropCounters;
@@ -125,11 +124,6 @@ export class SessionEngine {
   private readonly open = new Map<string, OpenSpan>();
   /** Realtime metrics by response id, until the SDK's realtime_inference span for them ends. */
   private readonly untracedRealtime = new Map<string, RealtimeMetric>();
-  /**
-   * Finished spans held for facts that come after them in realtime mode (the user's words, the
-   * reply's text), by span id: what each still needs, and the attributes gathered so far.
-   */
-  private readonly awaiting = new Map<string, { turnIndex: number; reply: ReplyRecord; needs: Set<LateFact>; attributes: Attributes }>();
   /** STT reports waiting for the speech around them to be known (see placeStt). */
   private readonly pendingStt: SttMetric[] = [];
   private sttTimer: NodeJS.Timeout | undefined;
@@ -137,7 +131,6 @@ export class SessionEngine {
   private usageCheck: UsageDisagreement[] | undefined;
   /** The SDK traces the user's speech (user_speaking spans): its anchors win over the state events. */
   private speechFromSpans = false;
-  private lateFacts: (spanIds: readonly string[], attributes: Attributes) => void = () => {};
   /** The live agent_turn span of each recent reply, the parent of its interruption spans. */
   private readonly replyContexts = new Map<string, SpanContext>();
   /** The speech of recently ended spans, for their children that end after them. */
@@ -154,6 +147,8 @@ export class SessionEngine {
   private closed = false;
   /** The spans of the stages the SDK does not trace: an observer of the model. */
   private readonly stageSpans: StageSpanView;
+  /** The SDK's ended spans that wait for a fact to come (realtime words, a turn's late STT usage): an observer of the model. */
+  private readonly heldSpans: LateFactHold;
   /** The trace id a span is exported under (the processor's trace layout may move it). */
   private exportedTraceId: (span: SpanContext) => string | undefined = () => undefined;
 
@@ -168,10 +163,11 @@ export class SessionEngine {
       sdkSpans: { activeAgentTurn: () => this.activeAgentTurnContext(), replyContext: (speechId) => this.replyContexts.get(speechId) },
       stages: options.stages,
       costOf: (metric) => this.ledger.costOfMetric(metric),
-      // the agent turn that waited for its turn's cost gets it
-      onSttSettled: (turn) => this.lateFact((held) => held.turnIndex === turn.index, 'stt', { [ATTR.TURN_COST]: this.model.turnCost(turn) }),
+      onSttSettled: (turn) => this.heldSpans.sttSettled(turn),
     });
+    this.heldSpans = new LateFactHold({ model: this.model, allowPii: options.allowPii === true });
     this.model.subscribe(this.stageSpans);
+    this.model.subscribe(this.heldSpans);
     if (options.realtime) this.model.useEventTurns(options.realtime.serverSilence);
   }
 
@@ -184,19 +180,17 @@ export class SessionEngine {
    * attributes the fact adds (the processor's hold, see {@link SessionEngine.holds}).
    */
   onLateFacts(release: (spanIds: readonly string[], attributes: Attributes) => void): void {
-    this.lateFacts = release;
+    this.heldSpans.onRelease(release);
   }
 
   /** Whether the processor should hold this ended span for a fact still to come. */
   holds(spanId: string): boolean {
-    return this.awaiting.has(spanId);
+    return this.heldSpans.holds(spanId);
   }
 
   /** A held span waited long enough: stop waiting; returns what it gathered meanwhile. */
   expireHeld(spanId: string): Attributes {
-    const held = this.awaiting.get(spanId);
-    this.awaiting.delete(spanId);
-    return held?.attributes ?? {};
+    return this.heldSpans.expire(spanId);
   }
 
   /** How long a held span waits before it is exported without the fact (ms). */
@@ -266,7 +260,7 @@ export class SessionEngine {
     for (const metric of this.untracedRealtime.values()) this.emitUntracedRealtime(metric);
     this.untracedRealtime.clear();
     // nothing more will come: export what waited, with what it got
-    for (const [spanId, held] of [...this.awaiting]) this.releaseHeld(spanId, held.attributes);
+    this.heldSpans.releaseAll();
   }
 
   /** Spans of this session that started and have not ended yet, oldest first. */
@@ -388,16 +382,10 @@ export class SessionEngine {
         return this.model.noteAgentSpeaking(event.state === 'speaking', event.at);
       case 'playout':
         return this.model.notePlayout(event.startedAt, event.offset, event.duration);
-      case 'transcript': {
-        const turn = this.model.noteTranscript(event.final, event.text, event.at);
-        if (turn?.user?.transcript) this.lateFact((held) => held.turnIndex === turn.index, 'transcript', { [ATTR.PII_USER_TRANSCRIPT]: turn.user.transcript });
-        return;
-      }
+      case 'transcript':
+        return void this.model.noteTranscript(event.final, event.text, event.at);
       case 'message':
-        if (event.role === 'assistant') {
-          const reply = this.model.noteAssistantText(event.text);
-          if (reply?.text) this.lateFact((held) => held.reply === reply, 'text', { [ATTR.PII_RESPONSE_TEXT]: reply.text });
-        }
+        if (event.role === 'assistant') this.model.noteAssistantText(event.text);
         else if (event.role === 'user' && event.confidence !== undefined) this.model.noteUserConfidence(event.confidence);
         return;
       case 'tools':
@@ -551,7 +539,7 @@ export class SessionEngine {
     const played = ended && reply?.latency !== undefined;
     const turn = reply ? this.model.turn(reply.turnIndex) : undefined;
     if (ended) Object.assign(attributes, agentTurnSpanAttributes(reply!, turn ? this.model.turnCost(turn) : reply!.cost, turn?.user, turn?.signals));
-    if (reply) this.holdForLateFacts(info.span.spanContext().spanId, reply, { transcript: !attributes[ATTR.PII_USER_TRANSCRIPT], text: false, stt: played === true && this.awaitsStt(turn) });
+    if (reply) this.heldSpans.hold(info.span.spanContext().spanId, reply, { transcript: !attributes[ATTR.PII_USER_TRANSCRIPT], text: false, stt: played === true && this.awaitsStt(turn) });
     // every agent turn reads whole: the user's words in, the reply (or, for a tool step, its calls) out
     if (this.options.allowPii && reply) Object.assign(attributes, this.turnContent(reply, facts.e2e === undefined && !reply.complete, facts));
     return attributes;
@@ -636,7 +624,7 @@ export class SessionEngine {
     }
     // a response that only called tools says nothing: there is no text to wait for
     const spoke = metric.ttft !== undefined && metric.outputAudioTokens > 0;
-    if (reply) this.holdForLateFacts(info.span.spanContext().spanId, reply, { transcript: !attributes[ATTR.PII_USER_TRANSCRIPT], text: spoke && !attributes[ATTR.PII_RESPONSE_TEXT] });
+    if (reply) this.heldSpans.hold(info.span.spanContext().spanId, reply, { transcript: !attributes[ATTR.PII_USER_TRANSCRIPT], text: spoke && !attributes[ATTR.PII_RESPONSE_TEXT] });
     return attributes;
   }
 
@@ -646,39 +634,10 @@ export class SessionEngine {
     this.stageSpans.untracedRealtime(step, reply);
   }
 
-  /**
-   * In realtime mode the user's words (and the reply's text) come after the reply's spans ended:
-   * hold a span for what it lacks (PII allowed; a greeting has no user words to wait for).
-   */
-  private holdForLateFacts(spanId: string, reply: ReplyRecord, lacking: { transcript: boolean; text: boolean; stt?: boolean }): void {
-    const needs = new Set<LateFact>();
-    if (this.model.realtime && this.options.allowPii) {
-      if (lacking.transcript && reply.turnIndex > 0 && this.model.turn(reply.turnIndex)?.user?.transcript === undefined) needs.add('transcript');
-      if (lacking.text && reply.text === undefined) needs.add('text');
-    }
-    if (lacking.stt) needs.add('stt');
-    if (needs.size) this.awaiting.set(spanId, { turnIndex: reply.turnIndex, reply, needs, attributes: {} });
-  }
-
   /** The turn's cost still lacks STT usage its provider has yet to report (a periodic reporter). */
   private awaitsStt(turn: TurnRecord | undefined): boolean {
     if (!turn?.user || !this.options.stages?.stt || this.model.realtime) return false;
     return this.stageSpans.sttPending(turn.index);
-  }
-
-  /** A fact some held spans waited for: add it; export those that need nothing more. */
-  private lateFact(matches: (held: { turnIndex: number; reply: ReplyRecord }) => boolean, fact: LateFact, attributes: Attributes): void {
-    for (const [spanId, held] of [...this.awaiting]) {
-      if (!held.needs.has(fact) || !matches(held)) continue;
-      held.needs.delete(fact);
-      Object.assign(held.attributes, attributes);
-      if (!held.needs.size) this.releaseHeld(spanId, held.attributes);
-    }
-  }
-
-  private releaseHeld(spanId: string, attributes: Attributes): void {
-    this.awaiting.delete(spanId);
-    this.lateFacts([spanId], attributes);
   }
 
   private rememberReplyContext(speechId: string, context: SpanContext): void {

@@ -374,6 +374,7 @@ export class SessionModel {
     user.finalTranscriptAt = at;
     user.transcript = text;
     if (confidence !== undefined) user.confidence = confidence;
+    this.notify((o) => o.onUserWords?.(turn));
     return turn;
   }
 
@@ -631,6 +632,7 @@ export class SessionModel {
       reply.text = text;
       const turn = this.turn(reply.turnIndex) ?? (reply.turnIndex === 0 ? this.currentTurn() : undefined);
       if (turn) this.emitSignals(this.signals.replyText(reply, turn, this.earlierReplies(reply)), turn);
+      this.notify((o) => o.onReplyText?.(reply));
     }
     return reply;
   }

@@ -306,6 +306,10 @@ export interface SessionModelObserver {
   onVadOutsideTurn?(metric: VadMetric, latest: TurnRecord | undefined): void;
   /** An interruption-model report matched no barge-in (another came first, or the session ended). */
   onUnmatchedInterruptionReport?(metric: InterruptionMetric): void;
+  /** A user turn's final words arrived (a realtime model's come after the turn's reply). */
+  onUserWords?(turn: TurnRecord): void;
+  /** The agent's words for a reply arrived. */
+  onReplyText?(reply: ReplyRecord): void;
   /** The session ended. */
   onSessionEnd?(snapshot: SessionSnapshot): void;
 }
