@@ -42,7 +42,8 @@ export async function agentTask(args: AgentArgs): Promise<AgentResult> {
     process.env.VOICETRACE_JOURNAL_DIR ??= join(out, 'journal');
     const vt = setupVoiceTrace({ serviceName: 'voicetrace-bench-agent', environment: 'bench', otlp: { endpoint: args.endpoint }, handleSignals: false, warnings: false, report: { dir: out } });
     flush = () => vt.forceFlush();
-    runOne = async (i) => void (await runSession(vt, { out, seed: args.seed + i, sessionId: `agent_${process.pid}_${i}`, turns: args.turns }));
+    // no call recording: the demo's recorder stands in for the SDK's (not voicetrace's work), and the untraced variants record nothing
+    runOne = async (i) => void (await runSession(vt, { out, seed: args.seed + i, sessionId: `agent_${process.pid}_${i}`, turns: args.turns, record: false }));
   } else {
     // the SDK's stock tracing, wired as the CPU rows wire it
     if (args.variant === 'stock') flush = stockPipeline({ endpoint: args.endpoint }).flush;
