@@ -404,6 +404,8 @@ describe.skipIf(!bins)('a real LiveKit deployment traced by voicetrace', () => {
     expect(worker.log()).not.toMatch(SDK_SPAN_WARNINGS);
     // the call ended under the agent's answer: abandonment on that turn, and no interruption (the caller said nothing over it)
     expect(report.voicetrace.turns.flatMap((t) => (t.signals ?? []).filter((s) => s.name === 'abandonment').map(() => t.index))).toEqual([1]);
+    // intermittent (about one run in two, December 2026): a hang-up counted as a barge-in; the turns say why
+    if (report.voicetrace.interruptions !== 0) console.info(`[hang-up] interruptions ${report.voicetrace.interruptions}; turns: ${JSON.stringify(report.voicetrace.turns)}`);
     expect(report.voicetrace.interruptions).toBe(0);
   }, 180_000);
 

@@ -348,7 +348,11 @@ export class SessionModel {
   private userSpokeDuring(reply: ReplyRecord, at: number): boolean {
     if (this.userSpeaking || this.overlapStart !== undefined || reply.interruptions.length || this.pendingInterruptionMetric) return true;
     const from = reply.startedAt - SAME_INSTANT_S;
-    return this.userSpokeBetween(from, at + SAME_INSTANT_S) || (this.lastTranscriptAt !== undefined && this.lastTranscriptAt >= from);
+    // the words of the turn the reply answers are not speech over it: the reply starts ~20 ms after them,
+    // inside SAME_INSTANT_S (a hang-up read as a barge-in in about one real-room run in two)
+    const ownWords = this.turn(reply.turnIndex)?.user?.finalTranscriptAt;
+    const newWords = this.lastTranscriptAt !== undefined && this.lastTranscriptAt >= from && (ownWords === undefined || this.lastTranscriptAt > ownWords);
+    return this.userSpokeBetween(from, at + SAME_INSTANT_S) || newWords;
   }
 
   private userSpokeBetween(from: number, to: number): boolean {
