@@ -1060,9 +1060,6 @@ function fitTurnArrays(turn: TurnRecord): void {
   turn.errors = fitted(turn.errors);
   turn.logs = fitted(turn.logs);
   if (turn.signals) turn.signals = fitted(turn.signals);
-  const user = turn.user;
-  if (!user) return;
-  user.vad = fitted(user.vad);
-  user.stt = fitted(user.stt);
-  if (user.sttSettled) user.sttSettled = fitted(user.sttSettled);
+  // the STT steps and settled providers need none: SttApportioner appends them with concat, at their size
+  if (turn.user) turn.user.vad = fitted(turn.user.vad);
 }
