@@ -705,4 +705,3 @@ function scopeOf(span: Span): string {
 function attributesOf(span: Span): Attributes {
   return (span as { attributes?: Attributes }).attributes ?? {};
 }
-
