@@ -6,49 +6,27 @@
 import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setImmediate as nextTick } from 'node:timers/promises';
 import { writeHeapSnapshot } from 'node:v8';
-import { pipeline } from '../dist/pipelines.js';
 import { startSink } from '../dist/sink.js';
+import { liveTask } from '../dist/tasks/memory.js';
 
 const CALLS = 100;
 const OWNERS = new Set(['SessionModel', 'SessionEngine', 'SessionEventLog', 'StageSpanView', 'LateFactHold', 'MetricsView', 'UsageLedger', 'SignalDetector', 'LangfuseSpanProcessor', 'SimulatedCall']);
 const path = process.argv[2] ?? 'voicetrace';
 const depth = Number(process.argv[3] ?? 1);
-const gc = () => { for (let i = 0; i < 3; i++) globalThis.gc(); };
 
+// the bench's own memory row, with a snapshot at each of its two heap readings
 const dir = mkdtempSync(join(tmpdir(), 'heap-owners-'));
 const sink = await startSink();
-const p = pipeline(path, { endpoint: sink.url, maxQueueSize: 100_000 });
-// one call first, ended: module state, instruments and JIT are not charged to the calls
-const warm = p.newCall(-1);
-warm.start();
-for (let t = 0; t < 10; t++) warm.runTurn();
-warm.end();
-await p.flush();
-await nextTick();
-gc();
-const beforeFile = writeHeapSnapshot(join(dir, 'before.heapsnapshot'));
-gc();
-const heapBefore = process.memoryUsage().heapUsed;
-const live = [];
-for (let i = 0; i < CALLS; i++) {
-  const call = p.newCall(i);
-  call.start();
-  live.push(call);
-}
-for (let t = 0; t < 10; t++) {
-  for (const call of live) call.runTurn();
-  await p.flush();
-}
-await nextTick();
-gc();
-const heapAfter = process.memoryUsage().heapUsed;
-const afterFile = writeHeapSnapshot(join(dir, 'after.heapsnapshot'));
-console.log(`${path}: ${((heapAfter - heapBefore) / CALLS / 1024).toFixed(1)} KiB per live 10-turn call (heapUsed; the simulated SDK's side included)`);
+const files = {};
+const result = await liveTask({ path, endpoint: sink.url, sessions: CALLS, turns: 10 }, (when) => {
+  files[when] = writeHeapSnapshot(join(dir, `${when}.heapsnapshot`));
+});
+await sink.close();
+console.log(`${path}: ${(result.bytesPerSession / 1024).toFixed(1)} KiB per live 10-turn call (heapUsed; the simulated SDK's side included)`);
 
-const before = JSON.parse(readFileSync(beforeFile, 'utf8'));
-const snap = JSON.parse(readFileSync(afterFile, 'utf8'));
+const before = JSON.parse(readFileSync(files.before, 'utf8'));
+const snap = JSON.parse(readFileSync(files.after, 'utf8'));
 rmSync(dir, { recursive: true, force: true });
 const meta = snap.snapshot.meta;
 const nf = meta.node_fields.length;
@@ -103,5 +81,3 @@ for (let i = 0; i < count; i++) {
 }
 console.log(`new objects: ${(total / CALLS / 1024).toFixed(1)} KiB per call`);
 for (const [label, bytes] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${(bytes / CALLS / 1024).toFixed(2).padStart(8)} KiB  ${label}`);
-await sink.close();
-process.exit(0);

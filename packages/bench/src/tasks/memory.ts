@@ -24,9 +24,10 @@ const gc = (): void => {
 
 /**
  * Heap per live call: `sessions` calls, each `turns` turns in and still going, every ended span
- * exported; the heap after a full GC, minus the heap before the calls, per call.
+ * exported; the heap after a full GC, minus the heap before the calls, per call. `measured` is
+ * called right after each of the two readings (scripts/heap-owners.mjs takes its snapshots there).
  */
-export async function liveTask(args: LiveArgs): Promise<LiveResult> {
+export async function liveTask(args: LiveArgs, measured?: (when: 'before' | 'after') => void): Promise<LiveResult> {
   const p = pipeline(args.path, { endpoint: args.endpoint, maxQueueSize: 100_000 });
   // one call first, ended: module state, instruments and JIT are not counted per call
   const warm = p.newCall(-1);
@@ -36,6 +37,7 @@ export async function liveTask(args: LiveArgs): Promise<LiveResult> {
   await p.flush();
   gc();
   const before = process.memoryUsage().heapUsed;
+  measured?.('before');
   const live: SimulatedCall[] = [];
   for (let i = 0; i < args.sessions; i++) {
     const call = p.newCall(i);
@@ -54,6 +56,7 @@ export async function liveTask(args: LiveArgs): Promise<LiveResult> {
   await p.flush();
   gc();
   const after = process.memoryUsage().heapUsed;
+  measured?.('after');
   const result = { bytesPerSession: (after - before) / args.sessions, sessions: live.length };
   for (const call of live) call.end();
   await p.shutdown();
