@@ -88,6 +88,26 @@ describe('SessionModel', () => {
     expect(m.openReply('sp1')).toBeUndefined();
   });
 
+  it('a reply stopped with the caller silent (a hang-up) is no barge-in, though it began 19 ms after the words it answers; new words during it make one', () => {
+    // the real room's timing: the final transcript, then the reply 19 ms later (inside the model's same-instant window)
+    const hangUp = (wordsDuringReply: boolean) => {
+      const m = model();
+      m.beginUserTurn(T0);
+      m.noteUserSpeech(true, T0 + 0.1);
+      m.noteUserSpeech(false, T0 + 1.5);
+      m.noteTranscript(true, 'what are your opening hours', T0 + 2.0);
+      m.endUserTurn(T0 + 2.0, {});
+      m.reply('sp1', T0 + 2.019);
+      m.noteAgentSpeaking(true, T0 + 3);
+      if (wordsDuringReply) m.noteTranscript(false, 'wait', T0 + 3.5);
+      m.noteAgentSpeaking(false, T0 + 4);
+      m.endAgentTurn('sp1', T0 + 4, { interrupted: true, e2e: 1.5 });
+      return m.snapshot().interruptions;
+    };
+    expect(hangUp(false)).toBe(0);
+    expect(hangUp(true)).toBe(1);
+  });
+
   it('records a sound over the agent that did not stop it as an overlap that did not stop the agent', () => {
     const m = model();
     m.beginUserTurn(T0);
