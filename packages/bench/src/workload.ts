@@ -54,6 +54,20 @@ class Conversation {
   ];
   /** `gen_ai.input.messages` (OTel GenAI parts) */
   private messages: string[] = [];
+  /**
+   * The session's chat history: the SDK inserts each item into it and emits that same object in its
+   * `conversation_item_added` / `function_tools_executed` event (@livekit/agents 1.9.0
+   * `dist/voice/agent_session.js:1067-1069`, `dist/voice/agent_activity.js:2841-2844`), so a listener
+   * that keeps the events holds no copy of the items.
+   */
+  private items: object[] = [];
+
+  /** An item inserted into the chat history; returns it, for the event that carries it. */
+  keep<T extends object>(item: T): T {
+    this.items.push(item);
+    this.trim();
+    return item;
+  }
 
   add(role: 'user' | 'assistant', text: string, now: number): void {
     this.chatItems.push(
@@ -74,6 +88,7 @@ class Conversation {
     if (this.messages.length > this.maxMessages) this.messages.splice(0, this.messages.length - this.maxMessages);
     // the system item and the config update stay first
     if (this.chatItems.length > this.maxMessages + 2) this.chatItems.splice(2, this.chatItems.length - this.maxMessages - 2);
+    if (this.items.length > this.maxMessages) this.items.splice(0, this.items.length - this.maxMessages);
   }
 
   addToolCall(callId: string): void {
@@ -123,7 +138,7 @@ export class SimulatedCall {
     enter.setAttribute('lk.agent_label', 'front_desk');
     enter.end();
     activity.end();
-    this.emit('conversation_item_added', { item: { id: id('item'), type: 'agent_handoff', newAgentId: 'front_desk' } });
+    this.emit('conversation_item_added', { item: this.conversation.keep({ id: id('item'), type: 'agent_handoff', newAgentId: 'front_desk' }) });
     this.emit('agent_state_changed', { oldState: 'initializing', newState: 'listening' });
     // the greeting: session.say() speaks without an LLM
     const greeting = 'Hello, thanks for calling Acme. How can I help you today?';
@@ -134,7 +149,7 @@ export class SimulatedCall {
     this.endTts(ttsNode, request, run, greeting, undefined);
     speaking.end();
     this.conversation.add('assistant', greeting, Date.now() / 1000);
-    this.emit('conversation_item_added', { item: message('assistant', greeting, { ttsNodeTtfb: 0.24, startedSpeakingAt: Date.now() / 1000 - 0.9, stoppedSpeakingAt: Date.now() / 1000 }) });
+    this.emit('conversation_item_added', { item: this.conversation.keep(message('assistant', greeting, { ttsNodeTtfb: 0.24, startedSpeakingAt: Date.now() / 1000 - 0.9, stoppedSpeakingAt: Date.now() / 1000 })) });
     this.emit('agent_state_changed', { oldState: 'speaking', newState: 'listening' });
   }
 
@@ -176,7 +191,7 @@ export class SimulatedCall {
         });
         user.end();
         this.conversation.add('user', USER_LINE, now / 1000);
-        this.emit('conversation_item_added', { item: message('user', USER_LINE, { startedSpeakingAt: now / 1000 - 1.9, stoppedSpeakingAt: now / 1000 - 0.3, transcriptionDelay: 0.241, endOfTurnDelay: 0.3, onUserTurnCompletedDelay: 0 }, 0.94) });
+        this.emit('conversation_item_added', { item: this.conversation.keep(message('user', USER_LINE, { startedSpeakingAt: now / 1000 - 1.9, stoppedSpeakingAt: now / 1000 - 0.3, transcriptionDelay: 0.241, endOfTurnDelay: 0.3, onUserTurnCompletedDelay: 0 }, 0.94)) });
         this.emit('agent_state_changed', { oldState: 'listening', newState: 'thinking' });
       },
       () => {
@@ -236,7 +251,7 @@ export class SimulatedCall {
     r.speaking.end();
     const now = Date.now() / 1000;
     this.conversation.add('assistant', REPLY, now);
-    this.emit('conversation_item_added', { item: message('assistant', REPLY, { llmNodeTtft: 0.38, ttsNodeTtfb: 0.15, startedSpeakingAt: now - 3.4, stoppedSpeakingAt: now, playbackLatency: 0, e2eLatency: 1.248 }) });
+    this.emit('conversation_item_added', { item: this.conversation.keep(message('assistant', REPLY, { llmNodeTtft: 0.38, ttsNodeTtfb: 0.15, startedSpeakingAt: now - 3.4, stoppedSpeakingAt: now, playbackLatency: 0, e2eLatency: 1.248 })) });
     r.agent.setAttributes({ 'lk.e2e_latency': 1.248000144958496, 'lk.interrupted': false, 'lk.pii.response.text': REPLY });
     r.agent.end();
   }
@@ -263,8 +278,8 @@ export class SimulatedCall {
     tool.end();
     this.conversation.addToolCall(callId);
     this.emit('function_tools_executed', {
-      functionCalls: [{ id: id('fnc'), type: 'function_call', callId, name: 'get_weather', args: TOOL_ARGUMENTS }],
-      functionCallOutputs: [{ id: id('item'), type: 'function_call_output', name: 'get_weather', callId, output: TOOL_OUTPUT, isError: false }],
+      functionCalls: [this.conversation.keep({ id: id('fnc'), type: 'function_call', callId, name: 'get_weather', args: TOOL_ARGUMENTS })],
+      functionCallOutputs: [this.conversation.keep({ id: id('item'), type: 'function_call_output', name: 'get_weather', callId, output: TOOL_OUTPUT, isError: false })],
     });
     agent.setAttributes({ 'lk.interrupted': false });
     agent.end();
