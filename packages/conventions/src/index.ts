@@ -24,3 +24,4 @@ export { LEFT_OUT, SENT_TWICE, type LeftOut, type SentTwice } from './duplicates
 export { METRIC, METRIC_ATTR, METRIC_SPECS, METRIC_ATTRIBUTE_SPECS_LIST, WAIT_METRIC_SPECS, VOICE_LATENCY_BUCKETS, DROP_REASONS, DATA_LOSS_DROP_REASONS, EXPORTER_DROP_REASONS, FORBIDDEN_METRIC_ATTRIBUTES, waitMetricName, metricSpec, metricOptions, prometheusName, prometheusSeriesNames, prometheusLabel, type MetricSpec, type MetricKind, type MetricOrigin, type MetricAttributeSpec } from './metrics.js';
 export { COUNT_DEFINITIONS, type CountName } from './counts.js';
 export { SIGNALS, SIGNAL_NAMES, DEFAULT_SIGNAL_THRESHOLDS, type SignalName, type SignalSpec, type SignalThresholds } from './signals.js';
+export { ATTRIBUTE_PARTS, attributePartsOf, type AttributeParts } from './attribute-parts.js';

@@ -1,5 +1,6 @@
 import type { Attributes, Link, SpanContext } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { ATTRIBUTE_PARTS, type AttributeParts } from '@voicetrace/conventions';
 
 /** What to change in an exported copy of a span. */
 export interface SpanChanges {
@@ -24,30 +25,73 @@ export function copySpan(span: ReadableSpan, changes: SpanChanges): ReadableSpan
   if (changes.parent === null) parent = undefined;
   else if (changes.parent) parent = changes.parent;
   else if (parent && changes.traceId && !parent.isRemote) parent = { ...parent, traceId: changes.traceId };
-  return {
-    name: span.name,
-    kind: span.kind,
-    spanContext: () => context,
-    parentSpanContext: parent,
-    startTime: span.startTime,
-    endTime: span.endTime,
-    status: span.status,
-    attributes: changes.omit?.length ? withoutKeys(span.attributes, changes.omit, changes.attributes) : { ...span.attributes, ...changes.attributes },
-    links: changes.links ? [...span.links, ...changes.links] : span.links,
-    events: span.events,
-    duration: span.duration,
-    ended: span.ended,
-    resource: span.resource,
-    instrumentationScope: span.instrumentationScope,
-    droppedAttributesCount: span.droppedAttributesCount,
-    droppedEventsCount: span.droppedEventsCount,
-    droppedLinksCount: span.droppedLinksCount,
-  };
+  const omit = changes.omit?.length ? changes.omit : undefined;
+  const parts = omit || changes.attributes ? { base: span.attributes, omit, added: changes.attributes } : undefined;
+  return new ExportedSpan(span, context, parent, parts, changes.links ? [...span.links, ...changes.links] : span.links);
 }
 
-/** `attributes` without `omit`, plus `added` (a new object: the original is the live span's). */
-function withoutKeys(attributes: Attributes, omit: readonly string[], added: Attributes | undefined): Attributes {
+/**
+ * The copy. Its attributes are the live span's when nothing is left out or added; otherwise they
+ * are kept as parts (ATTRIBUTE_PARTS in `@voicetrace/conventions`), which voicetrace's encoder
+ * writes directly, and built into an object only when something reads `attributes` (another
+ * exporter, a late fact's copy): most spans are exported without that copy.
+ */
+class ExportedSpan implements ReadableSpan {
+  readonly name: string;
+  readonly kind: ReadableSpan['kind'];
+  readonly startTime: ReadableSpan['startTime'];
+  readonly endTime: ReadableSpan['endTime'];
+  readonly status: ReadableSpan['status'];
+  readonly events: ReadableSpan['events'];
+  readonly duration: ReadableSpan['duration'];
+  readonly ended: boolean;
+  readonly resource: ReadableSpan['resource'];
+  readonly instrumentationScope: ReadableSpan['instrumentationScope'];
+  readonly droppedAttributesCount: number;
+  readonly droppedEventsCount: number;
+  readonly droppedLinksCount: number;
+  private built: Attributes | undefined;
+
+  constructor(
+    span: ReadableSpan,
+    private readonly context: SpanContext,
+    readonly parentSpanContext: SpanContext | undefined,
+    private readonly parts: AttributeParts | undefined,
+    readonly links: Link[],
+  ) {
+    this.name = span.name;
+    this.kind = span.kind;
+    this.startTime = span.startTime;
+    this.endTime = span.endTime;
+    this.status = span.status;
+    this.events = span.events;
+    this.duration = span.duration;
+    this.ended = span.ended;
+    this.resource = span.resource;
+    this.instrumentationScope = span.instrumentationScope;
+    this.droppedAttributesCount = span.droppedAttributesCount;
+    this.droppedEventsCount = span.droppedEventsCount;
+    this.droppedLinksCount = span.droppedLinksCount;
+    if (!parts) this.built = span.attributes;
+  }
+
+  spanContext(): SpanContext {
+    return this.context;
+  }
+
+  get attributes(): Attributes {
+    return (this.built ??= buildAttributes(this.parts!));
+  }
+
+  /** On the prototype, not the object: a spread copy of the span (`{ ...span, attributes }`) does not take it along. */
+  get [ATTRIBUTE_PARTS](): AttributeParts | undefined {
+    return this.built === undefined ? this.parts : undefined;
+  }
+}
+
+/** The object the parts stand for: `base` without `omit`, then `added` (a new object: `base` is the live span's). */
+function buildAttributes({ base, omit, added }: AttributeParts): Attributes {
   const out: Attributes = {};
-  for (const key in attributes) if (!omit.includes(key)) out[key] = attributes[key];
+  for (const key in base) if (!omit?.includes(key)) out[key] = base[key] as Attributes[string];
   return added ? Object.assign(out, added) : out;
 }

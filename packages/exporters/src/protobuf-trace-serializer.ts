@@ -1,6 +1,7 @@
 import type { Attributes, HrTime, SpanContext } from '@opentelemetry/api';
 import { ProtobufTraceSerializer, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { attributePartsOf } from '@voicetrace/conventions';
 import { NATIVE_STRING, utf8Length } from './utf8-length.js';
 
 /**
@@ -223,7 +224,7 @@ class Writer {
     this.hrTime(span.startTime);
     this.tag(8, 1);
     this.hrTime(span.endTime);
-    this.attributes(9, span.attributes);
+    this.spanAttributes(span);
     if (span.droppedAttributesCount) this.varintField(10, span.droppedAttributesCount);
     for (const event of span.events) this.event(event);
     if (span.droppedEventsCount) this.varintField(12, span.droppedEventsCount);
@@ -276,6 +277,25 @@ class Writer {
     this.tag(6, 5);
     this.pos = this.buf.writeUInt32LE(flagsOf(context.traceFlags, context.isRemote), this.pos);
     this.close(at, 2);
+  }
+
+  /** A span's attributes, from their parts when its export copy carries them (ATTRIBUTE_PARTS in `@voicetrace/conventions`). */
+  private spanAttributes(span: ReadableSpan): void {
+    const parts = attributePartsOf(span);
+    if (!parts) return this.attributes(9, span.attributes);
+    const { base, omit, added } = parts;
+    const keys = Object.keys(base);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (omit?.includes(key)) continue;
+      this.keyValue(9, key, added && Object.hasOwn(added, key) ? added[key] : base[key]);
+    }
+    if (!added) return;
+    const more = Object.keys(added);
+    for (let i = 0; i < more.length; i++) {
+      const key = more[i]!;
+      if (!Object.hasOwn(base, key) || omit?.includes(key)) this.keyValue(9, key, added[key]);
+    }
   }
 
   attributes(field: number, attributes: Attributes): void {

@@ -1,5 +1,6 @@
 import type { AttributeValue, Attributes } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { attributePartsOf } from '@voicetrace/conventions';
 import { utf8Length } from './utf8-length.js';
 
 /**
@@ -46,7 +47,7 @@ export class SizeEstimator {
 
   private measure(span: ReadableSpan): number {
     const o = this.overhead;
-    let bytes = o.span + this.text(span.name) + this.text(span.status.message ?? '') + this.attributes(span.attributes);
+    let bytes = o.span + this.text(span.name) + this.text(span.status.message ?? '') + this.spanAttributes(span);
     for (const event of span.events) bytes += o.event + this.text(event.name) + this.attributes(event.attributes);
     for (const link of span.links) bytes += o.link + this.attributes(link.attributes);
     return bytes;
@@ -60,6 +61,19 @@ export class SizeEstimator {
   /** A scope block, paid once per request that carries spans of it. */
   scope(name: string, version: string | undefined): number {
     return this.overhead.scope + this.text(name) + this.text(version ?? '');
+  }
+
+  /** A span's attributes, from their parts when its export copy carries them (as the encoder writes them). */
+  private spanAttributes(span: ReadableSpan): number {
+    const parts = attributePartsOf(span);
+    if (!parts) return this.attributes(span.attributes);
+    const { base, omit, added } = parts;
+    let bytes = 0;
+    for (const key of Object.keys(base)) {
+      if (!omit?.includes(key)) bytes += this.overhead.attribute + this.text(key) + this.value((added && Object.hasOwn(added, key) ? added[key] : base[key]) as AttributeValue | undefined);
+    }
+    if (added) for (const key of Object.keys(added)) if (!Object.hasOwn(base, key) || omit?.includes(key)) bytes += this.overhead.attribute + this.text(key) + this.value(added[key] as AttributeValue | undefined);
+    return bytes;
   }
 
   private attributes(attributes: Attributes | undefined): number {

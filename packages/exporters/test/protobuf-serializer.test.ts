@@ -6,6 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeTraceRequest, hrTimeToFixed64 } from '../src/protobuf-trace-serializer.js';
 import { SizeEstimator } from '../src/size-estimate.js';
+import { withAttributes } from '../src/truncate.js';
+import { ATTRIBUTE_PARTS, type AttributeParts } from '@voicetrace/conventions';
 import { makeSpans } from './helpers.js';
 import { decodeTraceRequest } from './otlp-proto.js';
 
@@ -125,6 +127,31 @@ describe('the direct protobuf encoder', () => {
         expect(ours.length).toBeLessThanOrEqual(stock.length);
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('writes an export copy that carries its attributes as parts exactly as the object they stand for (ATTRIBUTE_PARTS)', () => {
+    /** A copy with parts, as the contract in @voicetrace/conventions defines it (the getter on a prototype). */
+    const withParts = (span: ReadableSpan, parts: AttributeParts): ReadableSpan =>
+      Object.assign(Object.create({ get [ATTRIBUTE_PARTS]() { return parts; } }) as object, withAttributes(span, { 'not.read': 'the encoder reads the parts' })) as ReadableSpan;
+    fc.assert(
+      fc.property(plainSpan, plainAttributes, fc.array(fc.nat(10)), fc.boolean(), (span, added, omitAt, withAdded) => {
+        const base = span.attributes;
+        const keys = Object.keys(base);
+        // keys that are array indices come first in any JavaScript object: the parts keep base's order (see AttributeParts)
+        fc.pre(![...keys, ...Object.keys(added)].some((key) => /^(0|[1-9]\d*)$/.test(key)));
+        // some of base's keys, some not in it; and added keys, some in base
+        const omit = [...omitAt.map((i) => keys[i] ?? `absent${i}`), ...Object.keys(added).slice(0, 1)];
+        const extra = withAdded ? { ...added, ...(keys[0] !== undefined ? { [keys[0]]: 'replaced' } : {}) } : undefined;
+        const built: Attributes = {};
+        for (const key of keys) if (!omit.includes(key)) built[key] = base[key];
+        Object.assign(built, extra);
+        const fromParts = withParts(span, { base, omit, added: extra });
+        const plain = withAttributes(span, built);
+        expect(Buffer.from(encodeTraceRequest([fromParts])).equals(Buffer.from(encodeTraceRequest([plain])))).toBe(true);
+        for (const json of [false, true]) expect(new SizeEstimator(json).span(fromParts)).toBe(new SizeEstimator(json).span(plain));
+      }),
+      { numRuns: 300 },
     );
   });
 

@@ -2,6 +2,7 @@ import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR, LEFT_OUT } from '@voicetrace/conventions';
 import { DropCounters, SessionEngine, VoiceTraceSpanProcessor } from '@voicetrace/core';
+import { encodeTraceRequest, withAttributes } from '@voicetrace/exporters';
 import { describe, expect, it } from 'vitest';
 import { LiveKitSpanFacts } from '../src/span-facts.js';
 
@@ -43,6 +44,12 @@ describe('sent once', () => {
     agent.setAttributes({ 'lk.e2e_latency': 1.2, 'lk.interrupted': false });
     agent.end();
     session.end();
+    // what voicetrace's encoder sends: the copies' parts, written as the attributes they stand for
+    for (const span of exported.getFinishedSpans()) {
+      const sent = Buffer.from(encodeTraceRequest([span]));
+      expect(sent.equals(Buffer.from(encodeTraceRequest([withAttributes(span, { ...span.attributes })]))), span.name).toBe(true);
+    }
+    expect(exported.getFinishedSpans().some((span) => span.name === 'llm_request')).toBe(true);
     const out = (name: string) => exported.getFinishedSpans().find((s) => s.name === name)!.attributes;
     const live = (name: string) => sdkSide.find((s) => s.name === name)!.attributes;
     // the LLM request: parsed, in seconds; the JSON and the SDK's second name of cached tokens left out
