@@ -101,8 +101,12 @@ const GENAI_STAGES: ReadonlySet<Stage | 'all'> = new Set(ATTRIBUTE_SPECS.find((s
  */
 const RECENT_SPANS = 64;
 
-/** Inputs remembered to tell a duplicate (the same event object recorded again). */
-const RECENT_EVENTS = 32;
+/**
+ * Inputs remembered to tell a duplicate: the same event object recorded again, right after (the
+ * LiveKit observer makes a new object per SDK event, so only a caller of `record` can pass one
+ * twice). Each kept input pins its metric objects: 32 held 4.4 KiB per call.
+ */
+const RECENT_EVENTS = 4;
 
 /** How long an STT report waits for the speech it may have caught the start of (ms): a VAD recognises speech within a few hundred ms. */
 const STT_SPLIT_GRACE_MS = 1_000;
