@@ -89,9 +89,19 @@ class ExportedSpan implements ReadableSpan {
   }
 }
 
-/** The object the parts stand for: `base` without `omit`, then `added` (a new object: `base` is the live span's). */
+/**
+ * The object the parts stand for: `base`'s own keys without `omit`, then `added` (a new object:
+ * `base` is the live span's). Own keys, as the encoder reads them.
+ */
 function buildAttributes({ base, omit, added }: AttributeParts): Attributes {
   const out: Attributes = {};
-  for (const key in base) if (!omit?.includes(key)) out[key] = base[key] as Attributes[string];
-  return added ? Object.assign(out, added) : out;
+  for (const key of Object.keys(base)) if (!omit?.includes(key)) put(out, key, base[key]);
+  if (added) for (const key of Object.keys(added)) put(out, key, added[key]);
+  return out;
+}
+
+/** `out[key] = value`, except that a key "__proto__" (a parsed or spread attribute object can hold one) becomes an attribute, not the object's prototype. */
+function put(out: Attributes, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value as Attributes[string];
 }

@@ -53,6 +53,14 @@ describe('copySpan', () => {
     expect(copy.attributes).toEqual({ 'gen_ai.request.model': 'gpt-4o-mini' });
   });
 
+  it('keeps an attribute named "__proto__" an attribute of the built object, as the encoder writes it', () => {
+    const live = endedSpan({});
+    const span = Object.assign(Object.create(live) as ReadableSpan, { attributes: JSON.parse('{"__proto__":"p","a":1,"b":2}') as Attributes });
+    const copy = copySpan(span, { omit: ['b'], attributes: JSON.parse('{"c":3,"__proto__":"q"}') as Attributes });
+    expect(Object.entries(copy.attributes)).toEqual([['__proto__', 'q'], ['a', 1], ['c', 3]]);
+    expect(Object.getPrototypeOf(copy.attributes)).toBe(Object.prototype);
+  });
+
   it('moves the copy to another trace and parent, the live span untouched', () => {
     const span = endedSpan({ a: 1 });
     const traceId = 'f'.repeat(32);

@@ -143,9 +143,8 @@ describe('the direct protobuf encoder', () => {
         // some of base's keys, some not in it; and added keys, some in base
         const omit = [...omitAt.map((i) => keys[i] ?? `absent${i}`), ...Object.keys(added).slice(0, 1)];
         const extra = withAdded ? { ...added, ...(keys[0] !== undefined ? { [keys[0]]: 'replaced' } : {}) } : undefined;
-        const built: Attributes = {};
-        for (const key of keys) if (!omit.includes(key)) built[key] = base[key];
-        Object.assign(built, extra);
+        // Object.fromEntries defines keys (a "__proto__" key stays an attribute); a repeated key keeps its first place and takes the last value
+        const built: Attributes = Object.fromEntries([...keys.filter((key) => !omit.includes(key)).map((key) => [key, base[key]]), ...Object.entries(extra ?? {})]);
         const fromParts = withParts(span, { base, omit, added: extra });
         const plain = withAttributes(span, built);
         expect(Buffer.from(encodeTraceRequest([fromParts])).equals(Buffer.from(encodeTraceRequest([plain])))).toBe(true);
