@@ -21,7 +21,9 @@ const TIMED = [
 
 export default defineConfig({
   test: {
-    testTimeout: 60_000,
+    // a hang shows either way; with two files at once a CPU-bound test can take several times its time
+    // alone (the 10,000-turn call: 5 s alone, 30 s beside the packaging test's npm installs)
+    testTimeout: 120_000,
     hookTimeout: 600_000,
     pool: 'forks',
     // The suite waits far more than it computes (demo calls in real time, servers starting, retries
