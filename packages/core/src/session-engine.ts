@@ -9,7 +9,7 @@ import type { SpanFacts, SpanFactsReader } from './span-facts.js';
 import { StageSpans } from './stage-spans.js';
 import { fromHrTime } from './time.js';
 import { UsageLedger, type ModelUsage, type UsageDisagreement } from './usage.js';
-import { RecentMap } from './recent-map.js';
+import { RecentSpans } from './recent-spans.js';
 import {
   agentTurnSpanAttributes,
   defined,
@@ -96,7 +96,7 @@ const GENAI_STAGES: ReadonlySet<Stage | 'all'> = new Set(ATTRIBUTE_SPECS.find((s
 /**
  * Recently started spans whose turn is remembered (for the log lines written in them, and the speech
  * of ended parents): some five turns' worth. A line written later in an older span's context finds its
- * session by trace and lands on the turn in progress. A {@link RecentMap} of 64 keeps a table of 128
+ * session by trace and lands on the turn in progress. {@link RecentSpans} of 64 keep a table of 128
  * entries: 3.6 KiB, where 512 took up to 57 KiB in a long call and 8.8 KiB in a 10-turn one.
  */
 const RECENT_SPANS = 64;
@@ -137,10 +137,11 @@ export class SessionEngine {
   private speechFromSpans = false;
   /** The live agent_turn span of each recent reply, the parent of its interruption spans. */
   private readonly replyContexts = new Map<string, SpanContext>();
-  /** The speech of recently ended spans, for their children that end after them. */
-  private readonly endedSpeech = new RecentMap<string>(RECENT_SPANS);
-  /** The turn of recently started spans, so a log line written in a span finds its turn. */
-  private readonly turnOfSpanId = new RecentMap<number>(RECENT_SPANS);
+  /**
+   * The turn of recently started spans, so a log line written in a span finds its turn, and the
+   * speech of recently ended ones, for their children that end after them.
+   */
+  private readonly recentSpans = new RecentSpans(RECENT_SPANS);
   /**
    * The newest inputs, to tell one recorded twice (two listeners of one event): a short ring, not a
    * WeakSet of every input, whose entries the garbage collector must trace for the whole call.
@@ -219,7 +220,7 @@ export class SessionEngine {
 
   /** The turn a span of this session belongs to, if it started recently. */
   turnOfSpan(spanId: string): number | undefined {
-    return this.turnOfSpanId.get(spanId);
+    return this.recentSpans.turnOf(spanId);
   }
 
   /** A warning or error the agent logged (in `spanId`'s turn when known). Never throws. */
@@ -320,7 +321,7 @@ export class SessionEngine {
         ? (this.model.openReply(speechId)?.turnIndex ?? this.model.turnIndex)
         : stage === 'agent_turn' || stage === 'user_turn' ? this.model.turnIndex : (parent?.turnIndex ?? this.model.turnIndex);
       this.open.set(context.spanId, { span, name, stage, start, speechId, provisional, turnIndex, parentId: span.parentSpanContext?.spanId, userSpeaking: facts.userSpeaking });
-      this.turnOfSpanId.set(context.spanId, turnIndex);
+      this.recentSpans.noteTurn(context.spanId, turnIndex);
       span.setAttributes(this.identity(span, stage, turnIndex));
     } catch (error) {
       this.counters.count('internal_error', String(error));
@@ -675,14 +676,14 @@ export class SessionEngine {
         }
         return current.speechId;
       }
-      if (current.parentId && !this.open.has(current.parentId)) return this.endedSpeech.get(current.parentId);
+      if (current.parentId && !this.open.has(current.parentId)) return this.recentSpans.speechOf(current.parentId);
       current = current.parentId ? this.open.get(current.parentId) : undefined;
     }
     return undefined;
   }
 
   private rememberEndedSpeech(spanId: string, speechId: string): void {
-    this.endedSpeech.set(spanId, speechId);
+    this.recentSpans.noteSpeech(spanId, speechId);
   }
 
   private activeAgentTurnContext(): SpanContext | undefined {
