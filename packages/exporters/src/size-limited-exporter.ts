@@ -58,6 +58,9 @@ export class SizeLimitedSpanExporter implements StatsSpanExporter {
     let dropped = 0;
     try {
       ({ parts, dropped } = this.split(spans.map((span) => this.truncate(span))));
+      // the last reading of these estimates (a truncated span is a new object, measured in split)
+      for (const span of spans) this.estimator.forget(span);
+      for (const part of parts) for (const span of part) this.estimator.forget(span);
     } catch (error) {
       // A limiter bug must not lose the batch: send it as it came.
       diag.error('voicetrace: size limiter failed; exporting the batch unsplit', error);
