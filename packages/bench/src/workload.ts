@@ -1,4 +1,5 @@
 import { ROOT_CONTEXT, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { voice } from '@livekit/agents';
 import { EventEmitter } from 'node:events';
 
 /**
@@ -361,7 +362,33 @@ export class SimulatedCall {
   }
 
   private emit(type: string, event: Record<string, unknown>): void {
-    this.session.emit(type, { type, ...event, createdAt: Date.now() });
+    this.session.emit(type, sdkEvent(type, event));
+  }
+}
+
+/**
+ * The event as the SDK makes it: its factories (`@livekit/agents` 1.9.0 `dist/voice/events.js`
+ * lines 26-170) return one literal per event, whose shape decides what holding the event costs.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function sdkEvent(type: string, e: Record<string, any>): unknown {
+  switch (type) {
+    case 'user_state_changed':
+      return voice.createUserStateChangedEvent(e.oldState, e.newState);
+    case 'agent_state_changed':
+      return voice.createAgentStateChangedEvent(e.oldState, e.newState);
+    case 'user_input_transcribed':
+      return voice.createUserInputTranscribedEvent({ transcript: e.transcript, isFinal: e.isFinal, itemId: e.itemId, speakerId: e.speakerId, language: e.language });
+    case 'conversation_item_added':
+      return voice.createConversationItemAddedEvent(e.item);
+    case 'function_tools_executed':
+      return voice.createFunctionToolsExecutedEvent({ functionCalls: e.functionCalls, functionCallOutputs: e.functionCallOutputs });
+    case 'metrics_collected':
+      return voice.createMetricsCollectedEvent({ metrics: e.metrics });
+    case 'close':
+      return voice.createCloseEvent(e.reason, e.error);
+    default:
+      throw new Error(`the simulated SDK emits no ${type} event`);
   }
 }
 

@@ -37,9 +37,7 @@ export class SessionEventLog {
 
   add(event: voice.AgentEvent): void {
     if (!event || typeof event !== 'object') return;
-    // a rest copy, not a spread and `delete`: deleting makes each copy a dictionary-mode object, about twice the size
-    const { speechHandle: _handle, speechInput: _input, ...copy } = event as unknown as Record<string, unknown>;
-    this.events.push(copy as unknown as voice.AgentEvent);
+    this.events.push(withoutHandles(event));
     if (this.events.length > this.max) {
       this.events.shift();
       this.droppedCount += 1;
@@ -54,4 +52,17 @@ export class SessionEventLog {
   get dropped(): number {
     return this.droppedCount;
   }
+}
+
+/**
+ * The event itself when it holds no handle (most do not: the SDK makes a new object per event and
+ * drops it after emitting), else a copy without them. A copy made by a rest pattern keeps its
+ * fields past the fourth in a separate property array: keeping the SDK's own object, a literal
+ * with its fields in place, holds about 2 KiB less per 10-turn call.
+ */
+function withoutHandles(event: voice.AgentEvent): voice.AgentEvent {
+  if (!('speechHandle' in event) && !('speechInput' in event)) return event;
+  // a rest copy, not a spread and `delete`: deleting makes each copy a dictionary-mode object, about twice the size
+  const { speechHandle: _handle, speechInput: _input, ...copy } = event as unknown as Record<string, unknown>;
+  return copy as unknown as voice.AgentEvent;
 }
