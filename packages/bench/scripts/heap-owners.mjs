@@ -2,7 +2,8 @@
 // 10-turn calls of the bench's workload, each new object charged to the first object of an owner
 // class on its shortest path from the roots (owner.field). Run after `pnpm build`:
 //   node --expose-gc --max-old-space-size=4096 packages/bench/scripts/heap-owners.mjs [voicetrace|stock] [depth]
-// Prints KiB per call by owner; `depth` > 1 splits each owner's share by the fields under it.
+// Prints KiB per call by owner; `depth` > 1 splits each owner's share by the fields under it, and names
+// what no owner holds by the path of its nearest objects.
 import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +77,14 @@ for (let i = 0; i < count; i++) {
       label = `${strings[nodes[parent[x] * nf + NAME]]}.${fields.reverse().slice(0, depth).join('.')}`;
       break;
     }
+  }
+  if (depth > 1 && !label.includes('.')) {
+    // no owner on the path: name it by its nearest objects (how the size estimates' weak map was found)
+    const names = [];
+    for (let x = i; x !== 0 && names.length < 4; x = parent[x]) {
+      if (nodeTypes[nodes[x * nf + TYPE]] === 'object') names.push(`${strings[nodes[x * nf + NAME]]}.${via[x]}`);
+    }
+    label = `other: ${names.reverse().join(' > ')}`;
   }
   groups.set(label, (groups.get(label) ?? 0) + size);
 }
