@@ -57,10 +57,13 @@ export class SizeLimitedSpanExporter implements StatsSpanExporter {
     let parts: ReadableSpan[][];
     let dropped = 0;
     try {
-      ({ parts, dropped } = this.split(spans.map((span) => this.truncate(span))));
+      const cut = spans.map((span) => this.truncate(span));
+      ({ parts, dropped } = this.split(cut));
       // the last reading of these estimates (a truncated span is a new object, measured in split)
-      for (const span of spans) this.estimator.forget(span);
-      for (const part of parts) for (const span of part) this.estimator.forget(span);
+      for (let i = 0; i < spans.length; i++) {
+        this.estimator.forget(spans[i]!);
+        if (cut[i] !== spans[i]) this.estimator.forget(cut[i]!);
+      }
     } catch (error) {
       // A limiter bug must not lose the batch: send it as it came.
       diag.error('voicetrace: size limiter failed; exporting the batch unsplit', error);
