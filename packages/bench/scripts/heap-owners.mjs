@@ -63,6 +63,7 @@ for (let h = 0; h < queue.length; h++) {
   }
 }
 const isOwner = (i) => nodeTypes[nodes[i * nf + TYPE]] === 'object' && OWNERS.has(strings[nodes[i * nf + NAME]]);
+const OTHER = 'other (the SDK side, spans in flight, sockets)';
 const groups = new Map();
 let total = 0;
 for (let i = 0; i < count; i++) {
@@ -70,7 +71,7 @@ for (let i = 0; i < count; i++) {
   const size = nodes[i * nf + SIZE];
   total += size;
   const fields = [];
-  let label = 'other (the SDK side, spans in flight, sockets)';
+  let label = OTHER;
   for (let x = i; x !== 0; x = parent[x]) {
     fields.push(via[x]);
     if (isOwner(parent[x])) {
@@ -78,7 +79,7 @@ for (let i = 0; i < count; i++) {
       break;
     }
   }
-  if (depth > 1 && !label.includes('.')) {
+  if (depth > 1 && label === OTHER) {
     // no owner on the path: name it by its nearest objects (how the size estimates' weak map was found)
     const names = [];
     for (let x = i; x !== 0 && names.length < 4; x = parent[x]) {

@@ -370,7 +370,6 @@ export class SimulatedCall {
  * The event as the SDK makes it: its factories (`@livekit/agents` 1.9.0 `dist/voice/events.js`
  * lines 26-170) return one literal per event, whose shape decides what holding the event costs.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 function sdkEvent(type: string, e: Record<string, any>): unknown {
   switch (type) {
     case 'user_state_changed':
