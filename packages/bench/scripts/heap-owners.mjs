@@ -90,4 +90,4 @@ for (let i = 0; i < count; i++) {
   groups.set(label, (groups.get(label) ?? 0) + size);
 }
 console.log(`new objects: ${(total / CALLS / 1024).toFixed(1)} KiB per call`);
-for (const [label, bytes] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${(bytes / CALLS / 1024).toFixed(2).padStart(8)} KiB  ${label}`);
+for (const [label, bytes] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP ?? 40))) console.log(`${(bytes / CALLS / 1024).toFixed(2).padStart(8)} KiB  ${label}`);

@@ -10,6 +10,8 @@ import { UsageLedger } from '../src/usage.js';
 // The rules the real plugins needed (issue 19), each checked by injecting one known cause.
 
 const T0 = 1_800_000_000;
+/** The turns are live records: each is its own record to change. */
+const same = (turn: TurnRecord): TurnRecord => turn;
 
 const stt = (at: number, audioDuration: number, o: Partial<SttMetric> = {}): SttMetric => ({
   kind: 'stt', at, provider: 'deepgram', model: 'nova-3', audioDuration, streamed: true, inputTokens: 0, outputTokens: 0, ...o,
@@ -33,8 +35,8 @@ describe('SttApportioner: periodic STT reports split by the speech they covered'
   it('splits a 5 s report whose window held 2 s of one turn and 1 s of the next in proportion 2:1', () => {
     const a = apportioner();
     const turns = [userTurn(0, T0 + 1, T0 + 3), userTurn(1, T0 + 4, T0 + 6)];
-    a.apportion(stt(T0, 0), turns, T0);
-    a.apportion(stt(T0 + 5, 5), turns, T0);
+    a.apportion(stt(T0, 0), turns, T0, same);
+    a.apportion(stt(T0 + 5, 5), turns, T0, same);
     expect(turns[0]!.user!.stt[0]!.metric.audioDuration).toBeCloseTo(5 * 2 / 3, 9);
     expect(turns[1]!.user!.stt[0]!.metric.audioDuration).toBeCloseTo(5 / 3, 9);
     expect(turns[0]!.user!.stt[0]!.cost! + turns[1]!.user!.stt[0]!.cost!).toBeCloseTo(5e-4, 12);
@@ -46,7 +48,7 @@ describe('SttApportioner: periodic STT reports split by the speech they covered'
   it('keeps one step per turn and provider however many reports cover it, and the sum equals the reports', () => {
     const a = apportioner();
     const turns = [userTurn(0, T0 + 1, T0 + 12)];
-    for (const at of [5, 10, 15]) a.apportion(stt(T0 + at, 5), turns, T0);
+    for (const at of [5, 10, 15]) a.apportion(stt(T0 + at, 5), turns, T0, same);
     expect(turns[0]!.user!.stt).toHaveLength(1);
     expect(turns[0]!.user!.stt[0]!.metric.audioDuration).toBeCloseTo(15, 9);
     expect(turns[0]!.user!.stt[0]!.reports).toBe(3);
@@ -55,8 +57,8 @@ describe('SttApportioner: periodic STT reports split by the speech they covered'
   it('gives a window with no speech (background past the energy filter) whole to the nearest turn', () => {
     const a = apportioner();
     const turns = [userTurn(0, T0 + 1, T0 + 2), userTurn(1, T0 + 20, T0 + 21)];
-    a.apportion(stt(T0 + 5, 0), turns, T0);
-    a.apportion(stt(T0 + 10, 5), turns, T0);
+    a.apportion(stt(T0 + 5, 0), turns, T0, same);
+    a.apportion(stt(T0 + 10, 5), turns, T0, same);
     expect(turns[0]!.user!.stt.reduce((s, x) => s + x.metric.audioDuration, 0)).toBeCloseTo(5, 9);
     expect(turns[1]!.user!.stt).toHaveLength(0);
   });
@@ -64,7 +66,7 @@ describe('SttApportioner: periodic STT reports split by the speech they covered'
   it('a non-streaming request covering exactly one turn keeps its own duration', () => {
     const a = apportioner();
     const turns = [userTurn(0, T0 + 1, T0 + 3)];
-    a.apportion(stt(T0 + 4, 2, { streamed: false, duration: 0.9, provider: 'openai', model: 'whisper-1' }), turns, T0);
+    a.apportion(stt(T0 + 4, 2, { streamed: false, duration: 0.9, provider: 'openai', model: 'whisper-1' }), turns, T0, same);
     expect(turns[0]!.user!.stt[0]!.metric.duration).toBe(0.9);
   });
 });

@@ -6,6 +6,7 @@ import type { UsageDisagreement, UsageLedger } from '../usage.js';
 import { QuantileSketch } from './stats.js';
 import { SignalDetector } from './signals.js';
 import { SttApportioner } from './stt-usage.js';
+import { PackedTurn, TurnHistory } from './turn-history.js';
 import type {
   ErrorRecord,
   HandoffRecord,
@@ -80,7 +81,8 @@ const MAX_OPEN_REPLIES = 16;
  */
 export class SessionModel {
   readonly sessionId: string;
-  private readonly turns: TurnRecord[] = [];
+  /** Retained turns: the newest as objects, the settled ones packed (see packSettled). */
+  private readonly turns = new TurnHistory();
   private readonly openReplies = new Map<string, ReplyRecord>();
   private readonly observers: SessionModelObserver[] = [];
   private readonly latencyStats = new Map<LatencyStage, QuantileSketch>();
@@ -181,12 +183,7 @@ export class SessionModel {
 
   /** The turn with `index`, when still retained. */
   turn(index: number): TurnRecord | undefined {
-    for (let i = this.turns.length - 1; i >= 0; i--) {
-      const turn = this.turns[i]!;
-      if (turn.index === index) return turn;
-      if (turn.index < index) return undefined;
-    }
-    return undefined;
+    return this.turns.find(index);
   }
 
   /** The index of the newest user turn (0 before the first). */
@@ -196,7 +193,7 @@ export class SessionModel {
 
   /** The newest turn that has user speech. */
   latestUserTurn(): TurnRecord | undefined {
-    const last = this.turns[this.turns.length - 1];
+    const last = this.turns.last();
     return last?.user ? last : undefined;
   }
 
@@ -217,7 +214,7 @@ export class SessionModel {
   /** The SDK opened a user turn. */
   beginUserTurn(at: number, span?: SpanRef): TurnRecord {
     // a turn begun from the user's speech moments ago is this one (the span came second)
-    const last = this.turns[this.turns.length - 1];
+    const last = this.turns.last();
     if (span && last?.user && !last.user.span && last.user.endedAt === undefined && at - last.user.startedAt < 1) {
       last.user.span = span;
       return last;
@@ -226,7 +223,7 @@ export class SessionModel {
     if (this.eventTurns && last?.user) this.checkUserTurn(last);
     this.userTurnCount += 1;
     // the turn before the last is settled by now (late STT and replies land in the last one)
-    const settled = this.turns[this.turns.length - 2];
+    const settled = this.turns.at(this.turns.length - 2);
     if (settled) fitTurnArrays(settled);
     const turn: TurnRecord = {
       index: this.userTurnCount,
@@ -240,6 +237,7 @@ export class SessionModel {
     };
     this.turns.push(turn);
     this.retain();
+    this.packSettled();
     return turn;
   }
 
@@ -387,7 +385,7 @@ export class SessionModel {
     const latest = this.latestUserTurn();
     if (!this.eventTurns || latest?.user?.transcript === undefined) return latest;
     for (let i = this.turns.length - 2; i >= 0 && i >= this.turns.length - 4; i--) {
-      const turn = this.turns[i]!;
+      const turn = this.turns.at(i)!;
       if (turn.user && turn.user.transcript === undefined) return turn;
     }
     return latest;
@@ -415,7 +413,7 @@ export class SessionModel {
    * Returns the turns it touched; none when no turn has begun (the usage stays on the session).
    */
   addSttReport(metric: SttMetric): TurnRecord[] {
-    const touched = this.stt.apportion(metric, this.turns, this.startedAt);
+    const touched = this.stt.apportion(metric, this.turns.all(), this.startedAt, (turn) => (turn instanceof PackedTurn ? this.turns.find(turn.index)! : turn));
     for (const turn of touched) for (const step of turn.user?.stt ?? []) step.latency = turn.user?.transcriptionDelay;
     // audio before anyone spoke: the current turn (0) owns its cost, so the turns still add up
     if (!touched.length) this.currentTurn().otherCost += this.options.ledger.costOfMetric(metric) ?? 0;
@@ -531,7 +529,7 @@ export class SessionModel {
   /** A reply closed moments ago (its last metrics can come after its agent turn ended). */
   private recentReply(speechId: string): ReplyRecord | undefined {
     for (let i = this.turns.length - 1; i >= 0 && i >= this.turns.length - RECENT_REPLY_TURNS; i--) {
-      const reply = this.turns[i]!.replies.find((r) => r.speechId === speechId);
+      const reply = this.turns.at(i)!.replies.find((r) => r.speechId === speechId);
       if (reply) return reply;
     }
     return undefined;
@@ -829,7 +827,8 @@ export class SessionModel {
 
   private copy(lazyTurns: boolean): SessionSnapshot {
     // each turn's cost is derived here, once, for every reader of the snapshot
-    for (const turn of this.turns) turn.cost = this.turnCost(turn);
+    // (a packed turn's was derived when it was packed: nothing changes it since)
+    for (const turn of this.turns.live()) turn.cost = this.turnCost(turn);
     const latency = {} as SessionSnapshot['latency'];
     for (const { key } of LATENCY_STAGES) latency[key] = this.latencyStats.get(key)?.summary() ?? { count: 0 };
     const wait: SessionSnapshot['wait'] = {};
@@ -845,7 +844,7 @@ export class SessionModel {
       replyCount: this.replyCount,
       interruptions: this.interruptionCount,
       cancelledReplies: this.cancelledReplyCount,
-      turns: lazyTurns ? [] : structuredClone(this.turns),
+      turns: lazyTurns ? [] : this.turns.copies(),
       turnsDropped: this.turnsDropped,
       handoffs: [...this.handoffs],
       errors: this.errorCount,
@@ -863,7 +862,7 @@ export class SessionModel {
       Object.defineProperty(snapshot, 'turns', {
         enumerable: true,
         configurable: true,
-        get: () => (turns ??= structuredClone(this.turns)),
+        get: () => (turns ??= this.turns.copies()),
         set: (value: TurnRecord[]) => void (turns = value),
       });
     }
@@ -873,11 +872,6 @@ export class SessionModel {
   /** The reply completed last, if any. */
   lastCompletedReply(): ReplyRecord | undefined {
     return this.lastReply;
-  }
-
-  /** Replies that played, oldest first, from the retained turns. */
-  completedReplies(): ReplyRecord[] {
-    return this.turns.flatMap((turn) => turn.replies);
   }
 
   // ---- internals --------------------------------------------------------------------------
@@ -960,7 +954,7 @@ export class SessionModel {
 
   /** The newest user turn whose end-of-turn decision was made. */
   private lastEndedUserTurn(): TurnRecord | undefined {
-    for (let i = this.turns.length - 1; i >= 0; i--) if (this.turns[i]!.user?.endedAt !== undefined) return this.turns[i];
+    for (let i = this.turns.length - 1; i >= 0; i--) if (this.turns.peekIf(i, (t) => t.user?.endedAt !== undefined)?.user?.endedAt !== undefined) return this.turns.at(i);
     return undefined;
   }
 
@@ -968,8 +962,8 @@ export class SessionModel {
   private earlierUserTurns(turn: TurnRecord): TurnRecord[] {
     const out: TurnRecord[] = [];
     for (let i = this.turns.length - 1; i >= 0 && out.length < this.signals.thresholds.repeatLookback; i--) {
-      const t = this.turns[i]!;
-      if (t !== turn && t.index < turn.index && t.user?.transcript?.trim()) out.unshift(t);
+      const t = this.turns.peekIf(i, (packed) => packed.userWords);
+      if (t && t !== turn && t.index < turn.index && t.user?.transcript?.trim()) out.unshift(t);
     }
     return out;
   }
@@ -978,7 +972,7 @@ export class SessionModel {
   private earlierReplies(reply: ReplyRecord): ReplyRecord[] {
     const out: ReplyRecord[] = [];
     for (let i = this.turns.length - 1; i >= 0 && out.length < this.signals.thresholds.repeatLookback; i--) {
-      const replies = this.turns[i]!.replies;
+      const replies = this.turns.peekIf(i, (packed) => packed.replyWords)?.replies ?? [];
       for (let j = replies.length - 1; j >= 0 && out.length < this.signals.thresholds.repeatLookback; j--) {
         const r = replies[j]!;
         if (r !== reply && r.text?.trim() && r.startedAt < reply.startedAt) out.unshift(r);
@@ -1000,7 +994,7 @@ export class SessionModel {
 
   /** The newest turn; turn 0 (before the first user turn) is created when first needed. */
   private currentTurn(): TurnRecord {
-    let last = this.turns[this.turns.length - 1];
+    let last = this.turns.last();
     if (!last) {
       last = { index: 0, cost: 0, otherCost: 0, replies: [], handoffs: [], errors: [], logs: [] };
       this.turns.push(last);
@@ -1014,7 +1008,20 @@ export class SessionModel {
       this.turnsDropped += 1;
     }
     // the signal records follow the retained turns (their totals keep counting every turn)
-    if (this.turnsDropped) this.signals.forgetBefore(this.turns[0]!.index);
+    if (this.turnsDropped) this.signals.forgetBefore(this.turns.firstIndex!);
+  }
+
+  /**
+   * Packs the settled turns (see {@link TurnHistory}): all but the newest RECENT_REPLY_TURNS, where
+   * every late fact the model places lands, except a turn something still points at (an open reply,
+   * the reply whose words may still come, speech not yet heard of).
+   */
+  private packSettled(): void {
+    this.turns.pack(RECENT_REPLY_TURNS, (turn) => {
+      if (this.hasOpenReplyIn(turn.index) || this.lastReply?.turnIndex === turn.index || this.unheard?.turn === turn) return false;
+      turn.cost = this.turnCost(turn);
+      return true;
+    });
   }
 
   private sketch<K>(map: Map<K, QuantileSketch>, key: K): QuantileSketch {

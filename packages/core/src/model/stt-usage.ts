@@ -1,5 +1,10 @@
 import type { SttMetric } from '../events.js';
-import type { TurnRecord } from './types.js';
+import type { TurnRecord, UserTurnRecord } from './types.js';
+
+/** What a report reads of a turn: its user's speech (a packed turn keeps it beside its packing). */
+export interface SpeechOfTurn {
+  user?: Pick<UserTurnRecord, 'startedAt' | 'speechStart' | 'speechEnd' | 'endedAt' | 'sttSettled'> | undefined;
+}
 
 /**
  * Splits STT usage reports over the user turns whose audio they measured.
@@ -22,10 +27,11 @@ export class SttApportioner {
   constructor(private readonly cost: (metric: SttMetric) => number | undefined) {}
 
   /**
-   * Splits one report over `turns` (retained turns with user speech, oldest first). Returns the
+   * Splits one report over `turns` (retained turns with user speech, oldest first; `live` gives the
+   * record to change for one, a packed turn being read from what is kept beside it). Returns the
    * turns it touched; a report with no turn to go to returns none (the caller keeps it session-only).
    */
-  apportion(metric: SttMetric, turns: readonly TurnRecord[], sessionStart: number | undefined): TurnRecord[] {
+  apportion<T extends SpeechOfTurn>(metric: SttMetric, turns: readonly T[], sessionStart: number | undefined, live: (turn: T) => TurnRecord): TurnRecord[] {
     const key = `${metric.provider}|${metric.model}`;
     const end = metric.at;
     const start = Math.min(this.windowStart.get(key) ?? sessionStart ?? end - metric.audioDuration, end);
@@ -33,18 +39,24 @@ export class SttApportioner {
     const speaking = turns.filter((turn) => turn.user?.speechStart !== undefined);
     const weights = speaking.map((turn) => overlap(turn, start, end));
     const total = weights.reduce((sum, w) => sum + w, 0);
-    const shares: Array<[TurnRecord, number]> = total > 0
-      ? speaking.map((turn, i): [TurnRecord, number] => [turn, weights[i]! / total]).filter(([, share]) => share > 0)
+    const shares: Array<[T, number]> = total > 0
+      ? speaking.map((turn, i): [T, number] => [turn, weights[i]! / total]).filter(([, share]) => share > 0)
       : nearest(speaking.length ? speaking : turns.filter((t) => t.user), start, end);
     const cost = this.cost(metric);
-    for (const [turn, share] of shares) this.add(turn, metric, share, cost, key);
+    const touched = shares.map(([turn, share]) => {
+      const record = live(turn);
+      this.add(record, metric, share, cost, key);
+      return record;
+    });
     // a window that reached past a turn's end of speech holds all of that turn's speech
     for (const turn of speaking) {
       const user = turn.user!;
+      if (user.speechEnd === undefined || user.speechEnd > end || user.sttSettled?.includes(key)) continue;
+      const record = live(turn).user!;
       // a new array of exact size (concat; a push or a spread reserves spare slots): a turn keeps it to the call's end (see fitted in session-model.ts)
-      if (user.speechEnd !== undefined && user.speechEnd <= end && !user.sttSettled?.includes(key)) user.sttSettled = (user.sttSettled ?? []).concat(key);
+      record.sttSettled = (record.sttSettled ?? []).concat(key);
     }
-    return shares.map(([turn]) => turn);
+    return touched;
   }
 
   /** Whether every STT provider that reported in this session has settled `turn`. */
@@ -80,7 +92,7 @@ export class SttApportioner {
 }
 
 /** Seconds of the turn's speech inside [start, end]. */
-function overlap(turn: TurnRecord, start: number, end: number): number {
+function overlap(turn: SpeechOfTurn, start: number, end: number): number {
   const user = turn.user!;
   const speechStart = user.speechStart!;
   const speechEnd = user.speechEnd ?? user.endedAt ?? end;
@@ -88,8 +100,8 @@ function overlap(turn: TurnRecord, start: number, end: number): number {
 }
 
 /** The turn nearest in time to [start, end], whole. */
-function nearest(turns: readonly TurnRecord[], start: number, end: number): Array<[TurnRecord, number]> {
-  let best: TurnRecord | undefined;
+function nearest<T extends SpeechOfTurn>(turns: readonly T[], start: number, end: number): Array<[T, number]> {
+  let best: T | undefined;
   let bestGap = Infinity;
   for (const turn of turns) {
     const user = turn.user!;

@@ -57,7 +57,9 @@ export class StageSpanView implements SessionModelObserver {
   userTurnSpan(turn: TurnRecord, context: SpanContext): void {
     this.turnSpans.set(turn.index, { context, hasSdkEou: false, eouEmitted: false, sttEmitted: false });
     // only recent turns can still receive late metrics: keep memory flat on long calls
-    const old = this.options.model.turn(turn.index - RECENT_TURNS);
+    // (asked of the model only while its STT span is due: a settled turn is packed, and reading unpacks it)
+    const due = this.turnSpans.get(turn.index - RECENT_TURNS);
+    const old = due && !due.sttEmitted ? this.options.model.turn(turn.index - RECENT_TURNS) : undefined;
     if (old) this.settleStt(old, true);
     this.turnSpans.delete(turn.index - RECENT_TURNS);
   }
@@ -141,8 +143,8 @@ export class StageSpanView implements SessionModelObserver {
   }
 
   private settleAll(closing: boolean): void {
-    for (const index of [...this.turnSpans.keys()]) {
-      const turn = this.options.model.turn(index);
+    for (const [index, spans] of [...this.turnSpans]) {
+      const turn = spans.sttEmitted ? undefined : this.options.model.turn(index);
       if (turn) this.settleStt(turn, closing);
     }
   }

@@ -1,0 +1,131 @@
+import { packRecord, unpackRecord, type PackedRecord } from './packed-record.js';
+import type { TurnRecord, UserTurnRecord } from './types.js';
+
+/**
+ * A settled turn, packed (see {@link packRecord}), with what the model still asks of every turn
+ * beside it: its index, and its user's speech for the STT usage reports that may reach back to it
+ * (see SessionModel.addSttReport).
+ */
+export class PackedTurn {
+  readonly index: number;
+  /** Its user's side as an STT report reads it (undefined: the turn has no user side). */
+  readonly user: Readonly<Pick<UserTurnRecord, 'startedAt' | 'speechStart' | 'speechEnd' | 'endedAt' | 'sttSettled'>> | undefined;
+  /** The user's words / a reply's words are not blank: the repetition signals compare with them. */
+  readonly userWords: boolean;
+  readonly replyWords: boolean;
+
+  constructor(turn: TurnRecord, readonly record: PackedRecord) {
+    this.index = turn.index;
+    const user = turn.user;
+    this.user = user && { startedAt: user.startedAt, speechStart: user.speechStart, speechEnd: user.speechEnd, endedAt: user.endedAt, sttSettled: user.sttSettled };
+    this.userWords = Boolean(user?.transcript?.trim());
+    this.replyWords = turn.replies.some((reply) => Boolean(reply.text?.trim()));
+  }
+
+  unpack(): TurnRecord {
+    return unpackRecord(this.record) as TurnRecord;
+  }
+}
+
+/**
+ * The model's retained turns, oldest first. The newest ones are live objects the model changes as
+ * facts arrive; the older, settled ones are packed, about a third of their size as objects (a call
+ * keeps its turns to its end). A packed turn is unpacked in place when the model reaches for it to
+ * change it (a late report), and packed again at the next {@link pack}.
+ */
+export class TurnHistory {
+  private readonly entries: Array<TurnRecord | PackedTurn> = [];
+  /** Turns that hold something other than plain data: never tried again. */
+  private readonly unpackable = new WeakSet<TurnRecord>();
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  /** The index of the oldest retained turn. */
+  get firstIndex(): number | undefined {
+    return this.entries[0]?.index;
+  }
+
+  /** The turn at `position` (0: the oldest retained), live: unpacked in place when packed. */
+  at(position: number): TurnRecord | undefined {
+    const entry = this.entries[position];
+    if (!(entry instanceof PackedTurn)) return entry;
+    const turn = entry.unpack();
+    this.entries[position] = turn;
+    return turn;
+  }
+
+  /**
+   * The turn at `position` to read only, when `wanted` picks it from what a packed turn keeps
+   * beside its packing (a live turn always): a walk back over a long call decodes only what it reads.
+   */
+  peekIf(position: number, wanted: (turn: PackedTurn) => boolean): TurnRecord | undefined {
+    const entry = this.entries[position];
+    if (!(entry instanceof PackedTurn)) return entry;
+    return wanted(entry) ? entry.unpack() : undefined;
+  }
+
+  last(): TurnRecord | undefined {
+    return this.at(this.entries.length - 1);
+  }
+
+  /** The turn with `index`, live, when retained. */
+  find(index: number): TurnRecord | undefined {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const entry = this.entries[i]!;
+      if (entry.index === index) return this.at(i);
+      if (entry.index < index) return undefined;
+    }
+    return undefined;
+  }
+
+  push(turn: TurnRecord): void {
+    this.entries.push(turn);
+  }
+
+  pop(): void {
+    this.entries.pop();
+  }
+
+  shift(): void {
+    this.entries.shift();
+  }
+
+  /** Every turn as it is held (live or packed), oldest first. */
+  all(): Array<TurnRecord | PackedTurn> {
+    return this.entries.slice();
+  }
+
+  /** The live turns, oldest first. */
+  live(): TurnRecord[] {
+    return this.entries.filter((entry): entry is TurnRecord => !(entry instanceof PackedTurn));
+  }
+
+  /** Unpacks in place the packed turns `wanted` picks (from what is kept beside them). */
+  unpackWhere(wanted: (turn: PackedTurn) => boolean): void {
+    for (let i = 0; i < this.entries.length; i++) {
+      const entry = this.entries[i]!;
+      if (entry instanceof PackedTurn && wanted(entry)) this.entries[i] = entry.unpack();
+    }
+  }
+
+  /**
+   * Packs the live turns older than the newest `keepLive` that `settle` says are settled (it may
+   * bring a turn's figures up to date first: they are frozen in the packing).
+   */
+  pack(keepLive: number, settle: (turn: TurnRecord) => boolean): void {
+    for (let i = 0; i < this.entries.length - keepLive; i++) {
+      const entry = this.entries[i]!;
+      if (entry instanceof PackedTurn || this.unpackable.has(entry) || !settle(entry)) continue;
+      const record = packRecord(entry);
+      if (record) this.entries[i] = new PackedTurn(entry, record);
+      else this.unpackable.add(entry);
+    }
+  }
+
+  /** Copies of every turn, oldest first, for a snapshot: nothing the caller does reaches the model. */
+  copies(): TurnRecord[] {
+    return this.entries.map((entry) => (entry instanceof PackedTurn ? entry.unpack() : structuredClone(entry)));
+  }
+}
