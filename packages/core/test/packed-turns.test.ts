@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DropCounters } from '../src/counters.js';
 import type { LlmMetric, SttMetric, TtsMetric } from '../src/events.js';
-import { packRecord, unpackRecord } from '../src/model/packed-record.js';
+import { packRecord, unpackRecord } from '../src/packed-record.js';
 import { SessionModel } from '../src/model/session-model.js';
 import { PackedTurn, TurnHistory } from '../src/model/turn-history.js';
 import { PriceBook } from '../src/prices.js';
@@ -234,7 +234,7 @@ describe('packRecord', () => {
     const b = packRecord({ at: 7.25, kind: 'tts', steps: [{ x: 3 }, { x: 4 }] })!;
     expect(a.layout).toBe(b.layout);
     expect(a.numbers).toEqual([1.5, 1, 2.5]);
-    expect(b.strings).toEqual(['tts']);
+    expect(b.refs).toEqual(['tts']);
   });
 
   it('does not pack what is not plain data (the caller keeps it as it is)', () => {

@@ -1,4 +1,11 @@
 import { voice } from '@livekit/agents';
+import { packRecord, unpackRecord, type PackedRecord } from '@voicetrace/core/internal';
+
+/**
+ * Events packed together (see packRecord): one event alone is smaller as an object than packed, 32
+ * share one packing's arrays. The newest, fewer than this, stay as the SDK made them.
+ */
+const CHUNK = 32;
 
 /** Options of {@link SessionEventLog}. */
 export interface SessionEventLogOptions {
@@ -12,10 +19,16 @@ export interface SessionEventLogOptions {
  * a long call keeps the newest `maxEvents`, and says how many it dropped.
  * An event that holds a handle that would pin memory (`speechHandle`, raw
  * audio), which the report leaves out anyway, is kept as a shallow copy
- * without it; any other event is kept as the SDK made it.
+ * without it. Older events are held packed, 32 at a time (the chat messages
+ * and errors they carry by reference): {@link list} gives back equal events.
  */
 export class SessionEventLog {
-  private readonly events: voice.AgentEvent[] = [];
+  /** The older events, oldest first: packed, or as they were when they could not be. */
+  private readonly chunks: Array<PackedRecord | voice.AgentEvent[]> = [];
+  /** Events of the oldest chunk dropped past the bound. */
+  private skip = 0;
+  private recent: voice.AgentEvent[] = [];
+  private kept = 0;
   private readonly max: number;
   private droppedCount = 0;
 
@@ -38,20 +51,42 @@ export class SessionEventLog {
 
   add(event: voice.AgentEvent): void {
     if (!event || typeof event !== 'object') return;
-    this.events.push(withoutHandles(event));
-    if (this.events.length > this.max) {
-      this.events.shift();
-      this.droppedCount += 1;
+    this.recent.push(withoutHandles(event));
+    this.kept += 1;
+    if (this.recent.length === CHUNK) {
+      this.chunks.push(packRecord(this.recent, { opaque: true }) ?? this.recent);
+      this.recent = [];
     }
+    if (this.kept > this.max) this.dropOldest();
   }
 
   /** The kept events, oldest first. */
   list(): voice.AgentEvent[] {
-    return [...this.events];
+    const out: voice.AgentEvent[] = [];
+    for (const [i, chunk] of this.chunks.entries()) {
+      const events = Array.isArray(chunk) ? chunk : (unpackRecord(chunk) as voice.AgentEvent[]);
+      out.push(...(i === 0 ? events.slice(this.skip) : events));
+    }
+    out.push(...this.recent);
+    return out;
   }
 
   get dropped(): number {
     return this.droppedCount;
+  }
+
+  private dropOldest(): void {
+    this.kept -= 1;
+    this.droppedCount += 1;
+    if (!this.chunks.length) {
+      this.recent.shift();
+      return;
+    }
+    this.skip += 1;
+    if (this.skip === CHUNK) {
+      this.chunks.shift();
+      this.skip = 0;
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 // The session's event log fills the report's `events` when the SDK records none. It must not pin
 // a speech's handle (its audio and tasks) for the whole call, and must keep every other field.
-import { voice } from '@livekit/agents';
+import { llm, voice } from '@livekit/agents';
 import { describe, expect, it } from 'vitest';
 import { SessionEventLog } from '../src/event-log.js';
 
@@ -27,6 +27,36 @@ describe('SessionEventLog', () => {
     for (const transcript of ['one', 'two', 'three']) log.add(voice.createUserInputTranscribedEvent({ transcript, isFinal: true }));
     expect(log.list().map((event) => (event as { transcript: string }).transcript)).toEqual(['two', 'three']);
     expect(log.dropped).toBe(1);
+  });
+
+  it('gives back equal events from its packed chunks, what they carry by reference, and drops the oldest one at a time', () => {
+    const log = new SessionEventLog({ maxEvents: 70 });
+    const message = voice.createConversationItemAddedEvent(new llm.ChatMessage({ role: 'user', content: ['hi'] }));
+    const made: voice.AgentEvent[] = [];
+    for (let i = 0; i < 100; i++) {
+      const event = i === 40 ? message : voice.createUserInputTranscribedEvent({ transcript: `words ${i}`, isFinal: i % 2 === 0, speakerId: null, createdAt: 1_800_000_000 + i / 3 });
+      made.push(event);
+      log.add(event);
+      const expected = made.slice(-70);
+      if (i % 9 === 0 || i === 99) expect(log.list()).toStrictEqual(expected);
+    }
+    const list = log.list();
+    expect(list).toHaveLength(70);
+    expect(log.dropped).toBe(30);
+    // the chat message is the SDK's object, not a copy
+    expect((list[10] as { item: unknown }).item).toBe((message as { item: unknown }).item);
+    // the newest (fewer than a chunk) are the SDK's objects themselves
+    expect(list[69]).toBe(made[99]);
+  });
+
+  it('keeps a chunk it cannot pack as it is', () => {
+    const log = new SessionEventLog();
+    const cyclic = { type: 'error', createdAt: 1 } as Record<string, unknown>;
+    cyclic.self = cyclic;
+    for (let i = 0; i < 40; i++) log.add((i === 5 ? cyclic : voice.createUserInputTranscribedEvent({ transcript: `${i}`, isFinal: true })) as voice.AgentEvent);
+    const list = log.list();
+    expect(list).toHaveLength(40);
+    expect(list[5]).toBe(cyclic);
   });
 
   it('ignores what is not an event', () => {

@@ -1,4 +1,4 @@
-import { packRecord, unpackRecord, type PackedRecord } from './packed-record.js';
+import { packRecord, unpackRecord, type PackedRecord } from '../packed-record.js';
 import type { TurnRecord, UserTurnRecord } from './types.js';
 
 /**

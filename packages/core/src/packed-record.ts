@@ -11,17 +11,25 @@
  * {@link unpackRecord} gives back a new record equal to the original: same keys in the same order
  * (`undefined` values kept), same values (-0 and NaN included). Anything else (a class instance,
  * a Map, a sparse array, a symbol, a bigint) makes {@link packRecord} return undefined: the caller
- * keeps the record as it is.
+ * keeps the record as it is; or, with `opaque`, is kept by reference and given back as it is (for
+ * records nobody changes, such as the SDK's events and the chat messages they carry).
  */
 export interface PackedRecord {
   /** The layout: one character per value or key (see OP). Interned: records of one layout share it. */
   readonly layout: string;
   readonly numbers: readonly number[];
-  readonly strings: readonly string[];
+  /** Its strings, and with `opaque` the values kept by reference, in the order the layout reads them. */
+  readonly refs: readonly unknown[];
+}
+
+/** Options of {@link packRecord}. */
+export interface PackOptions {
+  /** Keep what is not plain data (a class instance, a Map, an Error...) by reference instead of refusing the record. */
+  opaque?: boolean | undefined;
 }
 
 /** The layout's characters: values, and the brackets of objects and arrays; keys are KEY_BASE + their id. */
-const OP = { number: 0, string: 1, true: 2, false: 3, undefined: 4, null: 5, object: 6, array: 7, end: 8 } as const;
+const OP = { number: 0, ref: 1, true: 2, false: 3, undefined: 4, null: 5, object: 6, array: 7, end: 8 } as const;
 const KEY_BASE = 16;
 /** Distinct keys the process may name (the layout is a two-byte string): past it, records stay unpacked. */
 const MAX_KEYS = 0xffff - KEY_BASE;
@@ -38,16 +46,15 @@ const NONE: readonly never[] = [];
 class NotPackable extends Error {}
 
 /** `value` packed, or undefined when it holds something other than plain data. */
-export function packRecord(value: unknown): PackedRecord | undefined {
-  const ops: number[] = [];
-  const numbers: number[] = [];
-  const strings: string[] = [];
+export function packRecord(value: unknown, options: PackOptions = {}): PackedRecord | undefined {
+  const out: Output = { ops: [], numbers: [], refs: [], opaque: options.opaque === true };
   try {
-    write(value, ops, numbers, strings, 0);
+    write(value, out, 0);
   } catch (error) {
     if (error instanceof NotPackable) return undefined;
     throw error;
   }
+  const { ops, numbers, refs } = out;
   let text = '';
   for (let i = 0; i < ops.length; i += 8192) text += String.fromCharCode(...ops.slice(i, i + 8192));
   let layout = layouts.get(text);
@@ -56,63 +63,83 @@ export function packRecord(value: unknown): PackedRecord | undefined {
     if (layouts.size < MAX_INTERNED_LAYOUTS) layouts.set(text, text);
   }
   // fitted copies: a pushed-to array keeps spare slots
-  return { layout, numbers: numbers.length ? numbers.slice() : NONE, strings: strings.length ? strings.slice() : NONE };
+  return { layout, numbers: numbers.length ? numbers.slice() : NONE, refs: refs.length ? refs.slice() : NONE };
 }
 
 /** A new record equal to the one packed. */
 export function unpackRecord(packed: PackedRecord): unknown {
-  const reader = { at: 0, number: 0, string: 0 };
+  const reader = { at: 0, number: 0, ref: 0 };
   return read(packed, reader);
 }
 
-function write(value: unknown, ops: number[], numbers: number[], strings: string[], depth: number): void {
+interface Output {
+  ops: number[];
+  numbers: number[];
+  refs: unknown[];
+  opaque: boolean;
+}
+
+function write(value: unknown, out: Output, depth: number): void {
   switch (typeof value) {
     case 'number':
-      ops.push(OP.number);
-      numbers.push(value);
+      out.ops.push(OP.number);
+      out.numbers.push(value);
       return;
     case 'string':
-      ops.push(OP.string);
-      strings.push(value);
+      out.ops.push(OP.ref);
+      out.refs.push(value);
       return;
     case 'boolean':
-      ops.push(value ? OP.true : OP.false);
+      out.ops.push(value ? OP.true : OP.false);
       return;
     case 'undefined':
-      ops.push(OP.undefined);
+      out.ops.push(OP.undefined);
       return;
     case 'object':
-      if (value === null) ops.push(OP.null);
+      if (value === null) out.ops.push(OP.null);
       else if (depth >= MAX_DEPTH) throw new NotPackable();
-      else if (Array.isArray(value)) writeArray(value, ops, numbers, strings, depth + 1);
-      else writeObject(value, ops, numbers, strings, depth + 1);
+      else if (Array.isArray(value) && isPlainArray(value)) writeArray(value, out, depth + 1);
+      else if (!Array.isArray(value) && isPlainObject(value)) writeObject(value, out, depth + 1);
+      else writeOpaque(value, out);
       return;
     default:
-      throw new NotPackable();
+      writeOpaque(value, out);
   }
 }
 
-function writeArray(value: readonly unknown[], ops: number[], numbers: number[], strings: string[], depth: number): void {
-  if (Object.getPrototypeOf(value) !== Array.prototype) throw new NotPackable();
-  ops.push(OP.array);
-  for (let i = 0; i < value.length; i++) {
-    // a hole would come back as undefined
-    if (!(i in value)) throw new NotPackable();
-    write(value[i], ops, numbers, strings, depth);
-  }
-  ops.push(OP.end);
+function writeOpaque(value: unknown, out: Output): void {
+  if (!out.opaque) throw new NotPackable();
+  out.ops.push(OP.ref);
+  out.refs.push(value);
 }
 
-function writeObject(value: object, ops: number[], numbers: number[], strings: string[], depth: number): void {
-  if (Object.getPrototypeOf(value) !== Object.prototype || Object.getOwnPropertySymbols(value).length) throw new NotPackable();
-  ops.push(OP.object);
+/** An array with its own prototype and no holes (a hole would come back as undefined). */
+function isPlainArray(value: readonly unknown[]): boolean {
+  if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+  for (let i = 0; i < value.length; i++) if (!(i in value)) return false;
+  return true;
+}
+
+/** An object literal's kind: Object's prototype, no symbol keys, no accessors. */
+function isPlainObject(value: object): boolean {
+  if (Object.getPrototypeOf(value) !== Object.prototype || Object.getOwnPropertySymbols(value).length) return false;
+  for (const key of Object.keys(value)) if (!('value' in Object.getOwnPropertyDescriptor(value, key)!)) return false;
+  return true;
+}
+
+function writeArray(value: readonly unknown[], out: Output, depth: number): void {
+  out.ops.push(OP.array);
+  for (const item of value) write(item, out, depth);
+  out.ops.push(OP.end);
+}
+
+function writeObject(value: object, out: Output, depth: number): void {
+  out.ops.push(OP.object);
   for (const key of Object.keys(value)) {
-    const descriptor = Object.getOwnPropertyDescriptor(value, key)!;
-    if (!('value' in descriptor)) throw new NotPackable();
-    ops.push(KEY_BASE + keyId(key));
-    write(descriptor.value, ops, numbers, strings, depth);
+    out.ops.push(KEY_BASE + keyId(key));
+    write((value as Record<string, unknown>)[key], out, depth);
   }
-  ops.push(OP.end);
+  out.ops.push(OP.end);
 }
 
 function keyId(key: string): number {
@@ -129,7 +156,7 @@ function keyId(key: string): number {
 interface Reader {
   at: number;
   number: number;
-  string: number;
+  ref: number;
 }
 
 function read(packed: PackedRecord, r: Reader): unknown {
@@ -137,8 +164,8 @@ function read(packed: PackedRecord, r: Reader): unknown {
   switch (op) {
     case OP.number:
       return packed.numbers[r.number++];
-    case OP.string:
-      return packed.strings[r.string++];
+    case OP.ref:
+      return packed.refs[r.ref++];
     case OP.true:
       return true;
     case OP.false:
