@@ -29,9 +29,9 @@ export interface PackOptions {
 }
 
 /** The layout's characters: values, and the brackets of objects and arrays; keys are KEY_BASE + their id. */
-const OP = { number: 0, ref: 1, true: 2, false: 3, undefined: 4, null: 5, object: 6, array: 7, end: 8 } as const;
+const OP = { number: 0, ref: 1, true: 2, false: 3, undefined: 4, null: 5, object: 6, array: 7, end: 8, name: 9 } as const;
 const KEY_BASE = 16;
-/** Distinct keys the process may name (the layout is a two-byte string): past it, records stay unpacked. */
+/** Distinct keys and known strings the process may name (the layout is a two-byte string): past it, records stay unpacked. */
 const MAX_KEYS = 0xffff - KEY_BASE;
 /** Nesting deeper than this (a cycle, or not a record) is not packed. */
 const MAX_DEPTH = 32;
@@ -85,10 +85,15 @@ function write(value: unknown, out: Output, depth: number): void {
       out.ops.push(OP.number);
       out.numbers.push(value);
       return;
-    case 'string':
-      out.ops.push(OP.ref);
-      out.refs.push(value);
+    case 'string': {
+      // a name the process knows (a key, or a string of knownStrings) goes in the layout
+      const id = keyIds.get(value);
+      if (id === undefined) {
+        out.ops.push(OP.ref);
+        out.refs.push(value);
+      } else out.ops.push(OP.name, KEY_BASE + id);
       return;
+    }
     case 'boolean':
       out.ops.push(value ? OP.true : OP.false);
       return;
@@ -142,6 +147,18 @@ function writeObject(value: object, out: Output, depth: number): void {
   out.ops.push(OP.end);
 }
 
+/**
+ * Strings most records hold (the names of the conventions: wait keys and owners, metric kinds): a
+ * packed record names them in its layout instead of holding a reference (8 bytes each).
+ */
+export function knownStrings(values: Iterable<string>): void {
+  try {
+    for (const value of values) keyId(value);
+  } catch (error) {
+    if (!(error instanceof NotPackable)) throw error;
+  }
+}
+
 function keyId(key: string): number {
   let id = keyIds.get(key);
   if (id === undefined) {
@@ -166,6 +183,8 @@ function read(packed: PackedRecord, r: Reader): unknown {
       return packed.numbers[r.number++];
     case OP.ref:
       return packed.refs[r.ref++];
+    case OP.name:
+      return keyNames[packed.layout.charCodeAt(r.at++) - KEY_BASE];
     case OP.true:
       return true;
     case OP.false:

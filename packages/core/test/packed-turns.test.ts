@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DropCounters } from '../src/counters.js';
 import type { LlmMetric, SttMetric, TtsMetric } from '../src/events.js';
-import { packRecord, unpackRecord } from '../src/packed-record.js';
+import { knownStrings, packRecord, unpackRecord } from '../src/packed-record.js';
 import { SessionModel } from '../src/model/session-model.js';
 import { PackedTurn, TurnHistory } from '../src/model/turn-history.js';
 import { PriceBook } from '../src/prices.js';
@@ -126,7 +126,7 @@ describe('packed settled turns', () => {
     let packedRuns = 0;
     fc.assert(
       // reading (a snapshot) after every step, or only at the end (a snapshot brings live turns' costs up to date)
-      fc.property(fc.array(step, { minLength: 8, maxLength: 60, size: 'max' }), fc.constantFrom(4, 7, 500), fc.boolean(), (steps, maxTurns, everyStep) => {
+      fc.property(fc.array(step, { minLength: 16, maxLength: 60, size: 'max' }), fc.constantFrom(4, 7, 500), fc.boolean(), (steps, maxTurns, everyStep) => {
         const packing = model(true, maxTurns);
         const reference = model(false, maxTurns);
         const a = { t: T0, replies: [] as string[], turns: 0 };
@@ -151,7 +151,8 @@ describe('packed settled turns', () => {
       { numRuns: 150 },
     );
     // the comparison is worth something only if turns were packed
-    expect(packedRuns).toBeGreaterThan(75);
+    // (about 95 of 150 runs pack some turn: the others leave replies open or stop early)
+    expect(packedRuns).toBeGreaterThan(50);
   });
 
   it('packs all but the newest turns of a plain call, and a late STT report reaching back unpacks only the turns it covers', () => {
@@ -230,11 +231,18 @@ describe('packRecord', () => {
   });
 
   it('shares one layout between records of one shape, and packs numbers and strings without their keys', () => {
-    const a = packRecord({ at: 1.5, kind: 'llm', steps: [{ x: 1 }, { x: 2.5 }] })!;
-    const b = packRecord({ at: 7.25, kind: 'tts', steps: [{ x: 3 }, { x: 4 }] })!;
+    const a = packRecord({ at: 1.5, kind: 'alpha', steps: [{ x: 1 }, { x: 2.5 }] })!;
+    const b = packRecord({ at: 7.25, kind: 'beta', steps: [{ x: 3 }, { x: 4 }] })!;
     expect(a.layout).toBe(b.layout);
     expect(a.numbers).toEqual([1.5, 1, 2.5]);
-    expect(b.refs).toEqual(['tts']);
+    expect(b.refs).toEqual(['beta']);
+  });
+
+  it('names a known string in the layout instead of holding it', () => {
+    knownStrings(['provider:zeta']);
+    const packed = packRecord({ owner: 'provider:zeta', other: 'provider:eta' })!;
+    expect(packed.refs).toEqual(['provider:eta']);
+    expect(unpackRecord(packed)).toStrictEqual({ owner: 'provider:zeta', other: 'provider:eta' });
   });
 
   it('does not pack what is not plain data (the caller keeps it as it is)', () => {

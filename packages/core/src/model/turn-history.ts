@@ -1,5 +1,9 @@
-import { packRecord, unpackRecord, type PackedRecord } from '../packed-record.js';
+import { LATENCY_STAGES, SIGNAL_NAMES, STAGES, WAIT_CONTRIBUTIONS } from '@voicetrace/conventions';
+import { knownStrings, packRecord, unpackRecord, type PackedRecord } from '../packed-record.js';
 import type { TurnRecord, UserTurnRecord } from './types.js';
+
+// the names every turn repeats: its wait slices' keys and owners, its steps' kinds, its signals
+knownStrings([...WAIT_CONTRIBUTIONS.flatMap((c) => [c.key, c.owner]), ...LATENCY_STAGES.map((s) => s.key), ...STAGES, ...SIGNAL_NAMES]);
 
 /**
  * A settled turn, packed (see {@link packRecord}), with what the model still asks of every turn
