@@ -1,11 +1,15 @@
 import { voice } from '@livekit/agents';
-import { packRecord, unpackRecord, type PackedRecord } from '@voicetrace/core/internal';
+import { knownStrings, packRecord, unpackRecord, type PackedRecord } from '@voicetrace/core/internal';
 
 /**
  * Events packed together (see packRecord): one event alone is smaller as an object than packed, 32
  * share one packing's arrays. The newest, fewer than this, stay as the SDK made them.
  */
 const CHUNK = 32;
+
+// what most events repeat, named in a packing's layout rather than held (@livekit/agents 1.9.0
+// dist/voice/events.d.ts:32-41: UserState, AgentState, SpeechSource; the event types)
+knownStrings([...Object.values(voice.AgentSessionEventTypes), 'speaking', 'listening', 'away', 'initializing', 'idle', 'thinking', 'say', 'generate_reply', 'tool_response']);
 
 /** Options of {@link SessionEventLog}. */
 export interface SessionEventLogOptions {

@@ -8,4 +8,4 @@ export { FieldValidator, DEFAULT_LIMITS, type ValueLimits } from '../validate.js
 export { SpanJournal, recoverJournals, type RecoverOptions } from '../span-journal.js';
 export { RemoteParentIds } from '../remote-parents.js';
 export { quantile, sortedQuantile } from '../model/stats.js';
-export { packRecord, unpackRecord, type PackedRecord, type PackOptions } from '../packed-record.js';
+export { knownStrings, packRecord, unpackRecord, type PackedRecord, type PackOptions } from '../packed-record.js';
