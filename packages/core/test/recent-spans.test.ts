@@ -67,4 +67,16 @@ describe('RecentSpans', () => {
       expect(spans.speechOf(key)).toBe(speech.get(key));
     }
   });
+
+  it('tells apart spans whose ids end alike (the same hash)', () => {
+    const spans = new RecentSpans(8);
+    spans.noteTurn('aaaaaaaaa1234567', 1);
+    spans.noteTurn('bbbbbbbbb1234567', 2);
+    spans.noteSpeech('aaaaaaaaa1234567', 'speech_a');
+    expect(spans.turnOf('aaaaaaaaa1234567')).toBe(1);
+    expect(spans.turnOf('bbbbbbbbb1234567')).toBe(2);
+    expect(spans.speechOf('bbbbbbbbb1234567')).toBeUndefined();
+    expect(spans.turnOf('ccccccccc1234567')).toBeUndefined();
+    expect(spans.size).toBe(2);
+  });
 });
