@@ -9,8 +9,9 @@
  * 8 bytes, a string reference 8 bytes, and the layout nothing once a call has seen it.
  *
  * {@link unpackRecord} gives back a new record equal to the original: same keys in the same order
- * (`undefined` values kept), same values (-0 and NaN included). Anything else (a class instance,
- * a Map, a sparse array, a symbol, a bigint) makes {@link packRecord} return undefined: the caller
+ * (`undefined` values kept), same values (-0 and NaN included); like structuredClone, it reads an
+ * object's own enumerable string keys. Anything else (a class instance, a Map, a sparse array, a
+ * symbol or bigint value, a function) makes {@link packRecord} return undefined: the caller
  * keeps the record as it is; or, with `opaque`, is kept by reference and given back as it is (for
  * records nobody changes, such as the SDK's events and the chat messages they carry).
  */
@@ -125,11 +126,13 @@ function isPlainArray(value: readonly unknown[]): boolean {
   return true;
 }
 
-/** An object literal's kind: Object's prototype, no symbol keys, no accessors. */
+/**
+ * An object literal's kind: Object's prototype. Its own enumerable string keys are its record (an
+ * accessor read for its value, a symbol key left out), as structuredClone, the snapshot's copy
+ * before, reads an object.
+ */
 function isPlainObject(value: object): boolean {
-  if (Object.getPrototypeOf(value) !== Object.prototype || Object.getOwnPropertySymbols(value).length) return false;
-  for (const key of Object.keys(value)) if (!('value' in Object.getOwnPropertyDescriptor(value, key)!)) return false;
-  return true;
+  return Object.getPrototypeOf(value) === Object.prototype;
 }
 
 function writeArray(value: readonly unknown[], out: Output, depth: number): void {

@@ -198,7 +198,11 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
       this.counts.handedOver++;
       if (this.closed) return this.drop('after_shutdown', 1);
       const bytes = this.estimate(span);
-      if (bytes > this.maxQueueBytes) return this.drop('oversized', 1, `span "${span.name}" is about ${bytes} bytes`);
+      if (bytes > this.maxQueueBytes) {
+        // a span dropped here never reaches the size limiter, which forgets the others' estimates
+        this.estimator.forget(span);
+        return this.drop('oversized', 1, `span "${span.name}" is about ${bytes} bytes`);
+      }
       // make room: the bounds hold the spans queued and in flight; only queued ones can go
       for (;;) {
         const overCount = this.heldSpans + 1 > this.maxQueueSize;
@@ -206,7 +210,11 @@ export class BoundedBatchSpanProcessor implements SpanProcessor {
         if (!overCount && !overBytes) break;
         const reason: QueueDropReason = overCount ? 'queue_full' : 'queue_bytes_full';
         const victim = this.others.shift() ?? this.roots.shift();
-        if (!victim) return this.drop(reason, 1);
+        if (!victim) {
+          this.estimator.forget(span);
+          return this.drop(reason, 1);
+        }
+        this.estimator.forget(victim.span);
         this.queuedBytes -= victim.bytes;
         this.drop(reason, 1);
       }

@@ -39,8 +39,8 @@ export class PackedTurn {
  */
 export class TurnHistory {
   private readonly entries: Array<TurnRecord | PackedTurn> = [];
-  /** Turns that hold something other than plain data: never tried again. */
-  private readonly unpackable = new WeakSet<TurnRecord>();
+  /** Turns that hold something other than plain data: never tried again (made at the first). */
+  private unpackable: WeakSet<TurnRecord> | undefined;
 
   get length(): number {
     return this.entries.length;
@@ -106,14 +106,6 @@ export class TurnHistory {
     return this.entries.filter((entry): entry is TurnRecord => !(entry instanceof PackedTurn));
   }
 
-  /** Unpacks in place the packed turns `wanted` picks (from what is kept beside them). */
-  unpackWhere(wanted: (turn: PackedTurn) => boolean): void {
-    for (let i = 0; i < this.entries.length; i++) {
-      const entry = this.entries[i]!;
-      if (entry instanceof PackedTurn && wanted(entry)) this.entries[i] = entry.unpack();
-    }
-  }
-
   /**
    * Packs the live turns older than the newest `keepLive` that `settle` says are settled (it may
    * bring a turn's figures up to date first: they are frozen in the packing).
@@ -121,10 +113,10 @@ export class TurnHistory {
   pack(keepLive: number, settle: (turn: TurnRecord) => boolean): void {
     for (let i = 0; i < this.entries.length - keepLive; i++) {
       const entry = this.entries[i]!;
-      if (entry instanceof PackedTurn || this.unpackable.has(entry) || !settle(entry)) continue;
+      if (entry instanceof PackedTurn || this.unpackable?.has(entry) || !settle(entry)) continue;
       const record = packRecord(entry);
       if (record) this.entries[i] = new PackedTurn(entry, record);
-      else this.unpackable.add(entry);
+      else (this.unpackable ??= new WeakSet()).add(entry);
     }
   }
 
