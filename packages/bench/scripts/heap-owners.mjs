@@ -3,7 +3,7 @@
 // class on its shortest path from the roots (owner.field). Run after `pnpm build`:
 //   node --expose-gc --max-old-space-size=4096 packages/bench/scripts/heap-owners.mjs [voicetrace|stock] [depth]
 // Prints KiB per call by owner; `depth` > 1 splits each owner's share by the fields under it, and names
-// what no owner holds by the path of its nearest objects.
+// what no owner holds by the path of its nearest objects. TOP=n in the environment prints n lines (40).
 import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
