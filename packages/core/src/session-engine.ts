@@ -96,8 +96,8 @@ const GENAI_STAGES: ReadonlySet<Stage | 'all'> = new Set(ATTRIBUTE_SPECS.find((s
 /**
  * Recently started spans whose turn is remembered (for the log lines written in them, and the speech
  * of ended parents): some five turns' worth. A line written later in an older span's context finds its
- * session by trace and lands on the turn in progress. {@link RecentSpans} of 64 keep a table of 128
- * entries: 3.6 KiB, where 512 took up to 57 KiB in a long call and 8.8 KiB in a 10-turn one.
+ * session by trace and lands on the turn in progress. 64 slots of {@link RecentSpans} hold about
+ * 4 KiB per call (half of it the ids themselves), where maps of 512 took up to 57 KiB in a long call.
  */
 const RECENT_SPANS = 64;
 

@@ -32,7 +32,6 @@ export class SessionEventLog {
   /** Events of the oldest chunk dropped past the bound. */
   private skip = 0;
   private recent: voice.AgentEvent[] = [];
-  private kept = 0;
   private readonly max: number;
   private droppedCount = 0;
 
@@ -56,7 +55,6 @@ export class SessionEventLog {
   add(event: voice.AgentEvent): void {
     if (!event || typeof event !== 'object') return;
     this.recent.push(withoutHandles(event));
-    this.kept += 1;
     if (this.recent.length === CHUNK) {
       this.chunks.push(packRecord(this.recent, { opaque: true }) ?? this.recent);
       this.recent = [];
@@ -79,8 +77,12 @@ export class SessionEventLog {
     return this.droppedCount;
   }
 
+  /** Events kept: every chunk holds CHUNK of them. */
+  private get kept(): number {
+    return this.chunks.length * CHUNK - this.skip + this.recent.length;
+  }
+
   private dropOldest(): void {
-    this.kept -= 1;
     this.droppedCount += 1;
     if (!this.chunks.length) {
       this.recent.shift();

@@ -6,7 +6,7 @@ import type { UsageDisagreement, UsageLedger } from '../usage.js';
 import { QuantileSketch } from './stats.js';
 import { SignalDetector } from './signals.js';
 import { SttApportioner } from './stt-usage.js';
-import { PackedTurn, TurnHistory } from './turn-history.js';
+import { TurnHistory } from './turn-history.js';
 import type {
   ErrorRecord,
   HandoffRecord,
@@ -413,7 +413,7 @@ export class SessionModel {
    * Returns the turns it touched; none when no turn has begun (the usage stays on the session).
    */
   addSttReport(metric: SttMetric): TurnRecord[] {
-    const touched = this.stt.apportion(metric, this.turns.all(), this.startedAt, (turn) => (turn instanceof PackedTurn ? this.turns.find(turn.index)! : turn));
+    const touched = this.stt.apportion(metric, this.turns.all(), this.startedAt, (turn) => this.turns.liveOf(turn));
     for (const turn of touched) for (const step of turn.user?.stt ?? []) step.latency = turn.user?.transcriptionDelay;
     // audio before anyone spoke: the current turn (0) owns its cost, so the turns still add up
     if (!touched.length) this.currentTurn().otherCost += this.options.ledger.costOfMetric(metric) ?? 0;
@@ -954,8 +954,7 @@ export class SessionModel {
 
   /** The newest user turn whose end-of-turn decision was made. */
   private lastEndedUserTurn(): TurnRecord | undefined {
-    for (let i = this.turns.length - 1; i >= 0; i--) if (this.turns.peekIf(i, (t) => t.user?.endedAt !== undefined)?.user?.endedAt !== undefined) return this.turns.at(i);
-    return undefined;
+    return this.turns.findLast((turn) => turn.user?.endedAt !== undefined);
   }
 
   /** The retained user turns before `turn` (the detector keeps the last few it compares with). */

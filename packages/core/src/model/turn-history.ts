@@ -1,6 +1,7 @@
 import { LATENCY_STAGES, SIGNAL_NAMES, STAGES, WAIT_CONTRIBUTIONS } from '@voicetrace/conventions';
 import { knownStrings, packRecord, unpackRecord, type PackedRecord } from '../packed-record.js';
-import type { TurnRecord, UserTurnRecord } from './types.js';
+import type { SpeechOfTurn } from './stt-usage.js';
+import type { TurnRecord } from './types.js';
 
 // the names every turn repeats: its wait slices' keys and owners, its steps' kinds, its signals
 knownStrings([...WAIT_CONTRIBUTIONS.flatMap((c) => [c.key, c.owner]), ...LATENCY_STAGES.map((s) => s.key), ...STAGES, ...SIGNAL_NAMES]);
@@ -10,10 +11,10 @@ knownStrings([...WAIT_CONTRIBUTIONS.flatMap((c) => [c.key, c.owner]), ...LATENCY
  * beside it: its index, and its user's speech for the STT usage reports that may reach back to it
  * (see SessionModel.addSttReport).
  */
-export class PackedTurn {
+export class PackedTurn implements SpeechOfTurn {
   readonly index: number;
   /** Its user's side as an STT report reads it (undefined: the turn has no user side). */
-  readonly user: Readonly<Pick<UserTurnRecord, 'startedAt' | 'speechStart' | 'speechEnd' | 'endedAt' | 'sttSettled'>> | undefined;
+  readonly user: SpeechOfTurn['user'];
   /** The user's words / a reply's words are not blank: the repetition signals compare with them. */
   readonly userWords: boolean;
   readonly replyWords: boolean;
@@ -70,6 +71,15 @@ export class TurnHistory {
     return wanted(entry) ? entry.unpack() : undefined;
   }
 
+  /**
+   * The newest turn `wanted` picks from its user's speech (a packed turn's is read from what is kept
+   * beside it, without decoding), live.
+   */
+  findLast(wanted: (turn: SpeechOfTurn) => boolean): TurnRecord | undefined {
+    for (let i = this.entries.length - 1; i >= 0; i--) if (wanted(this.entries[i]!)) return this.at(i);
+    return undefined;
+  }
+
   last(): TurnRecord | undefined {
     return this.at(this.entries.length - 1);
   }
@@ -82,6 +92,11 @@ export class TurnHistory {
       if (entry.index < index) return undefined;
     }
     return undefined;
+  }
+
+  /** The live record of an entry of {@link all}: a packed turn is unpacked in place. */
+  liveOf(entry: TurnRecord | PackedTurn): TurnRecord {
+    return entry instanceof PackedTurn ? this.find(entry.index)! : entry;
   }
 
   push(turn: TurnRecord): void {
