@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { QuantileSketch, quantile } from '../src/model/stats.js';
+import { FigureValues, QuantileSketch, quantile } from '../src/model/stats.js';
 
 describe('quantile', () => {
   it('interpolates linearly and is undefined without values', () => {
@@ -39,5 +40,52 @@ describe('QuantileSketch', () => {
     sketch.add(Number.NaN);
     sketch.add(Infinity);
     expect(sketch.summary()).toEqual({ count: 0 });
+  });
+});
+
+describe('FigureValues', () => {
+  const FIGURES = 31; // the most it holds: figure 30 takes the top bits of a word
+  const value = fc.oneof(
+    { weight: 12, arbitrary: fc.double({ min: -1, max: 30, noNaN: true }) },
+    { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Infinity, -Infinity, 0, -0) },
+  );
+
+  it('summarizes each figure as a sketch of its own would, past the exact limit too', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(0, 1, 2, 29, 30), value), { maxLength: 120 }), fc.integer({ min: 1, max: 40 }), (adds, limit) => {
+        const figures = new FigureValues(FIGURES, limit);
+        const sketches = new Map<number, QuantileSketch>();
+        for (const [figure, v] of adds) {
+          figures.add(figure, v);
+          if (!sketches.has(figure)) sketches.set(figure, new QuantileSketch(limit));
+          sketches.get(figure)!.add(v);
+        }
+        const expected = Array.from({ length: FIGURES }, (_, figure) => sketches.get(figure)?.summary());
+        expect(figures.summaries()).toStrictEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps values in the order they came while another figure moves to buckets', () => {
+    const figures = new FigureValues(2, 4);
+    for (const v of [0.5, 0.7, 0.9]) figures.add(0, v);
+    for (const v of [1, 2, 3, 4, 5]) figures.add(1, v); // figure 1 passes the limit
+    figures.add(0, 0.1);
+    const [exact, bucketed] = figures.summaries();
+    expect(exact).toStrictEqual({ count: 4, p50: quantile([0.5, 0.7, 0.9, 0.1], 0.5), p95: quantile([0.5, 0.7, 0.9, 0.1], 0.95), p99: quantile([0.5, 0.7, 0.9, 0.1], 0.99), max: 0.9, mean: (0.5 + 0.7 + 0.9 + 0.1) / 4 });
+    expect(bucketed!.count).toBe(5);
+    expect(bucketed!.max).toBe(5);
+    expect(bucketed!.p50).not.toBe(3); // from the buckets (within 1%), no longer exact
+    expect(bucketed!.p50).toBeCloseTo(3, 1);
+  });
+
+  it('ignores figures out of range and refuses more figures than it can mark', () => {
+    const figures = new FigureValues(2);
+    figures.add(2, 1);
+    figures.add(-1, 1);
+    figures.add(0.5, 1);
+    expect(figures.summaries()).toStrictEqual([undefined, undefined]);
+    expect(() => new FigureValues(32)).toThrow(RangeError);
   });
 });

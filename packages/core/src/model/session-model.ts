@@ -3,7 +3,7 @@ import type { DropCounters } from '../counters.js';
 import type { EouMetric, InterruptionMetric, RealtimeMetric, StageMetric, SttMetric, VadMetric } from '../events.js';
 import { computeLatency, type LatencyBreakdown } from '../latency.js';
 import type { UsageDisagreement, UsageLedger } from '../usage.js';
-import { QuantileSketch } from './stats.js';
+import { FigureValues } from './stats.js';
 import { SignalDetector } from './signals.js';
 import { SttApportioner } from './stt-usage.js';
 import { TurnHistory } from './turn-history.js';
@@ -12,7 +12,6 @@ import type {
   HandoffRecord,
   InterruptionRecord,
   LogRecord,
-  LatencyStage,
   LlmStep,
   RealtimeStep,
   ReplyRecord,
@@ -69,6 +68,10 @@ const BARGE_IN_WINDOW_S = 5;
 /** Turns searched for a reply that closed before its last metrics came. */
 const RECENT_REPLY_TURNS = 4;
 
+/** The session's percentile figures: the latency stages (their indices in LATENCY_STAGES), then the wait keys. */
+const WAIT_FIGURES = new Map<WaitKey, number>(WAIT_CONTRIBUTIONS.map(({ key }, i) => [key, LATENCY_STAGES.length + i]));
+const FIGURE_COUNT = LATENCY_STAGES.length + WAIT_CONTRIBUTIONS.length;
+
 /** Replies still open at once before the oldest is closed as incomplete (a reply the SDK never finished). */
 const MAX_OPEN_REPLIES = 16;
 
@@ -85,8 +88,8 @@ export class SessionModel {
   private readonly turns = new TurnHistory();
   private readonly openReplies = new Map<string, ReplyRecord>();
   private readonly observers: SessionModelObserver[] = [];
-  private readonly latencyStats = new Map<LatencyStage, QuantileSketch>();
-  private readonly waitStats = new Map<WaitKey, QuantileSketch>();
+  /** Every reply's latency figures, then its wait slices, by FIGURE indices: the session's percentiles. */
+  private readonly figures = new FigureValues(FIGURE_COUNT);
   private readonly handoffs: HandoffRecord[] = [];
   private readonly maxTurns: number;
   private turnsDropped = 0;
@@ -722,11 +725,14 @@ export class SessionModel {
     if (userSpeechEnd !== undefined) reply.firstAudioAt = userSpeechEnd + e2e;
     if (!reply.latency.wait.length && eou === undefined && !realtime && reply.turnIndex > 0) reply.dataIncomplete = true;
     this.replyCount += 1;
-    for (const { key, field } of LATENCY_STAGES) {
-      const value = reply.latency[field];
-      if (value !== undefined) this.sketch(this.latencyStats, key).add(value);
+    for (let figure = 0; figure < LATENCY_STAGES.length; figure++) {
+      const value = reply.latency[LATENCY_STAGES[figure]!.field];
+      if (value !== undefined) this.figures.add(figure, value);
     }
-    for (const slice of reply.latency.wait) this.sketch(this.waitStats, slice.key).add(slice.seconds);
+    for (const slice of reply.latency.wait) {
+      const figure = WAIT_FIGURES.get(slice.key);
+      if (figure !== undefined) this.figures.add(figure, slice.seconds);
+    }
     this.closeReply(reply, at);
     return reply;
   }
@@ -830,11 +836,12 @@ export class SessionModel {
     // (a packed turn's was derived when it was packed: nothing changes it since)
     for (const turn of this.turns.live()) turn.cost = this.turnCost(turn);
     const latency = {} as SessionSnapshot['latency'];
-    for (const { key } of LATENCY_STAGES) latency[key] = this.latencyStats.get(key)?.summary() ?? { count: 0 };
+    const summaries = this.figures.summaries();
+    for (const [figure, { key }] of LATENCY_STAGES.entries()) latency[key] = summaries[figure] ?? { count: 0 };
     const wait: SessionSnapshot['wait'] = {};
     for (const { key } of WAIT_CONTRIBUTIONS) {
-      const stats = this.waitStats.get(key);
-      if (stats) wait[key] = stats.summary();
+      const summary = summaries[WAIT_FIGURES.get(key)!];
+      if (summary) wait[key] = summary;
     }
     const snapshot: SessionSnapshot = {
       sessionId: this.sessionId,
@@ -1021,15 +1028,6 @@ export class SessionModel {
       turn.cost = this.turnCost(turn);
       return true;
     });
-  }
-
-  private sketch<K>(map: Map<K, QuantileSketch>, key: K): QuantileSketch {
-    let sketch = map.get(key);
-    if (!sketch) {
-      sketch = new QuantileSketch();
-      map.set(key, sketch);
-    }
-    return sketch;
   }
 
   private notify(call: (observer: SessionModelObserver) => void): void {

@@ -74,6 +74,110 @@ export class QuantileSketch {
   }
 }
 
+/**
+ * The values of a session's figures (its latency stages and wait slices, by index), exact, in the
+ * order they came: the values in one array of doubles, and which figure each belongs to, 5 bits a
+ * value, 6 to a small integer in a second array. A live 10-turn call's 17 figures take about 1.5 KiB
+ * this way, where a sketch per figure took 5.3: each its own array with spare slots, its sum and
+ * maximum boxed, and a map entry. A figure past `exactLimit` values moves to a
+ * {@link QuantileSketch} of its own, so the bound and the value are those of a sketch per figure.
+ */
+export class FigureValues {
+  /** Finite values of the figures still exact. */
+  private values: number[] = [];
+  /** The figure of values[i]: bits 5*(i % 6) of figureWords[floor(i / 6)]. */
+  private figureWords: number[] = [];
+  /** Each figure's values in `values`. */
+  private readonly counts: number[];
+  /** Figures given any value, finite or not (bit per figure): a figure given only NaN still has a summary, of count 0. */
+  private touched = 0;
+  /** Figures past the exact limit (most sessions have none). */
+  private overflow: Map<number, QuantileSketch> | undefined;
+
+  constructor(
+    private readonly figures: number,
+    private readonly exactLimit = EXACT_PERCENTILE_LIMIT,
+  ) {
+    if (!Number.isInteger(figures) || figures < 0 || figures > FIGURES_MAX) throw new RangeError(`FigureValues holds 0 to ${FIGURES_MAX} figures, not ${figures}`);
+    this.counts = new Array<number>(figures).fill(0);
+  }
+
+  add(figure: number, value: number): void {
+    if (!(figure >= 0 && figure < this.figures && Number.isInteger(figure))) return;
+    this.touched |= 1 << figure;
+    if (!Number.isFinite(value)) return;
+    const sketch = this.overflow?.get(figure);
+    if (sketch) {
+      sketch.add(value);
+      return;
+    }
+    this.push(figure, value);
+    this.counts[figure] = this.counts[figure]! + 1;
+    if (this.counts[figure]! > this.exactLimit) this.toSketch(figure);
+  }
+
+  /** Each figure's summary, by index; undefined for a figure never given a value. */
+  summaries(): Array<PercentileSummary | undefined> {
+    const byFigure = this.counts.map((n) => new Array<number>(n));
+    const filled = new Array<number>(this.figures).fill(0);
+    for (let i = 0; i < this.values.length; i++) {
+      const figure = this.figureOf(i);
+      byFigure[figure]![filled[figure]!++] = this.values[i]!;
+    }
+    return byFigure.map((own, figure) => {
+      if (!(this.touched & (1 << figure))) return undefined;
+      return this.overflow?.get(figure)?.summary() ?? summaryOf(own);
+    });
+  }
+
+  private push(figure: number, value: number): void {
+    const slot = this.values.length % FIGURES_PER_WORD;
+    this.values.push(value);
+    if (slot === 0) this.figureWords.push(figure);
+    else {
+      const last = this.figureWords.length - 1;
+      this.figureWords[last] = this.figureWords[last]! | (figure << (FIGURE_BITS * slot));
+    }
+  }
+
+  private figureOf(i: number): number {
+    return (this.figureWords[Math.floor(i / FIGURES_PER_WORD)]! >>> (FIGURE_BITS * (i % FIGURES_PER_WORD))) & FIGURES_MAX;
+  }
+
+  /** Moves a figure's values, in the order they came, to a sketch of log buckets. */
+  private toSketch(figure: number): void {
+    const sketch = new QuantileSketch(0);
+    const { values } = this;
+    const figureOf = values.map((_, i) => this.figureOf(i));
+    this.values = [];
+    this.figureWords = [];
+    for (const [i, value] of values.entries()) {
+      if (figureOf[i] === figure) sketch.add(value);
+      else this.push(figureOf[i]!, value);
+    }
+    this.counts[figure] = 0;
+    (this.overflow ??= new Map()).set(figure, sketch);
+  }
+}
+
+/** Bits naming a value's figure: 6 of them fit a small integer (30 bits), held unboxed. */
+const FIGURE_BITS = 5;
+const FIGURES_PER_WORD = 6;
+const FIGURES_MAX = 2 ** FIGURE_BITS - 1;
+
+/** The summary of exact values in the order they came (sum and maximum as a sketch adds them up). */
+function summaryOf(values: number[]): PercentileSummary {
+  if (values.length === 0) return { count: 0 };
+  let sum = 0;
+  let max = -Infinity;
+  for (const v of values) {
+    sum += v;
+    if (v > max) max = v;
+  }
+  const sorted = values.sort((a, b) => a - b);
+  return { count: values.length, p50: sortedQuantile(sorted, 0.5), p95: sortedQuantile(sorted, 0.95), p99: sortedQuantile(sorted, 0.99), max, mean: sum / values.length };
+}
+
 /** The middle of a bucket's range, so the relative error is at most about 1%. */
 function bucketValue(index: number): number {
   if (index === 0) return MIN_VALUE;
