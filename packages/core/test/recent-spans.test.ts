@@ -46,7 +46,9 @@ describe('RecentSpans', () => {
     let seed = 7;
     const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     for (let i = 0; i < 5000; i++) {
-      const key = `s${Math.floor(random() * 200)}`;
+      const n = Math.floor(random() * 200);
+      // OTel's 16 hex digits (some alike in one half, some in the other), and other ids
+      const key = n % 3 === 0 ? `s${n}` : n % 3 === 1 ? `0000a0b0${(n * 7919).toString(16).padStart(8, '0')}` : `${(n * 7919).toString(16).padStart(8, '0')}0000c0d0`;
       if (!turns.has(key) && !speech.has(key)) order.push(key);
       if (random() < 0.7) {
         spans.noteTurn(key, i);
@@ -68,15 +70,33 @@ describe('RecentSpans', () => {
     }
   });
 
-  it('tells apart spans whose ids end alike (the same hash)', () => {
+  it('tells apart spans whose ids share either half, and hex ids from other ids', () => {
     const spans = new RecentSpans(8);
-    spans.noteTurn('aaaaaaaaa1234567', 1);
-    spans.noteTurn('bbbbbbbbb1234567', 2);
-    spans.noteSpeech('aaaaaaaaa1234567', 'speech_a');
-    expect(spans.turnOf('aaaaaaaaa1234567')).toBe(1);
-    expect(spans.turnOf('bbbbbbbbb1234567')).toBe(2);
-    expect(spans.speechOf('bbbbbbbbb1234567')).toBeUndefined();
-    expect(spans.turnOf('ccccccccc1234567')).toBeUndefined();
-    expect(spans.size).toBe(2);
+    spans.noteTurn('aaaaaaaa12345678', 1);
+    spans.noteTurn('bbbbbbbb12345678', 2);
+    spans.noteTurn('12345678aaaaaaaa', 3);
+    spans.noteTurn('AAAAAAAA12345678', 4); // not lowercase hex: kept as its string
+    spans.noteTurn('aaaaaaaa1234567', 5); // 15 digits
+    spans.noteSpeech('aaaaaaaa12345678', 'speech_a');
+    expect(spans.turnOf('aaaaaaaa12345678')).toBe(1);
+    expect(spans.turnOf('bbbbbbbb12345678')).toBe(2);
+    expect(spans.turnOf('12345678aaaaaaaa')).toBe(3);
+    expect(spans.turnOf('AAAAAAAA12345678')).toBe(4);
+    expect(spans.turnOf('aaaaaaaa1234567')).toBe(5);
+    expect(spans.speechOf('aaaaaaaa12345678')).toBe('speech_a');
+    expect(spans.speechOf('bbbbbbbb12345678')).toBeUndefined();
+    expect(spans.turnOf('cccccccc12345678')).toBeUndefined();
+    expect(spans.turnOf('aaaaaaaa123456789')).toBeUndefined();
+    expect(spans.turnOf('ffffffffffffffff')).toBeUndefined();
+    expect(spans.size).toBe(5);
+  });
+
+  it('an odd id’s slot taken by a hex id no longer answers for the odd id', () => {
+    const spans = new RecentSpans(1);
+    spans.noteTurn('odd', 1);
+    spans.noteTurn('ffffffffffffffff', 2);
+    expect(spans.turnOf('odd')).toBeUndefined();
+    expect(spans.turnOf('ffffffffffffffff')).toBe(2);
+    expect(spans.size).toBe(1);
   });
 });
