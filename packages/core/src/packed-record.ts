@@ -27,6 +27,11 @@ export interface PackedRecord {
 export interface PackOptions {
   /** Keep what is not plain data (a class instance, a Map, an Error...) by reference instead of refusing the record. */
   opaque?: boolean | undefined;
+  /**
+   * With `opaque`: objects and arrays this deep or deeper (the record is depth 0, its fields or
+   * items 1) are kept by reference too, plain or not: what a record points at but does not own.
+   */
+  referencesFrom?: number | undefined;
 }
 
 /** The layout's characters: values, and the brackets of objects and arrays; keys are KEY_BASE + their id. */
@@ -48,7 +53,8 @@ class NotPackable extends Error {}
 
 /** `value` packed, or undefined when it holds something other than plain data. */
 export function packRecord(value: unknown, options: PackOptions = {}): PackedRecord | undefined {
-  const out: Output = { ops: [], numbers: [], refs: [], opaque: options.opaque === true };
+  const opaque = options.opaque === true;
+  const out: Output = { ops: [], numbers: [], refs: [], opaque, referencesFrom: opaque ? (options.referencesFrom ?? Infinity) : Infinity };
   try {
     write(value, out, 0);
   } catch (error) {
@@ -78,6 +84,7 @@ interface Output {
   numbers: number[];
   refs: unknown[];
   opaque: boolean;
+  referencesFrom: number;
 }
 
 function write(value: unknown, out: Output, depth: number): void {
@@ -103,6 +110,7 @@ function write(value: unknown, out: Output, depth: number): void {
       return;
     case 'object':
       if (value === null) out.ops.push(OP.null);
+      else if (depth >= out.referencesFrom) writeOpaque(value, out);
       else if (depth >= MAX_DEPTH) throw new NotPackable();
       else if (Array.isArray(value) && isPlainArray(value)) writeArray(value, out, depth + 1);
       else if (!Array.isArray(value) && isPlainObject(value)) writeObject(value, out, depth + 1);

@@ -253,6 +253,20 @@ describe('packRecord', () => {
     }
   });
 
+  it('with referencesFrom, keeps objects that deep by reference, and copies those above it', () => {
+    const inner = { x: 1, list: [2, 3] };
+    const record = [{ own: { y: 4 }, inner }, 5];
+    const byReference = unpackRecord(packRecord(record, { opaque: true, referencesFrom: 2 })!) as typeof record;
+    expect(byReference).toStrictEqual(record);
+    expect(byReference[0]).not.toBe(record[0]);
+    expect((byReference[0] as { inner: unknown }).inner).toBe(inner);
+    expect((byReference[0] as { own: unknown }).own).toBe((record[0] as { own: unknown }).own);
+    // without opaque there are no references: copied throughout
+    const copied = unpackRecord(packRecord(record, { referencesFrom: 2 })!) as typeof record;
+    expect(copied).toStrictEqual(record);
+    expect((copied[0] as { inner: unknown }).inner).not.toBe(inner);
+  });
+
   it('reads an object as structuredClone does: an accessor for its value, no symbol keys', () => {
     const value = { get x() { return 1; }, [Symbol('k')]: 2, y: 3 };
     expect(unpackRecord(packRecord(value)!)).toStrictEqual(structuredClone(value));

@@ -6,6 +6,8 @@ import { knownStrings, packRecord, unpackRecord, type PackedRecord } from '@voic
  * share one packing's arrays. The newest, fewer than this, stay as the SDK made them.
  */
 const CHUNK = 32;
+/** The depth of an event's fields in a packed chunk (the chunk is 0, its events 1). */
+const EVENT_FIELDS = 2;
 
 // what most events repeat, named in a packing's layout rather than held (@livekit/agents 1.9.0
 // dist/voice/events.d.ts:32-41: UserState, AgentState, SpeechSource; the event types)
@@ -23,8 +25,8 @@ export interface SessionEventLogOptions {
  * a long call keeps the newest `maxEvents`, and says how many it dropped.
  * An event that holds a handle that would pin memory (`speechHandle`, raw
  * audio), which the report leaves out anyway, is kept as a shallow copy
- * without it. Older events are held packed, 32 at a time (the chat messages
- * and errors they carry by reference): {@link list} gives back equal events.
+ * without it. Older events are held packed, 32 at a time (the chat messages,
+ * errors and tool calls they carry by reference): {@link list} gives back equal events.
  */
 export class SessionEventLog {
   /** The older events, oldest first: packed, or as they were when they could not be. */
@@ -56,7 +58,9 @@ export class SessionEventLog {
     if (!event || typeof event !== 'object') return;
     this.recent.push(withoutHandles(event));
     if (this.recent.length === CHUNK) {
-      this.chunks.push(packRecord(this.recent, { opaque: true }) ?? this.recent);
+      // an event's own fields are packed; what it points at (a chat item, an error, tool calls) is
+      // the SDK's, also in the session's history: kept by reference, never copied
+      this.chunks.push(packRecord(this.recent, { opaque: true, referencesFrom: EVENT_FIELDS }) ?? this.recent);
       this.recent = [];
     }
     if (this.kept > this.max) this.dropOldest();

@@ -49,14 +49,23 @@ describe('SessionEventLog', () => {
     expect(list[69]).toBe(made[99]);
   });
 
-  it('keeps a chunk it cannot pack as it is', () => {
+  it('keeps what an event points at by reference, plain objects and cycles included', () => {
     const log = new SessionEventLog();
     const cyclic = { type: 'error', createdAt: 1 } as Record<string, unknown>;
     cyclic.self = cyclic;
-    for (let i = 0; i < 40; i++) log.add((i === 5 ? cyclic : voice.createUserInputTranscribedEvent({ transcript: `${i}`, isFinal: true })) as voice.AgentEvent);
-    const list = log.list();
+    // a chat item as a plain object (not the SDK's ChatMessage class): still the SDK's, not copied
+    const item = { id: 'item_1', type: 'message', role: 'user', content: ['hi'], metrics: { startedSpeakingAt: 1.5 } };
+    const added = { type: 'conversation_item_added', item, createdAt: 2 };
+    for (let i = 0; i < 40; i++) log.add((i === 5 ? cyclic : i === 6 ? added : voice.createUserInputTranscribedEvent({ transcript: `${i}`, isFinal: true })) as voice.AgentEvent);
+    const list = log.list() as unknown as Array<Record<string, unknown>>;
     expect(list).toHaveLength(40);
-    expect(list[5]).toBe(cyclic);
+    // the first 32 were packed: the events are new objects, what they point at is not
+    expect(list[5]).not.toBe(cyclic);
+    expect(list[5]!.self).toBe(cyclic);
+    expect(list[5]!.createdAt).toBe(1);
+    expect(list[6]).not.toBe(added);
+    expect(list[6]).toStrictEqual(added);
+    expect(list[6]!.item).toBe(item);
   });
 
   it('ignores what is not an event', () => {
