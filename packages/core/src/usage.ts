@@ -59,6 +59,11 @@ export type ModelUsage = LlmUsage | TtsUsage | SttUsage | InterruptionUsage;
 
 const DUPLICATE_WINDOW_S = 10;
 
+/** Two reported figures the same: equal, or both NaN (as their text would be). */
+function sameFigure(a: number, b: number): boolean {
+  return a === b || (Number.isNaN(a) && Number.isNaN(b));
+}
+
 /** One usage figure on which voicetrace and the SDK's `session.usage` disagree. */
 export interface UsageDisagreement {
   type: ModelUsage['type'];
@@ -99,7 +104,8 @@ export class UsageLedger {
    * same number as the requests' spans.
    */
   private readonly costs = new Map<string, number>();
-  private readonly recentTts: Array<{ key: string; at: number; streamed: boolean }> = [];
+  /** The last TTS reports counted, for isDuplicateTts: their figures as numbers (a key string per report cost twice the bytes). */
+  private readonly recentTts: Array<{ speechId: string; characters: number; audioMs: number; at: number; streamed: boolean }> = [];
   /** TTS reports not counted (the stream adapter's), per entry: what an SDK that counts them adds. */
   private readonly skippedTts = new Map<string, { characters: number; audioDuration: number }>();
 
@@ -156,8 +162,11 @@ export class UsageLedger {
 
   /** Whether `metric` repeats a TTS report already counted (the stream-adapter double count). */
   isDuplicateTts(metric: TtsMetric): boolean {
-    const key = `${metric.speechId ?? ''}|${metric.characters}|${Math.round(metric.audioDuration * 1000)}`;
-    return this.recentTts.some((seen) => seen.key === key && seen.streamed !== metric.streamed && metric.at - seen.at < DUPLICATE_WINDOW_S);
+    const speechId = metric.speechId ?? '';
+    const audioMs = Math.round(metric.audioDuration * 1000);
+    return this.recentTts.some(
+      (seen) => seen.speechId === speechId && sameFigure(seen.characters, metric.characters) && sameFigure(seen.audioMs, audioMs) && seen.streamed !== metric.streamed && metric.at - seen.at < DUPLICATE_WINDOW_S,
+    );
   }
 
   /** Usage per provider/model with estimated costs (undefined for a model without a price). */
@@ -281,8 +290,7 @@ export class UsageLedger {
       this.skippedTts.set(this.keyOf(metric)!, skipped);
       return false;
     }
-    const key = `${metric.speechId ?? ''}|${metric.characters}|${Math.round(metric.audioDuration * 1000)}`;
-    this.recentTts.push({ key, at: metric.at, streamed: metric.streamed });
+    this.recentTts.push({ speechId: metric.speechId ?? '', characters: metric.characters, audioMs: Math.round(metric.audioDuration * 1000), at: metric.at, streamed: metric.streamed });
     while (this.recentTts.length > 64) this.recentTts.shift();
     const usage = this.entry<TtsUsage>('tts_usage', metric.provider, metric.model, () => ({
       type: 'tts_usage', provider: metric.provider, model: metric.model, inputTokens: 0, outputTokens: 0,

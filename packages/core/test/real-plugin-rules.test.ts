@@ -86,6 +86,21 @@ describe('UsageLedger: the TTS stream adapter\'s own report', () => {
     expect(check.map((d) => [d.figure, d.cause])).toEqual([['charactersCount', 'sdk_counts_stream_adapter_report'], ['audioDuration', 'sdk_counts_stream_adapter_report']]);
   });
 
+  it('without the binding, skips a report repeating a counted one\'s figures in the other mode within 10 s, and nothing else', () => {
+    const counters = new DropCounters();
+    const ledger = new UsageLedger(new PriceBook(), counters);
+    expect(ledger.add(tts(T0 + 1, { speechId: 'sp1', characters: 55, audioDuration: 2, streamed: true }))).toBe(true);
+    expect(ledger.add(tts(T0 + 1.2, { speechId: 'sp1', characters: 55, audioDuration: 2.0004, streamed: false }))).toBe(false); // same figures to the ms
+    expect(ledger.add(tts(T0 + 1.3, { speechId: 'sp1', characters: 55, audioDuration: 2, streamed: true }))).toBe(true); // same mode: a new request
+    expect(ledger.add(tts(T0 + 1.4, { speechId: 'sp2', characters: 55, audioDuration: 2, streamed: false }))).toBe(true); // another reply
+    expect(ledger.add(tts(T0 + 1.5, { speechId: 'sp1', characters: 54, audioDuration: 2, streamed: false }))).toBe(true);
+    expect(ledger.add(tts(T0 + 12, { speechId: 'sp1', characters: 55, audioDuration: 2, streamed: false }))).toBe(true); // too late
+    // no speech id: the same as an empty one
+    expect(ledger.add(tts(T0 + 20, { characters: 10, audioDuration: 1, streamed: true }))).toBe(true);
+    expect(ledger.add(tts(T0 + 20.5, { speechId: '', characters: 10, audioDuration: 1, streamed: false }))).toBe(false);
+    expect(counters.snapshot().duplicate_usage).toBe(2);
+  });
+
   it('calls a difference it cannot explain unexplained', () => {
     const ledger = new UsageLedger(new PriceBook(), new DropCounters());
     ledger.add(tts(T0 + 1, { characters: 30 }));
