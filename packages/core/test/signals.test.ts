@@ -6,7 +6,7 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { describe, expect, it } from 'vitest';
 import { DropCounters } from '../src/counters.js';
 import { SessionModel } from '../src/model/session-model.js';
-import { normalizedWords, wordSimilarity } from '../src/model/signals.js';
+import { normalizedWords, signalRecord, wordSimilarity } from '../src/model/signals.js';
 import { PriceBook } from '../src/prices.js';
 import { UsageLedger } from '../src/usage.js';
 import { sessionSpanAttributes } from '../src/views/span-attributes.js';
@@ -346,6 +346,25 @@ describe('quality signals: bad input leaves the signal unset, never a throw', ()
       const similarity = wordSimilarity(a, b);
       expect(similarity).toBeCloseTo(reference(a, b), 12);
       if (a.length && b.length) expect(similarity).toBeLessThanOrEqual(Math.min(a.length, b.length) / Math.max(a.length, b.length) + 1e-12);
+    }
+  });
+});
+
+describe('signalRecord', () => {
+  it('has the fields given, in the same order, and none undefined, for every shape', () => {
+    for (let shape = 0; shape < 16; shape++) {
+      const speechId = shape & 1 ? 'sp' : undefined;
+      const seconds = shape & 2 ? 1.5 : undefined;
+      const repeatsTurn = shape & 4 ? 3 : undefined;
+      const where = shape & 8 ? ('wait' as const) : undefined;
+      const expected: Record<string, unknown> = { name: 'dead_air', turnIndex: 2, at: 10 };
+      if (speechId !== undefined) expected.speechId = speechId;
+      if (seconds !== undefined) expected.seconds = seconds;
+      if (repeatsTurn !== undefined) expected.repeatsTurn = repeatsTurn;
+      if (where !== undefined) expected.where = where;
+      const record = signalRecord('dead_air', 2, 10, speechId, seconds, repeatsTurn, where);
+      expect(record, `shape ${shape}`).toStrictEqual(expected);
+      expect(Object.keys(record), `shape ${shape}`).toEqual(Object.keys(expected));
     }
   });
 });

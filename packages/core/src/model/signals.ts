@@ -20,7 +20,8 @@ export class SignalDetector {
   readonly thresholds: SignalThresholds;
   private readonly totals = new Map<SignalName, SignalTotals>();
   private readonly log: SignalRecord[] = [];
-  private readonly recentWords = new Map<string, readonly string[]>();
+  /** The last texts compared, normalized (see wordsOf). */
+  private readonly recentWords = new Map<string, string>();
 
   constructor(thresholds: Partial<SignalThresholds> = {}, private readonly onImplausible: (what: string) => void = () => {}) {
     this.thresholds = { ...DEFAULT_SIGNAL_THRESHOLDS, ...defined(thresholds) };
@@ -113,11 +114,7 @@ export class SignalDetector {
     totals.count += 1;
     if (seconds !== undefined) totals.seconds = (totals.seconds ?? 0) + seconds;
     this.totals.set(name, totals);
-    const record: SignalRecord = { name, turnIndex: turn.index, at };
-    if (speechId !== undefined) record.speechId = speechId;
-    if (seconds !== undefined) record.seconds = seconds;
-    if (repeatsTurn !== undefined) record.repeatsTurn = repeatsTurn;
-    if (where !== undefined) record.where = where;
+    const record = signalRecord(name, turn.index, at, speechId, seconds, repeatsTurn, where);
     (turn.signals ??= []).push(record);
     this.log.push(record);
     if (this.log.length > MAX_SIGNAL_RECORDS) this.log.shift();
@@ -146,18 +143,53 @@ export class SignalDetector {
   }
 
   /**
-   * A text's words, split once: each text is compared with the next `repeatLookback` ones of its
-   * kind, so the last few splits are kept (keyed by the text itself, which the model keeps anyway).
+   * A text's words. Each text is compared with the next `repeatLookback` ones of its kind, so the
+   * last few are kept normalized (keyed by the text itself, which the model keeps anyway): as one
+   * string, split again when compared (a microsecond), since an array of word strings took about
+   * ten times the bytes.
    */
   private wordsOf(text: string): readonly string[] {
-    let words = this.recentWords.get(text);
-    if (!words) {
-      words = normalizedWords(text);
-      this.recentWords.set(text, words);
+    let normalized = this.recentWords.get(text);
+    if (normalized === undefined) {
+      normalized = normalizedWords(text).join(' ');
+      this.recentWords.set(text, normalized);
       // each kind (the user's, the agent's) is compared with its last `repeatLookback`: both kinds' fit in twice that and one more each
       if (this.recentWords.size > 2 * (this.thresholds.repeatLookback + 1)) this.recentWords.delete(this.recentWords.keys().next().value as string);
     }
-    return words;
+    return normalized === '' ? [] : normalized.split(' ');
+  }
+}
+
+/**
+ * A record with the fields it has (none undefined), made as one literal per shape the detector
+ * makes: fields added to an object one by one go to a property array of their own, about 40 bytes
+ * more a record.
+ */
+export function signalRecord(name: SignalName, turnIndex: number, at: number, speechId?: string, seconds?: number, repeatsTurn?: number, where?: SignalRecord['where']): SignalRecord {
+  const shape = (speechId !== undefined ? 1 : 0) | (seconds !== undefined ? 2 : 0) | (repeatsTurn !== undefined ? 4 : 0) | (where !== undefined ? 8 : 0);
+  switch (shape) {
+    case 0:
+      return { name, turnIndex, at };
+    case 1:
+      return { name, turnIndex, at, speechId: speechId! };
+    case 2:
+      return { name, turnIndex, at, seconds: seconds! };
+    case 3:
+      return { name, turnIndex, at, speechId: speechId!, seconds: seconds! };
+    case 4:
+      return { name, turnIndex, at, repeatsTurn: repeatsTurn! };
+    case 5:
+      return { name, turnIndex, at, speechId: speechId!, repeatsTurn: repeatsTurn! };
+    case 11:
+      return { name, turnIndex, at, speechId: speechId!, seconds: seconds!, where: where! };
+    default: {
+      const record: SignalRecord = { name, turnIndex, at };
+      if (speechId !== undefined) record.speechId = speechId;
+      if (seconds !== undefined) record.seconds = seconds;
+      if (repeatsTurn !== undefined) record.repeatsTurn = repeatsTurn;
+      if (where !== undefined) record.where = where;
+      return record;
+    }
   }
 }
 
