@@ -275,6 +275,30 @@ describe('quality signals: a realtime model\'s turns', () => {
   });
 });
 
+describe('quality signals: a realtime turn is checked once', () => {
+  it('a repeated request is one signal, though an empty turn after it was opened, dropped and opened again', () => {
+    const { model } = call();
+    model.useEventTurns(0.4);
+    const t = T0 + 10;
+    for (const [n, start] of [[1, t], [2, t + 10]] as const) {
+      model.noteUserSpeech(true, start);
+      model.noteUserSpeech(false, start + 1.5);
+      model.reply(`r${n}`, start + 2, 'front_desk');
+      model.noteTranscript(true, 'what is the weather in paris', start + 2.5);
+      model.noteAgentSpeaking(true, start + 2.2);
+      model.noteAgentSpeaking(false, start + 4);
+      model.endAgentTurn(`r${n}`, start + 4, {});
+    }
+    // the SDK opens a turn and closes it empty (no speech, no words): it is no turn, and turn 2 is the latest again
+    model.beginUserTurn(t + 20);
+    model.endUserTurn(t + 20.5, {});
+    model.beginUserTurn(t + 30);
+    model.endSession(t + 40);
+    const signals = model.snapshot().turns.flatMap((x) => (x.signals ?? []).map((s) => [x.index, s.name]));
+    expect(signals.filter(([, name]) => name === 'repeated_user_request')).toEqual([[2, 'repeated_user_request']]);
+  });
+});
+
 describe('quality signals: one set of records, read by the views', () => {
   it('the snapshot totals and the session span carry the same counts and seconds as the turns', () => {
     const { model } = call();

@@ -102,8 +102,11 @@ export class SessionModel {
   private endedAt: number | undefined;
   private agentSpeaking = false;
   private userSpeaking = false;
-  /** User turns whose user-side signals were checked. */
-  private readonly userChecked = new WeakSet<TurnRecord>();
+  /**
+   * The newest user turn whose user-side signals were checked: a turn is checked when it is the
+   * latest, so the ones before it were (or never will be).
+   */
+  private userCheckedThrough = -1;
   /** When the agent started speaking while the user still spoke (talk_over_agent), until the user stops. */
   private agentOverUserStart: number | undefined;
   private overlapStart: number | undefined;
@@ -924,8 +927,8 @@ export class SessionModel {
 
   /** The user-side signals of a turn (missed speech, a repeated request), once its words are known; once per turn. */
   private checkUserTurn(turn: TurnRecord): void {
-    if (this.userChecked.has(turn)) return;
-    this.userChecked.add(turn);
+    if (turn.index <= this.userCheckedThrough) return;
+    this.userCheckedThrough = turn.index;
     this.emitSignals(this.signals.userTurnEnded(turn, this.earlierUserTurns(turn)), turn);
   }
 
