@@ -1,6 +1,6 @@
 import type { metrics } from '@livekit/agents';
 import type { DropCounters, StageMetric } from '@voicetrace/core';
-import { FieldValidator, type ValueLimits } from '@voicetrace/core/internal';
+import { FieldValidator, sharedName, type ValueLimits } from '@voicetrace/core/internal';
 
 type AgentMetrics = metrics.AgentMetrics;
 
@@ -90,9 +90,10 @@ function normalize(raw: unknown, counters: DropCounters, limits: ValueLimits | u
   const known = (value: string | undefined): string | undefined => (value && value !== 'unknown' ? value : undefined);
   // provider and model written into each literal, not spread from a pair: one hidden class per kind of metric
   type Meta = { modelProvider?: string; modelName?: string } | undefined;
+  // shared: each parse of a metric's JSON makes new strings, and the model keeps each step's to the call's end
   const providerOf = (meta: Meta, label: unknown): string =>
-    mapDefined(known(meta?.modelProvider) ?? known(fallback?.provider), providerName) ?? providerOfLabel(label) ?? String(label ?? 'unknown');
-  const modelOf = (meta: Meta, label: unknown): string => known(meta?.modelName) ?? known(fallback?.model) ?? String(label ?? 'unknown');
+    sharedName(mapDefined(known(meta?.modelProvider) ?? known(fallback?.provider), providerName) ?? providerOfLabel(label) ?? String(label ?? 'unknown'));
+  const modelOf = (meta: Meta, label: unknown): string => sharedName(known(meta?.modelName) ?? known(fallback?.model) ?? String(label ?? 'unknown'));
   switch (m.type) {
     case 'llm_metrics':
       return {

@@ -1,4 +1,5 @@
 import type { SttMetric } from '../events.js';
+import { sharedName } from '../names.js';
 import type { TurnRecord, UserTurnRecord } from './types.js';
 
 /** What a report reads of a turn: its user's speech (a packed turn keeps it beside its packing). */
@@ -32,7 +33,7 @@ export class SttApportioner {
    * turns it touched; a report with no turn to go to returns none (the caller keeps it session-only).
    */
   apportion<T extends SpeechOfTurn>(metric: SttMetric, turns: readonly T[], sessionStart: number | undefined, live: (turn: T) => TurnRecord): TurnRecord[] {
-    const key = `${metric.provider}|${metric.model}`;
+    const key = sharedName(`${metric.provider}|${metric.model}`);
     const end = metric.at;
     const start = Math.min(this.windowStart.get(key) ?? sessionStart ?? end - metric.audioDuration, end);
     this.windowStart.set(key, end);
