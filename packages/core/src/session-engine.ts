@@ -127,7 +127,8 @@ export class SessionEngine {
   readonly model: SessionModel;
   private readonly open = new Map<string, OpenSpan>();
   /** Realtime metrics by response id, until the SDK's realtime_inference span for them ends. */
-  private readonly untracedRealtime = new Map<string, RealtimeMetric>();
+  /** Made at the first such report: an empty map's table is 0.15 KiB a call, and most calls never need it. */
+  private untracedRealtime: Map<string, RealtimeMetric> | undefined;
   /** STT reports waiting for the speech around them to be known (see placeStt). */
   private readonly pendingStt: SttMetric[] = [];
   private sttTimer: NodeJS.Timeout | undefined;
@@ -262,8 +263,8 @@ export class SessionEngine {
     this.checkUsage();
     // the stage span view settles each turn's STT as it is (a plugin may never report its last window)
     this.model.endSession(Date.now() / 1000);
-    for (const metric of this.untracedRealtime.values()) this.emitUntracedRealtime(metric);
-    this.untracedRealtime.clear();
+    for (const metric of this.untracedRealtime?.values() ?? []) this.emitUntracedRealtime(metric);
+    this.untracedRealtime = undefined;
     // nothing more will come: export what waited, with what it got
     this.heldSpans.releaseAll();
   }
@@ -413,7 +414,7 @@ export class SessionEngine {
         return this.model.addInterruptionMetric(metric);
       case 'realtime':
         // the SDK's realtime_inference span carries this response: enriched there, unless it never comes
-        if (metric.requestId) this.untracedRealtime.set(metric.requestId, metric);
+        if (metric.requestId) (this.untracedRealtime ??= new Map()).set(metric.requestId, metric);
         else this.emitUntracedRealtime(metric);
         return;
       default:
@@ -609,7 +610,7 @@ export class SessionEngine {
   private endRealtimeResponse(info: OpenSpan, facts: SpanFacts): Attributes {
     const metric = facts.metric;
     if (metric?.kind !== 'realtime') return {};
-    if (metric.requestId) this.untracedRealtime.delete(metric.requestId);
+    if (metric.requestId) this.untracedRealtime?.delete(metric.requestId);
     const { step, reply } = this.model.addRealtime(metric, info.speechId);
     const attributes: Attributes = defined({
       // the SDK writes the model's own names, `unknown` for plugins that have none: the metric's, as everywhere

@@ -106,8 +106,8 @@ export class UsageLedger {
   private readonly costs = new Map<string, number>();
   /** The last TTS reports counted, for isDuplicateTts: their figures as numbers (a key string per report cost twice the bytes). */
   private readonly recentTts: Array<{ speechId: string; characters: number; audioMs: number; at: number; streamed: boolean }> = [];
-  /** TTS reports not counted (the stream adapter's), per entry: what an SDK that counts them adds. */
-  private readonly skippedTts = new Map<string, { characters: number; audioDuration: number }>();
+  /** TTS reports not counted (the stream adapter's), per entry: what an SDK that counts them adds. Made at the first. */
+  private skippedTts: Map<string, { characters: number; audioDuration: number }> | undefined;
 
   constructor(
     private readonly prices: PriceBook,
@@ -199,7 +199,7 @@ export class UsageLedger {
         const a = numberOf(mine, figure);
         const b = numberOf(other, figure);
         if (Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b))) continue;
-        const skipped = this.skippedTts.get(key);
+        const skipped = this.skippedTts?.get(key);
         const adapter = type === 'tts_usage' && skipped && Math.abs(a + (figure === 'charactersCount' ? skipped.characters : figure === 'audioDuration' ? skipped.audioDuration : NaN) - b) <= 1e-6 * Math.max(1, b);
         const [, provider, model] = key.split('|') as [string, string, string];
         out.push({ type, provider, model, figure, voicetrace: a, sdk: b, cause: adapter ? 'sdk_counts_stream_adapter_report' : 'unexplained' });
@@ -284,10 +284,10 @@ export class UsageLedger {
     // the binding names the stream adapter's own report; without it, a report repeating another's figures is one
     if (metric.streamAdapterReport ?? this.isDuplicateTts(metric)) {
       this.counters.count('duplicate_usage', `${metric.provider}/${metric.model}`);
-      const skipped = this.skippedTts.get(this.keyOf(metric)!) ?? { characters: 0, audioDuration: 0 };
+      const skipped = this.skippedTts?.get(this.keyOf(metric)!) ?? { characters: 0, audioDuration: 0 };
       skipped.characters += metric.characters;
       skipped.audioDuration += metric.audioDuration;
-      this.skippedTts.set(this.keyOf(metric)!, skipped);
+      (this.skippedTts ??= new Map()).set(this.keyOf(metric)!, skipped);
       return false;
     }
     this.recentTts.push({ speechId: metric.speechId ?? '', characters: metric.characters, audioMs: Math.round(metric.audioDuration * 1000), at: metric.at, streamed: metric.streamed });

@@ -289,6 +289,9 @@ export interface SessionMetricsOptions {
   currentAgent?: (() => string | undefined) | undefined;
 }
 
+/** Replies remembered as counted: see SessionMetrics.countedReplies. */
+const COUNTED_REPLIES = 4;
+
 /**
  * The metrics of one session: observe its model with
  * `engine.observe(new SessionMetrics({ meter }))`. Counts the session as
@@ -299,18 +302,25 @@ export class SessionMetrics implements SessionModelObserver {
   private readonly instruments: Instruments;
   private readonly environment: string | undefined;
   private readonly sessionAttributes: Attributes;
-  /** Replies already counted as turns (played, or stopped by a barge-in). */
-  private readonly countedReplies = new WeakSet<ReplyRecord>();
+  /**
+   * The last replies counted as turns (played, or stopped by a barge-in). A reply is counted when it
+   * closes, or at a barge-in on it up to 5 s after (BARGE_IN_WINDOW_S): it is one of the last few
+   * closed. A ring, not a weak set (whose table was 0.3 KiB a call).
+   */
+  private readonly countedReplies: Array<ReplyRecord | undefined> = new Array<ReplyRecord | undefined>(COUNTED_REPLIES).fill(undefined);
+  private countedNext = 0;
   /** Inputs whose quality flags were already counted. */
   private readonly countedQuality = new WeakSet<object>();
   /** The provider/model last used per stage, for errors (which do not say). */
-  private readonly lastModel = new Map<Stage, ModelRef>();
+  private readonly lastModel: { [S in Stage]?: ModelRef } = {};
   /** A realtime connection's cumulative seconds reported so far, per provider/model. */
-  private readonly realtimeSeconds = new Map<string, number>();
+  /** Made at the first realtime report (an empty map's table is 0.15 KiB a call). */
+  private realtimeSeconds: Map<string, number> | undefined;
   private lastAgent: string | undefined;
   private active = true;
   /** Counter series this session already added its 0 to. */
-  private readonly zeroed = new WeakSet<Series>();
+  // the process's series (bounded by MAX_SERIES), a few per session: a list, not a weak set's table (0.6 KiB a call)
+  private readonly zeroed: Series[] = [];
   /** Agents whose signal series this session started at 0. */
   private readonly signalsZeroed = new Set<string | undefined>();
 
@@ -374,7 +384,7 @@ export class SessionMetrics implements SessionModelObserver {
     const agent = this.agent();
     this.countQuality(metric, stage, ref, agent);
     if (!counted) return;
-    if (metric.provider && metric.model) this.lastModel.set(stage, { provider: metric.provider, model: metric.model });
+    if (metric.provider && metric.model) this.lastModel[stage] = { provider: metric.provider, model: metric.model };
     const lk = this.lkAttributes(ref, agent);
     const u = this.instruments.usage;
     switch (metric.kind) {
@@ -393,10 +403,10 @@ export class SessionMetrics implements SessionModelObserver {
         this.add(u.llmOutputText, lk, metric.outputTextTokens);
         // the SDK reports the connection's seconds so far: add what is new
         const key = `${metric.provider}|${metric.model}`;
-        const seen = this.realtimeSeconds.get(key) ?? 0;
+        const seen = this.realtimeSeconds?.get(key) ?? 0;
         if (metric.sessionDuration !== undefined && metric.sessionDuration > seen) {
           this.add(u.llmSessionDuration, lk, metric.sessionDuration - seen);
-          this.realtimeSeconds.set(key, metric.sessionDuration);
+          (this.realtimeSeconds ??= new Map()).set(key, metric.sessionDuration);
         }
         break;
       }
@@ -427,7 +437,7 @@ export class SessionMetrics implements SessionModelObserver {
   onError(error: ErrorRecord): void {
     // the SDK's error type names the stage (`llm_error`); older shapes only have the failing plugin's name
     const stage = stageOfSource(error.type ?? '') ?? stageOfSource(error.source);
-    const ref = stage ? this.lastModel.get(stage) : undefined;
+    const ref = stage ? this.lastModel[stage] : undefined;
     // the error's kind, never its message
     const type = error.type;
     this.add(this.instruments.errors, this.errorAttributes(stage, ref, this.agent(), typeof type === 'string' ? type : undefined), 1);
@@ -511,15 +521,16 @@ export class SessionMetrics implements SessionModelObserver {
   /** Adds 0 to a counter's series the first time this session sees it (so it reads 0, not "no data"). */
   private zeroOnce(counter: SummedCounter, set: AttributeSet): void {
     const series = this.series(counter, set);
-    if (this.zeroed.has(series)) return;
-    this.zeroed.add(series);
+    if (this.zeroed.includes(series)) return;
+    this.zeroed.push(series);
     counter.add(series, 0);
   }
 
   /** A reply counts once as a turn; if the user stopped it, once as an interruption. */
   private countReply(reply: ReplyRecord): void {
-    if (this.countedReplies.has(reply)) return;
-    this.countedReplies.add(reply);
+    if (this.countedReplies.includes(reply)) return;
+    this.countedReplies[this.countedNext] = reply;
+    this.countedNext = (this.countedNext + 1) % COUNTED_REPLIES;
     const agent = reply.agent ?? this.agent();
     const common = this.agentAttributes(agent);
     this.add(this.instruments.turns, common, 1);
