@@ -52,7 +52,7 @@ export class RecentSpans {
 
   /** The span's slot, -1 when not remembered. */
   private find(spanId: string, high = hexWord(spanId, 0), low = hexWord(spanId, 8)): number {
-    const hex = spanId.length === 16 && !Number.isNaN(high) && !Number.isNaN(low);
+    const hex = !Number.isNaN(high + low);
     if (!hex && !this.odd) return -1;
     for (let n = 1, slot = this.next; n <= this.capacity; n++) {
       slot = slot === 0 ? this.capacity - 1 : slot - 1;
@@ -68,7 +68,7 @@ export class RecentSpans {
     const held = this.find(spanId, high, low);
     if (held >= 0) return held;
     const slot = this.next;
-    const hex = spanId.length === 16 && !Number.isNaN(high) && !Number.isNaN(low);
+    const hex = !Number.isNaN(high + low);
     this.words[2 * slot] = hex ? high : Number.NaN;
     this.words[2 * slot + 1] = hex ? low : Number.NaN;
     if (!hex) this.odd ??= new Array<string | undefined>(this.capacity).fill(undefined);
@@ -80,9 +80,9 @@ export class RecentSpans {
   }
 }
 
-/** The 8 lowercase hex digits of `id` from `from` as a number (below 2^32), NaN when they are not. */
+/** The 8 lowercase hex digits of an OTel id (16 of them) from `from`, as a number below 2^32; NaN for any other id. */
 function hexWord(id: string, from: number): number {
-  if (id.length < from + 8) return Number.NaN;
+  if (id.length !== 16) return Number.NaN;
   let word = 0;
   for (let i = from; i < from + 8; i++) {
     const c = id.charCodeAt(i);

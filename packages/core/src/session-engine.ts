@@ -97,7 +97,7 @@ const GENAI_STAGES: ReadonlySet<Stage | 'all'> = new Set(ATTRIBUTE_SPECS.find((s
  * Recently started spans whose turn is remembered (for the log lines written in them, and the speech
  * of ended parents): some five turns' worth. A line written later in an older span's context finds its
  * session by trace and lands on the turn in progress. 64 slots of {@link RecentSpans} hold about
- * 4 KiB per call (half of it the ids themselves), where maps of 512 took up to 57 KiB in a long call.
+ * 2 KiB per call (half of it the ids, as numbers), where maps of 512 took up to 57 KiB in a long call.
  */
 const RECENT_SPANS = 64;
 

@@ -59,6 +59,19 @@ export type ModelUsage = LlmUsage | TtsUsage | SttUsage | InterruptionUsage;
 
 const DUPLICATE_WINDOW_S = 10;
 
+/** What a TTS report is compared on to find its repeat (see UsageLedger.isDuplicateTts). */
+interface TtsFigures {
+  speechId: string;
+  characters: number;
+  audioMs: number;
+  at: number;
+  streamed: boolean;
+}
+
+function ttsFigures(metric: TtsMetric): TtsFigures {
+  return { speechId: metric.speechId ?? '', characters: metric.characters, audioMs: Math.round(metric.audioDuration * 1000), at: metric.at, streamed: metric.streamed };
+}
+
 /** Two reported figures the same: equal, or both NaN (as their text would be). */
 function sameFigure(a: number, b: number): boolean {
   return a === b || (Number.isNaN(a) && Number.isNaN(b));
@@ -105,7 +118,7 @@ export class UsageLedger {
    */
   private readonly costs = new Map<string, number>();
   /** The last TTS reports counted, for isDuplicateTts: their figures as numbers (a key string per report cost twice the bytes). */
-  private readonly recentTts: Array<{ speechId: string; characters: number; audioMs: number; at: number; streamed: boolean }> = [];
+  private readonly recentTts: TtsFigures[] = [];
   /** TTS reports not counted (the stream adapter's), per entry: what an SDK that counts them adds. Made at the first. */
   private skippedTts: Map<string, { characters: number; audioDuration: number }> | undefined;
 
@@ -162,10 +175,9 @@ export class UsageLedger {
 
   /** Whether `metric` repeats a TTS report already counted (the stream-adapter double count). */
   isDuplicateTts(metric: TtsMetric): boolean {
-    const speechId = metric.speechId ?? '';
-    const audioMs = Math.round(metric.audioDuration * 1000);
+    const mine = ttsFigures(metric);
     return this.recentTts.some(
-      (seen) => seen.speechId === speechId && sameFigure(seen.characters, metric.characters) && sameFigure(seen.audioMs, audioMs) && seen.streamed !== metric.streamed && metric.at - seen.at < DUPLICATE_WINDOW_S,
+      (seen) => seen.speechId === mine.speechId && sameFigure(seen.characters, mine.characters) && sameFigure(seen.audioMs, mine.audioMs) && seen.streamed !== mine.streamed && mine.at - seen.at < DUPLICATE_WINDOW_S,
     );
   }
 
@@ -290,7 +302,7 @@ export class UsageLedger {
       (this.skippedTts ??= new Map()).set(this.keyOf(metric)!, skipped);
       return false;
     }
-    this.recentTts.push({ speechId: metric.speechId ?? '', characters: metric.characters, audioMs: Math.round(metric.audioDuration * 1000), at: metric.at, streamed: metric.streamed });
+    this.recentTts.push(ttsFigures(metric));
     while (this.recentTts.length > 64) this.recentTts.shift();
     const usage = this.entry<TtsUsage>('tts_usage', metric.provider, metric.model, () => ({
       type: 'tts_usage', provider: metric.provider, model: metric.model, inputTokens: 0, outputTokens: 0,
