@@ -57,18 +57,18 @@ export function computeLatency(timeline: TurnTimeline): LatencyBreakdown {
   const firstTts = [...timeline.ttsRequests].sort((a, b) => a.start - b.start).find((t) => !speakable || t.start >= speakable.start - 1e-3);
   const llmTtft = speakable?.ttft;
   const ttsTtfb = firstTts?.ttfb;
+  // every field in the literal, set or not: one added later goes to a separate property array
   const result: LatencyBreakdown = {
     eouDelay: timeline.eouDelay,
     transcriptionDelay: timeline.transcriptionDelay,
     onUserTurnCompletedDelay: timeline.onUserTurnCompletedDelay,
     llmTtft,
     ttsTtfb,
+    total: timeline.eouDelay !== undefined && llmTtft !== undefined && ttsTtfb !== undefined ? timeline.eouDelay + llmTtft + ttsTtfb : undefined,
     e2e: timeline.e2e,
+    anchorShift: undefined,
     wait: [],
   };
-  if (timeline.eouDelay !== undefined && llmTtft !== undefined && ttsTtfb !== undefined) {
-    result.total = timeline.eouDelay + llmTtft + ttsTtfb;
-  }
   if (timeline.userSpeechEnd === undefined || timeline.e2e === undefined) return result;
 
   const start = timeline.userSpeechEnd;

@@ -183,6 +183,21 @@ describe('SessionMetrics (the metrics view of the session model)', () => {
     });
   });
 
+  it('counts a reply once by its speech id and start: a copy of it (its turn unpacked) is the same reply, a new reply under a reused id is another', async () => {
+    const { reader, meter } = setup();
+    const c = call(meter, 's1');
+    const reply = turn(c, T0, 'sp1')!;
+    // a barge-in reported on a copy of the closed reply (the model unpacks a packed turn as new objects)
+    const copy = structuredClone(reply);
+    c.metrics.onInterruption({ start: T0 + 4, end: T0 + 4.2, stoppedAgent: true }, copy);
+    let metrics = await reader.metrics();
+    expect(sum(metrics.get(METRIC.TURNS))).toBe(1);
+    // the same speech id at another start is another reply
+    c.metrics.onInterruption({ start: T0 + 9, end: T0 + 9.2, stoppedAgent: true }, { ...copy, startedAt: copy.startedAt + 6 });
+    metrics = await reader.metrics();
+    expect(sum(metrics.get(METRIC.TURNS))).toBe(2);
+  });
+
   it('counts turns and barge-ins (never more interruptions than turns), errors by stage and model, and sessions started/active', async () => {
     const { reader, meter } = setup();
     const c = call(meter, 's1');

@@ -164,12 +164,12 @@ describe('packed settled turns', () => {
       apply(m, { op: 'stt', which: 0, audio: 5 }, state);
     }
     const packed = () => held(m).map((entry) => entry instanceof PackedTurn);
-    // turns 1-6 packed, the newest 4 (where late facts land) live
-    expect(packed()).toEqual([true, true, true, true, true, true, false, false, false, false]);
+    // turns 1-7 packed, the newest 3 (where late facts land) live
+    expect(packed()).toEqual([true, true, true, true, true, true, true, false, false, false]);
     // the next report covers the time since the last one: no packed turn's speech
     const before = m.snapshot();
     m.addSttReport(stt(state.t + 1, 0, 1));
-    expect(packed()).toEqual([true, true, true, true, true, true, false, false, false, false]);
+    expect(packed()).toEqual([true, true, true, true, true, true, true, false, false, false]);
     // a new provider's first report covers the whole call: every turn gets its share
     m.addSttReport(stt(state.t + 2, 1, 60));
     expect(packed()).toEqual(Array(10).fill(false));
@@ -180,7 +180,7 @@ describe('packed settled turns', () => {
     }
     // packed again at the next turn
     apply(m, { op: 'turn', words: 1, reply: true, leaveOpen: false, interrupted: false, text: 0, gap: 1 }, state);
-    expect(packed().filter(Boolean)).toHaveLength(7);
+    expect(packed().filter(Boolean)).toHaveLength(8);
   });
 
   it('keeps a turn live while one of its replies is open', () => {
@@ -188,7 +188,7 @@ describe('packed settled turns', () => {
     const state = { t: T0, replies: [] as string[], turns: 0 };
     apply(m, { op: 'turn', words: 1, reply: true, leaveOpen: true, interrupted: false, text: 0, gap: 1 }, state);
     for (let i = 0; i < 8; i++) apply(m, { op: 'turn', words: 2, reply: true, leaveOpen: false, interrupted: false, text: 1, gap: 1 }, state);
-    expect(held(m).map((entry) => entry instanceof PackedTurn)).toEqual([false, true, true, true, true, false, false, false, false]);
+    expect(held(m).map((entry) => entry instanceof PackedTurn)).toEqual([false, true, true, true, true, true, false, false, false]);
   });
 });
 

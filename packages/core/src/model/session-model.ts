@@ -65,8 +65,12 @@ export interface UserDelays {
 /** How long after the agent stopped a barge-in is still attributed to the overlap that stopped it. */
 const BARGE_IN_WINDOW_S = 5;
 
-/** Turns searched for a reply that closed before its last metrics came. */
-const RECENT_REPLY_TURNS = 4;
+/**
+ * Turns searched for a reply that closed before its last metrics came, kept live (older settled
+ * turns are packed). 3: a reply's late metrics come within seconds; 4 held 1.5 KiB more a call, 2
+ * more again (the last reply and its turn stay live anyway, and a turn reached back to is unpacked).
+ */
+const RECENT_REPLY_TURNS = 3;
 
 /** The session's percentile figures: the latency stages (their indices in LATENCY_STAGES), then the wait keys. */
 const WAIT_FIGURES = new Map<WaitKey, number>(WAIT_CONTRIBUTIONS.map(({ key }, i) => [key, LATENCY_STAGES.length + i]));
@@ -233,7 +237,7 @@ export class SessionModel {
     if (settled) fitTurnArrays(settled);
     const turn: TurnRecord = {
       index: this.userTurnCount,
-      user: { startedAt: at, vad: [], stt: [], span },
+      user: newUserTurn(at, span),
       cost: 0,
       otherCost: 0,
       replies: [],
@@ -407,7 +411,7 @@ export class SessionModel {
   addVad(metric: VadMetric): TurnRecord | undefined {
     const turn = this.latestUserTurn();
     if (turn?.user && turn.user.endedAt === undefined) {
-      turn.user.vad.push(metric);
+      turn.user.vad = appended(turn.user.vad, metric);
       return turn;
     }
     this.notify((o) => o.onVadOutsideTurn?.(metric, turn));
@@ -504,14 +508,21 @@ export class SessionModel {
         turnIndex: this.userTurnCount,
         agent: agent ?? this.currentAgent,
         startedAt: at,
+        endedAt: undefined,
+        firstAudioAt: undefined,
+        playoutStartedAt: undefined,
         interrupted: false,
         llm: [],
         tts: [],
         tools: [],
         realtime: [],
         interruptions: [],
+        latency: undefined,
         cost: 0,
+        text: undefined,
         complete: false,
+        dataIncomplete: undefined,
+        span: undefined,
       };
       this.openReplies.set(speechId, reply);
       if (this.openReplies.size > MAX_OPEN_REPLIES) {
@@ -569,11 +580,11 @@ export class SessionModel {
       return;
     }
     existing.startedAt = Math.min(existing.startedAt, reply.startedAt);
-    existing.llm.push(...reply.llm);
-    existing.tts.push(...reply.tts);
-    existing.tools.push(...reply.tools);
-    existing.realtime.push(...reply.realtime);
-    existing.interruptions.push(...reply.interruptions);
+    existing.llm = existing.llm.concat(reply.llm);
+    existing.tts = existing.tts.concat(reply.tts);
+    existing.tools = existing.tools.concat(reply.tools);
+    existing.realtime = existing.realtime.concat(reply.realtime);
+    existing.interruptions = existing.interruptions.concat(reply.interruptions);
     existing.cost += reply.cost;
     existing.playoutStartedAt ??= reply.playoutStartedAt;
   }
@@ -593,7 +604,8 @@ export class SessionModel {
       cost: this.options.ledger.costOfMetric(metric),
     };
     // a request that ends after its reply (cancelled before its audio) is still the reply's, as its usage is (addUsage)
-    this.openOrRecentReply(speechId)?.llm.push(full);
+    const reply = this.openOrRecentReply(speechId);
+    if (reply) reply.llm = appended(reply.llm, full);
     return full;
   }
 
@@ -609,14 +621,15 @@ export class SessionModel {
       firstAudioAt: metric.ttfb !== undefined ? textSentAt + metric.ttfb : undefined,
       cost: step.duplicate ? undefined : this.options.ledger.costOfMetric(metric),
     };
-    this.openOrRecentReply(speechId)?.tts.push(full);
+    const reply = this.openOrRecentReply(speechId);
+    if (reply) reply.tts = appended(reply.tts, full);
     return full;
   }
 
   addToolStep(speechId: string | undefined, step: ToolStep): void {
     const reply = this.openReply(speechId);
     if (!reply) return;
-    reply.tools.push(step);
+    reply.tools = appended(reply.tools, step);
     if (step.isError) this.toolFailed(step.name ?? 'unknown', step.end);
   }
 
@@ -628,7 +641,7 @@ export class SessionModel {
       const step = reply.tools.find((t) => t.name === call.name && t.output === undefined);
       if (call.isError && !step?.isError) this.toolFailed(call.name, step?.end ?? reply.startedAt);
       if (step) Object.assign(step, { arguments: call.arguments, output: call.output, isError: step.isError || call.isError });
-      else reply.tools.push({ name: call.name, start: reply.startedAt, end: reply.startedAt, isError: call.isError, arguments: call.arguments, output: call.output });
+      else reply.tools = appended(reply.tools, { name: call.name, start: reply.startedAt, end: reply.startedAt, isError: call.isError, arguments: call.arguments, output: call.output });
     }
   }
 
@@ -653,7 +666,7 @@ export class SessionModel {
     const step: RealtimeStep = { metric, start: metric.createdAt, end: metric.createdAt + (metric.duration ?? 0), cost: this.options.ledger.costOfMetric(metric) };
     const reply = this.openReply(speechId) ?? (speechId ? undefined : this.newestOpenReply());
     if (reply) {
-      reply.realtime.push(step);
+      reply.realtime = appended(reply.realtime, step);
       reply.cost += step.cost ?? 0;
     }
     return { step, reply };
@@ -772,7 +785,7 @@ export class SessionModel {
       e2e,
     });
     // the docs' total has no meaning without STT and TTS
-    delete latency.total;
+    latency.total = undefined;
     return latency;
   }
 
@@ -792,7 +805,8 @@ export class SessionModel {
     this.currentAgent = toAgent;
     this.handoffs.push(handoff);
     if (this.handoffs.length > this.maxTurns) this.handoffs.shift();
-    this.currentTurn().handoffs.push(handoff);
+    const turn = this.currentTurn();
+    turn.handoffs = appended(turn.handoffs, handoff);
     this.notify((o) => o.onHandoff?.(handoff));
     return handoff;
   }
@@ -806,7 +820,7 @@ export class SessionModel {
     const error: ErrorRecord = { at, turnIndex: this.userTurnCount, source, message, recoverable, type };
     this.errorCount += 1;
     const turn = this.currentTurn();
-    if (turn.errors.length < 50) turn.errors.push(error);
+    if (turn.errors.length < 50) turn.errors = appended(turn.errors, error);
     this.notify((o) => o.onError?.(error));
     this.emitSignals(this.signals.error(turn, at), turn);
   }
@@ -814,7 +828,7 @@ export class SessionModel {
   /** A warning or error the agent logged, placed on its turn (the newest when unknown). */
   addLog(record: LogRecord, turnIndex?: number): void {
     const turn = (turnIndex !== undefined ? this.turn(turnIndex) : undefined) ?? this.currentTurn();
-    if (turn.logs.length < 50) turn.logs.push(record);
+    if (turn.logs.length < 50) turn.logs = appended(turn.logs, record);
   }
 
   // ---- reading ----------------------------------------------------------------------------
@@ -890,7 +904,7 @@ export class SessionModel {
   private recordOverlap(start: number, end: number): void {
     this.overlapStart = undefined;
     const reply = this.newestOpenReply();
-    if (reply && reply.interruptions.length < 50) reply.interruptions.push({ start, end, overlap: Math.max(0, end - start), stoppedAgent: false });
+    if (reply && reply.interruptions.length < 50) reply.interruptions = appended(reply.interruptions, { start, end, overlap: Math.max(0, end - start), stoppedAgent: false });
   }
 
   /** The reply ended interrupted: the overlap that stopped it is the barge-in (from its start to the agent stopping). */
@@ -901,7 +915,7 @@ export class SessionModel {
     const last = reply.interruptions[reply.interruptions.length - 1];
     const interruption: InterruptionRecord =
       last && !last.stoppedAgent && stoppedAt - last.end < BARGE_IN_WINDOW_S ? last : { start: stoppedAt, end: stoppedAt, stoppedAgent: true };
-    if (interruption !== last) reply.interruptions.push(interruption);
+    if (interruption !== last) reply.interruptions = appended(reply.interruptions, interruption);
     interruption.stoppedAgent = true;
     interruption.end = Math.max(interruption.end, stoppedAt);
     if (this.pendingInterruptionMetric && stoppedAt - this.pendingInterruptionMetric.at < BARGE_IN_WINDOW_S) {
@@ -917,7 +931,7 @@ export class SessionModel {
     fitReplyArrays(reply);
     this.openReplies.delete(reply.speechId);
     const turn = this.turn(reply.turnIndex) ?? (reply.turnIndex === 0 ? this.currentTurn() : undefined);
-    turn?.replies.push(reply);
+    if (turn) turn.replies = appended(turn.replies, reply);
     this.lastReply = reply;
     for (const overlap of reply.interruptions) this.notify((o) => o.onInterruption?.(overlap, reply));
     // signals before the reply's views: its span carries the signals known when it ended
@@ -1045,12 +1059,52 @@ export class SessionModel {
 }
 
 /**
+ * A user turn with every field it may get, set or not: fields added later go to a separate
+ * property array of the object (about 150 bytes more per turn), and each order of adding them
+ * makes another hidden class.
+ */
+function newUserTurn(at: number, span: SpanRef | undefined): UserTurnRecord {
+  return {
+    startedAt: at,
+    endedAt: undefined,
+    speechStart: undefined,
+    speechEnd: undefined,
+    speechStoppedAt: undefined,
+    transcript: undefined,
+    confidence: undefined,
+    finalTranscriptAt: undefined,
+    transcriptionDelay: undefined,
+    endOfTurnDelay: undefined,
+    anchorShift: undefined,
+    vad: [],
+    stt: [],
+    sttSettled: undefined,
+    eou: undefined,
+    span,
+  };
+}
+
+/**
+ * The one empty list of every settled record: most of a settled turn's and reply's lists (handoffs,
+ * errors, logs, tools, interruptions...) stay empty, and each empty array is 32 bytes. Frozen, so a
+ * push by mistake throws instead of filling every record's list: items go on with `appended`.
+ */
+const NONE: never[] = Object.freeze([]) as never[];
+
+/**
  * The same items in an array of their size. A push onto `[]` reserves 17 slots (V8's growth rule),
  * and a call keeps its records' arrays, most of one or two items, to its end: refitted when a record
- * is settled, they hold about 1.3 KiB less per turn. A late push just grows the array again.
+ * is settled, they hold about 1.3 KiB less per turn. A late item just grows the array again.
  */
 function fitted<T>(items: T[]): T[] {
-  return items.length ? items.slice() : items;
+  return items.length ? items.slice() : NONE;
+}
+
+/** `items` with `item` added: in place, or a new list where `items` is the shared empty one. */
+function appended<T>(items: T[], item: T): T[] {
+  if (items === NONE) return [item];
+  items.push(item);
+  return items;
 }
 
 function fitReplyArrays(reply: ReplyRecord): void {

@@ -19,16 +19,26 @@ export class PackedTurn implements SpeechOfTurn {
   readonly userWords: boolean;
   readonly replyWords: boolean;
 
+  /**
+   * The turn's signal records, kept by reference beside the packing: the model's signal log holds
+   * the same records, and a packed copy of them doubled what a call keeps of its signals.
+   */
+  readonly signals: TurnRecord['signals'];
+
   constructor(turn: TurnRecord, readonly record: PackedRecord) {
     this.index = turn.index;
+    this.signals = turn.signals;
     const user = turn.user;
     this.user = user && { startedAt: user.startedAt, speechStart: user.speechStart, speechEnd: user.speechEnd, endedAt: user.endedAt, sttSettled: user.sttSettled };
     this.userWords = Boolean(user?.transcript?.trim());
     this.replyWords = turn.replies.some((reply) => Boolean(reply.text?.trim()));
   }
 
+  /** A new copy of the turn: nothing done to it reaches the packing or the signal log. */
   unpack(): TurnRecord {
-    return unpackRecord(this.record) as TurnRecord;
+    const turn = unpackRecord(this.record) as TurnRecord;
+    if (this.signals) turn.signals = this.signals.map((signal) => ({ ...signal }));
+    return turn;
   }
 }
 
@@ -129,7 +139,11 @@ export class TurnHistory {
     for (let i = 0; i < this.entries.length - keepLive; i++) {
       const entry = this.entries[i]!;
       if (entry instanceof PackedTurn || this.unpackable?.has(entry) || !settle(entry)) continue;
+      // the signals are kept beside the packing (PackedTurn.signals); their key keeps its place, as undefined
+      const signals = entry.signals;
+      if (signals) entry.signals = undefined;
       const record = packRecord(entry);
+      if (signals) entry.signals = signals;
       if (record) this.entries[i] = new PackedTurn(entry, record);
       else (this.unpackable ??= new WeakSet()).add(entry);
     }

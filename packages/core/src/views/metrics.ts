@@ -305,9 +305,11 @@ export class SessionMetrics implements SessionModelObserver {
   /**
    * The last replies counted as turns (played, or stopped by a barge-in). A reply is counted when it
    * closes, or at a barge-in on it up to 5 s after (BARGE_IN_WINDOW_S): it is one of the last few
-   * closed. A ring, not a weak set (whose table was 0.3 KiB a call).
+   * closed. A ring, not a weak set (whose table was 0.3 KiB a call), of each reply's speech id and
+   * start: holding the replies themselves kept them live after the model packed their turns.
    */
-  private readonly countedReplies: Array<ReplyRecord | undefined> = new Array<ReplyRecord | undefined>(COUNTED_REPLIES).fill(undefined);
+  private readonly countedReplies: string[] = new Array<string>(COUNTED_REPLIES).fill('');
+  private readonly countedStarts = new Float64Array(COUNTED_REPLIES).fill(NaN);
   private countedNext = 0;
   /** Inputs whose quality flags were already counted. */
   private readonly countedQuality = new WeakSet<object>();
@@ -528,8 +530,9 @@ export class SessionMetrics implements SessionModelObserver {
 
   /** A reply counts once as a turn; if the user stopped it, once as an interruption. */
   private countReply(reply: ReplyRecord): void {
-    if (this.countedReplies.includes(reply)) return;
-    this.countedReplies[this.countedNext] = reply;
+    for (let i = 0; i < COUNTED_REPLIES; i++) if (this.countedReplies[i] === reply.speechId && this.countedStarts[i] === reply.startedAt) return;
+    this.countedReplies[this.countedNext] = reply.speechId;
+    this.countedStarts[this.countedNext] = reply.startedAt;
     this.countedNext = (this.countedNext + 1) % COUNTED_REPLIES;
     const agent = reply.agent ?? this.agent();
     const common = this.agentAttributes(agent);
