@@ -183,6 +183,20 @@ describe('packed settled turns', () => {
     expect(packed().filter(Boolean)).toHaveLength(8);
   });
 
+  it('settled turns share one empty list, and a late item on one of them stays on that turn alone', () => {
+    const m = model(false, 500);
+    const state = { t: T0, replies: [] as string[], turns: 0 };
+    for (let i = 0; i < 4; i++) apply(m, { op: 'turn', words: 1, reply: true, leaveOpen: false, interrupted: false, text: 0, gap: 1 }, state);
+    const turns = held(m) as Array<{ index: number; logs: unknown[] }>;
+    // turns 1-3 are settled: their empty lists are one frozen array
+    expect(turns[0]!.logs).toBe(turns[1]!.logs);
+    expect(Object.isFrozen(turns[0]!.logs)).toBe(true);
+    m.addLog({ at: T0 + 1, level: 'error', message: 'late line' }, 1);
+    m.addLog({ at: T0 + 2, level: 'error', message: 'later line' }, 1);
+    expect(turns.map((t) => t.logs.length)).toEqual([2, 0, 0, 0]);
+    expect(m.snapshot().turns[0]!.logs.map((l) => l.message)).toEqual(['late line', 'later line']);
+  });
+
   it('keeps a turn live while one of its replies is open', () => {
     const m = model(true, 500);
     const state = { t: T0, replies: [] as string[], turns: 0 };
