@@ -4,7 +4,8 @@
 // are fed to two models, one that packs and one that keeps every turn as objects, and their
 // snapshots must be equal after every step.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { DEFAULT_SIGNAL_THRESHOLDS } from '@voicetrace/conventions';
+import { describe, expect, it, vi } from 'vitest';
 import { DropCounters } from '../src/counters.js';
 import type { LlmMetric, SttMetric, TtsMetric } from '../src/events.js';
 import { knownStrings, packRecord, unpackRecord } from '../src/packed-record.js';
@@ -195,6 +196,26 @@ describe('packed settled turns', () => {
     m.addLog({ at: T0 + 2, level: 'error', message: 'later line' }, 1);
     expect(turns.map((t) => t.logs.length)).toEqual([2, 0, 0, 0]);
     expect(m.snapshot().turns[0]!.logs.map((l) => l.message)).toEqual(['late line', 'later line']);
+  });
+
+  it('compares new words with a packed turn\'s words without unpacking it', () => {
+    const counters = new DropCounters();
+    const m = new SessionModel({ sessionId: 's', ledger: new UsageLedger(new PriceBook(), counters), counters, signalThresholds: { ...DEFAULT_SIGNAL_THRESHOLDS, repeatLookback: 10 } });
+    const state = { t: T0, replies: [] as string[], turns: 0 };
+    // turn 1: "book a table for two", answered "what is the weather in Paris"; then 6 turns of "hello" and blank replies
+    apply(m, { op: 'turn', words: 5, reply: true, leaveOpen: false, interrupted: false, text: 1, gap: 1 }, state);
+    for (let i = 0; i < 6; i++) apply(m, { op: 'turn', words: 0, reply: true, leaveOpen: false, interrupted: false, text: 3, gap: 1 }, state);
+    expect(held(m)[0]).toBeInstanceOf(PackedTurn);
+    const unpack = vi.spyOn(PackedTurn.prototype, 'unpack');
+    try {
+      // turn 8 repeats turn 1's request, and its reply turn 1's reply
+      apply(m, { op: 'turn', words: 5, reply: true, leaveOpen: false, interrupted: false, text: 1, gap: 1 }, state);
+      expect(unpack).not.toHaveBeenCalled();
+    } finally {
+      unpack.mockRestore();
+    }
+    const signals = m.snapshot().signalLog.filter((s) => s.turnIndex === 8).map((s) => [s.name, s.repeatsTurn]);
+    expect(signals).toEqual(expect.arrayContaining([['repeated_user_request', 1], ['agent_repetition', 1]]));
   });
 
   it('keeps a turn live while one of its replies is open', () => {

@@ -4,9 +4,9 @@ import type { EouMetric, InterruptionMetric, RealtimeMetric, StageMetric, SttMet
 import { computeLatency, type LatencyBreakdown } from '../latency.js';
 import type { UsageDisagreement, UsageLedger } from '../usage.js';
 import { FigureValues } from './stats.js';
-import { SignalDetector } from './signals.js';
+import { SignalDetector, type EarlierText } from './signals.js';
 import { SttApportioner } from './stt-usage.js';
-import { TurnHistory } from './turn-history.js';
+import { PackedTurn, TurnHistory } from './turn-history.js';
 import type {
   ErrorRecord,
   HandoffRecord,
@@ -982,23 +982,30 @@ export class SessionModel {
   }
 
   /** The retained user turns before `turn` (the detector keeps the last few it compares with). */
-  private earlierUserTurns(turn: TurnRecord): TurnRecord[] {
-    const out: TurnRecord[] = [];
+  private earlierUserTurns(turn: TurnRecord): EarlierText[] {
+    const out: EarlierText[] = [];
     for (let i = this.turns.length - 1; i >= 0 && out.length < this.signals.thresholds.repeatLookback; i--) {
-      const t = this.turns.peekIf(i, (packed) => packed.userWords);
-      if (t && t !== turn && t.index < turn.index && t.user?.transcript?.trim()) out.unshift(t);
+      const t = this.turns.held(i)!;
+      const text = t instanceof PackedTurn ? t.userText : t.user?.transcript;
+      if (t !== turn && t.index < turn.index && text?.trim()) out.unshift({ text, turnIndex: t.index });
     }
     return out;
   }
 
   /** The agent's retained replies with words before `reply`, oldest first, at most the lookback. */
-  private earlierReplies(reply: ReplyRecord): ReplyRecord[] {
-    const out: ReplyRecord[] = [];
+  private earlierReplies(reply: ReplyRecord): EarlierText[] {
+    const out: EarlierText[] = [];
     for (let i = this.turns.length - 1; i >= 0 && out.length < this.signals.thresholds.repeatLookback; i--) {
-      const replies = this.turns.peekIf(i, (packed) => packed.replyWords)?.replies ?? [];
-      for (let j = replies.length - 1; j >= 0 && out.length < this.signals.thresholds.repeatLookback; j--) {
-        const r = replies[j]!;
-        if (r !== reply && r.text?.trim() && r.startedAt < reply.startedAt) out.unshift(r);
+      const t = this.turns.held(i)!;
+      if (t instanceof PackedTurn) {
+        // a packed turn is settled: its replies all began before any open reply
+        const texts = t.replyTexts ?? [];
+        for (let j = texts.length - 1; j >= 0 && out.length < this.signals.thresholds.repeatLookback; j--) out.unshift({ text: texts[j]!, turnIndex: t.index });
+        continue;
+      }
+      for (let j = t.replies.length - 1; j >= 0 && out.length < this.signals.thresholds.repeatLookback; j--) {
+        const r = t.replies[j]!;
+        if (r !== reply && r.text?.trim() && r.startedAt < reply.startedAt) out.unshift({ text: r.text, turnIndex: r.turnIndex });
       }
     }
     return out;

@@ -10,6 +10,12 @@ export const MAX_SIGNAL_RECORDS = 2_000;
 /** Longer texts are not compared (a 1 MB transcript is bad input, not an utterance): the check is skipped and counted. */
 export const MAX_COMPARED_CHARACTERS = 4_000;
 
+/** An earlier text a new one is compared with (a user's request, or the agent's reply), and its turn. */
+export interface EarlierText {
+  text: string;
+  turnIndex: number;
+}
+
 /**
  * The conversation quality signals of one call (SIGNALS in `@voicetrace/conventions`), detected
  * from what the session model already holds: timestamps, waits, transcripts and reply texts.
@@ -47,19 +53,19 @@ export class SignalDetector {
   }
 
   /** The reply's words are known: nearly the same as one of the agent's last replies? */
-  replyText(reply: ReplyRecord, turn: TurnRecord, earlier: readonly ReplyRecord[]): SignalRecord[] {
-    const match = this.similarTo(reply.text, earlier.map((r) => ({ text: r.text, turnIndex: r.turnIndex })));
+  replyText(reply: ReplyRecord, turn: TurnRecord, earlier: readonly EarlierText[]): SignalRecord[] {
+    const match = this.similarTo(reply.text, earlier);
     return match === undefined ? [] : [this.record('agent_repetition', turn, reply.startedAt, reply.speechId, undefined, match)];
   }
 
   /** A user turn ended: was their speech heard, and is it a repeat of a recent request? */
-  userTurnEnded(turn: TurnRecord, earlier: readonly TurnRecord[]): SignalRecord[] {
+  userTurnEnded(turn: TurnRecord, earlier: readonly EarlierText[]): SignalRecord[] {
     const user = turn.user;
     if (!user) return [];
     const out: SignalRecord[] = [];
     const heard = user.speechStart !== undefined || user.speechEnd !== undefined;
     if (heard && !user.transcript?.trim() && !turn.signals?.some((s) => s.name === 'missed_speech')) out.push(this.record('missed_speech', turn, user.speechEnd ?? user.startedAt));
-    const match = this.similarTo(user.transcript, earlier.map((t) => ({ text: t.user?.transcript, turnIndex: t.index })));
+    const match = this.similarTo(user.transcript, earlier);
     if (match !== undefined) out.push(this.record('repeated_user_request', turn, user.speechStart ?? user.startedAt, undefined, undefined, match));
     return out;
   }
@@ -122,7 +128,7 @@ export class SignalDetector {
   }
 
   /** The most recent of the last `repeatLookback` texts nearly the same as `text`: its turn index. */
-  private similarTo(text: string | undefined, earlier: ReadonlyArray<{ text: string | undefined; turnIndex: number }>): number | undefined {
+  private similarTo(text: string | undefined, earlier: readonly EarlierText[]): number | undefined {
     if (!text?.trim()) return undefined;
     if (text.length > MAX_COMPARED_CHARACTERS) {
       this.onImplausible(`signal repetition: a ${text.length}-character text is not compared`);
