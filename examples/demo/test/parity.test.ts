@@ -310,6 +310,14 @@ describe.each([0, 1, 2, 3])('parity across every output', (index) => {
       for (const key of ['speech_start', 'speech_end', 'transcription_delay', 'end_of_turn_delay'] as const) {
         same(c, `turn ${turn.index} user ${key}`, { report: turn.user?.[key], rebuilt: other!.user?.[key] }, SECONDS);
       }
+      // the STT steps as the waterfall draws them: speech start to final transcript, with their latency and cost
+      const stt = turn.user?.stt ?? [];
+      expect((other!.user?.stt ?? []).length, `${c.name}: turn ${turn.index} stt steps`).toBe(stt.length);
+      stt.forEach((step, i) => {
+        const o = other!.user!.stt[i]!;
+        for (const key of ['start', 'end', 'latency'] as const) same(c, `turn ${turn.index} stt[${i}] ${key}`, { report: step[key], rebuilt: o[key] }, SECONDS);
+        same(c, `turn ${turn.index} stt[${i}] cost`, { report: step.cost, rebuilt: o.cost }, USD);
+      });
       for (const reply of turn.replies) {
         const r = rebuiltReplies.get(reply.speech_id);
         expect(r, `${c.name}: reply ${reply.speech_id}`).toBeDefined();

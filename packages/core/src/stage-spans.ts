@@ -63,8 +63,9 @@ export class StageSpans {
    */
   stt(step: SttStep, user: UserTurnRecord | undefined, turnIndex: number | undefined, parent: SpanContext | undefined, unreported = false): void {
     const metric = step.metric;
-    const start = user?.speechStart ?? step.start;
-    const end = Math.max(start, user?.finalTranscriptAt ?? step.end);
+    // the model's extents (speech start to final transcript), as the report draws them
+    const start = step.start;
+    const end = step.end;
     const attributes: Record<string, Attributes[string] | undefined> = {
       [ATTR.OPERATION_NAME]: 'speech_to_text',
       [ATTR.PROVIDER_NAME]: metric.provider,

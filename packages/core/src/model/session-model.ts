@@ -295,7 +295,10 @@ export class SessionModel {
     } else if (!speaking && this.unheard && this.unheard.end === undefined) this.unheard.end = at;
     const user = this.latestUserTurn()?.user;
     if (speaking) {
-      if (user && user.endedAt === undefined && user.speechStart === undefined) user.speechStart = at;
+      if (user && user.endedAt === undefined && user.speechStart === undefined) {
+        user.speechStart = at;
+        fitSttSteps(user);
+      }
       if (this.agentSpeaking && this.overlapStart === undefined) this.overlapStart = at;
       return;
     }
@@ -384,6 +387,7 @@ export class SessionModel {
     const user = turn?.user;
     if (!user) return undefined;
     user.finalTranscriptAt = at;
+    fitSttSteps(user);
     user.transcript = text;
     if (confidence !== undefined) user.confidence = confidence;
     this.notify((o) => o.onUserWords?.(turn));
@@ -1062,6 +1066,18 @@ export class SessionModel {
         this.options.counters.count('internal_error', `observer: ${String(error)}`);
       }
     }
+  }
+}
+
+/**
+ * The turn's STT steps span the user's speech start to their final transcript, as those become known
+ * (a step is made at its provider's first report, often before either): the span view and the report
+ * read these extents, never the user's record.
+ */
+function fitSttSteps(user: UserTurnRecord): void {
+  for (const step of user.stt) {
+    step.start = user.speechStart ?? step.start;
+    step.end = Math.max(step.start, user.finalTranscriptAt ?? step.end);
   }
 }
 

@@ -76,8 +76,9 @@ export class SttApportioner {
           kind: 'stt', at: metric.at, quality: undefined, provider: metric.provider, model: metric.model,
           requestId: metric.requestId, duration: undefined, audioDuration: 0, streamed: metric.streamed, inputTokens: 0, outputTokens: 0,
         },
+        // the user's speech start to their final transcript, as known so far (SessionModel keeps them up to date)
         start: user.speechStart ?? metric.at - metric.audioDuration,
-        end: user.speechStart ?? metric.at,
+        end: Math.max(user.speechStart ?? metric.at - metric.audioDuration, user.finalTranscriptAt ?? user.speechStart ?? metric.at),
         reports: 0,
       };
       user.stt = user.stt.concat(step);

@@ -28,9 +28,9 @@ export interface SpanRef {
 export interface SttStep {
   /** The turn's usage: the reports' provider, model and streaming flag, with this turn's shares of audio and tokens. */
   metric: SttMetric;
-  /** When the user's speech began (else the first report's time minus its audio). */
+  /** When the user's speech began (else the first report's time minus its audio); the model moves it as the speech start becomes known. */
   start: number;
-  /** When the final transcript arrived (else the user's speech start). */
+  /** When the final transcript arrived (else the user's speech start), never before `start`; moved as the final transcript comes. */
   end: number;
   /** End of speech to final transcript: the turn's transcription delay, the one figure every view shows. */
   latency?: number;
