@@ -70,15 +70,16 @@ export class SttApportioner {
     const user = turn.user!;
     let step = user.stt.find((s) => `${s.metric.provider}|${s.metric.model}` === key);
     if (!step) {
+      // the user's speech start to their final transcript, as known so far (SessionModel keeps them up to date)
+      const start = user.speechStart ?? metric.at - metric.audioDuration;
       step = {
         // a literal, not a spread plus keys: one hidden class for every step
         metric: {
           kind: 'stt', at: metric.at, quality: undefined, provider: metric.provider, model: metric.model,
           requestId: metric.requestId, duration: undefined, audioDuration: 0, streamed: metric.streamed, inputTokens: 0, outputTokens: 0,
         },
-        // the user's speech start to their final transcript, as known so far (SessionModel keeps them up to date)
-        start: user.speechStart ?? metric.at - metric.audioDuration,
-        end: Math.max(user.speechStart ?? metric.at - metric.audioDuration, user.finalTranscriptAt ?? user.speechStart ?? metric.at),
+        start,
+        end: Math.max(start, user.finalTranscriptAt ?? user.speechStart ?? metric.at),
         reports: 0,
       };
       user.stt = user.stt.concat(step);
