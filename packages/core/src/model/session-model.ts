@@ -5,7 +5,7 @@ import { computeLatency, type LatencyBreakdown } from '../latency.js';
 import type { UsageDisagreement, UsageLedger } from '../usage.js';
 import { FigureValues } from './stats.js';
 import { SignalDetector, type EarlierText } from './signals.js';
-import { SttApportioner } from './stt-usage.js';
+import { SttApportioner, fitSttStep } from './stt-usage.js';
 import { PackedTurn, TurnHistory } from './turn-history.js';
 import type {
   ErrorRecord,
@@ -1001,15 +1001,11 @@ export class SessionModel {
     const out: EarlierText[] = [];
     for (let i = this.turns.length - 1; i >= 0 && out.length < this.signals.thresholds.repeatLookback; i--) {
       const t = this.turns.held(i)!;
-      if (t instanceof PackedTurn) {
-        // a packed turn is settled: its replies all began before any open reply
-        const texts = t.replyTexts ?? [];
-        for (let j = texts.length - 1; j >= 0 && out.length < this.signals.thresholds.repeatLookback; j--) out.unshift({ text: texts[j]!, turnIndex: t.index });
-        continue;
-      }
-      for (let j = t.replies.length - 1; j >= 0 && out.length < this.signals.thresholds.repeatLookback; j--) {
-        const r = t.replies[j]!;
-        if (r !== reply && r.text?.trim() && r.startedAt < reply.startedAt) out.unshift({ text: r.text, turnIndex: r.turnIndex });
+      // a packed turn's replies are read from the words kept beside its packing (a reply whose words come late may be older than they are)
+      const replies = t instanceof PackedTurn ? (t.replyTexts ?? []) : t.replies;
+      for (let j = replies.length - 1; j >= 0 && out.length < this.signals.thresholds.repeatLookback; j--) {
+        const r = replies[j]!;
+        if (r !== reply && r.text?.trim() && r.startedAt < reply.startedAt) out.unshift({ text: r.text, turnIndex: t.index });
       }
     }
     return out;
@@ -1069,16 +1065,9 @@ export class SessionModel {
   }
 }
 
-/**
- * The turn's STT steps span the user's speech start to their final transcript, as those become known
- * (a step is made at its provider's first report, often before either): the span view and the report
- * read these extents, never the user's record.
- */
+/** The turn's STT steps, refitted to the user's speech as it becomes known (see fitSttStep). */
 function fitSttSteps(user: UserTurnRecord): void {
-  for (const step of user.stt) {
-    step.start = user.speechStart ?? step.start;
-    step.end = Math.max(step.start, user.finalTranscriptAt ?? step.end);
-  }
+  for (const step of user.stt) fitSttStep(step, user);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { SttMetric } from '../events.js';
 import { sharedName } from '../names.js';
-import type { TurnRecord, UserTurnRecord } from './types.js';
+import type { SttStep, TurnRecord, UserTurnRecord } from './types.js';
 
 /** What a report reads of a turn: its user's speech (a packed turn keeps it beside its packing). */
 export interface SpeechOfTurn {
@@ -70,18 +70,18 @@ export class SttApportioner {
     const user = turn.user!;
     let step = user.stt.find((s) => `${s.metric.provider}|${s.metric.model}` === key);
     if (!step) {
-      // the user's speech start to their final transcript, as known so far (SessionModel keeps them up to date)
-      const start = user.speechStart ?? metric.at - metric.audioDuration;
       step = {
         // a literal, not a spread plus keys: one hidden class for every step
         metric: {
           kind: 'stt', at: metric.at, quality: undefined, provider: metric.provider, model: metric.model,
           requestId: metric.requestId, duration: undefined, audioDuration: 0, streamed: metric.streamed, inputTokens: 0, outputTokens: 0,
         },
-        start,
-        end: Math.max(start, user.finalTranscriptAt ?? user.speechStart ?? metric.at),
+        // the report's audio until the user's speech is known (fitSttStep)
+        start: metric.at - metric.audioDuration,
+        end: metric.at,
         reports: 0,
       };
+      fitSttStep(step, user);
       user.stt = user.stt.concat(step);
     }
     step.metric.audioDuration += metric.audioDuration * share;
@@ -117,4 +117,14 @@ function nearest<T extends SpeechOfTurn>(turns: readonly T[], start: number, end
     }
   }
   return best ? [[best, 1]] : [];
+}
+
+/**
+ * An STT step spans the user's speech start to their final transcript, as those become known (a step
+ * is made at its provider's first report, often before either; SessionModel calls this again as they
+ * come): the span view and the report read these extents, never the user's record.
+ */
+export function fitSttStep(step: SttStep, user: UserTurnRecord): void {
+  step.start = user.speechStart ?? step.start;
+  step.end = Math.max(step.start, user.finalTranscriptAt ?? user.speechStart ?? step.end);
 }

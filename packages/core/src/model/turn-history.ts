@@ -21,7 +21,7 @@ export class PackedTurn implements SpeechOfTurn {
    * the turn (it did, for every reply's words: 2.5% of voicetrace's CPU in the bench).
    */
   readonly userText: string | undefined;
-  readonly replyTexts: readonly string[] | undefined;
+  readonly replyTexts: ReadonlyArray<{ text: string; startedAt: number }> | undefined;
 
   /**
    * The turn's signal records, kept by reference beside the packing: the model's signal log holds
@@ -35,7 +35,7 @@ export class PackedTurn implements SpeechOfTurn {
     const user = turn.user;
     this.user = user && { startedAt: user.startedAt, speechStart: user.speechStart, speechEnd: user.speechEnd, endedAt: user.endedAt, sttSettled: user.sttSettled };
     this.userText = user?.transcript?.trim() ? user.transcript : undefined;
-    const replyTexts = turn.replies.filter((reply) => reply.text?.trim()).map((reply) => reply.text!);
+    const replyTexts = turn.replies.filter((reply) => reply.text?.trim()).map((reply) => ({ text: reply.text!, startedAt: reply.startedAt }));
     this.replyTexts = replyTexts.length ? replyTexts : undefined;
   }
 
